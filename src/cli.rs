@@ -1,0 +1,422 @@
+//! Command-line flags, with node_exporter's names, defaults and kingpin
+//! conventions: `--flag=value` or `--flag value`, booleans as `--flag`,
+//! `--no-flag` or `--flag=false`, and the last occurrence wins.
+//!
+//! Collector toggles (`--collector.<name>` / `--no-collector.<name>`) are
+//! generated from the registry, so every collector gets one.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::ValueRange;
+use clap::{
+    Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser, ValueEnum,
+};
+
+use crate::collectors::{self, CollectorFlags, IgnoredFlagKind};
+
+/// The flags hostwatch takes.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "hostwatch",
+    version = crate::version::VERSION_LINE,
+    about = "A Linux node metrics agent serving node_exporter-compatible Prometheus metrics.",
+    args_override_self = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// procfs mountpoint.
+    #[arg(long = "path.procfs", value_name = "PATH", default_value = "/proc")]
+    pub procfs: PathBuf,
+
+    /// sysfs mountpoint.
+    #[arg(long = "path.sysfs", value_name = "PATH", default_value = "/sys")]
+    pub sysfs: PathBuf,
+
+    /// rootfs mountpoint.
+    #[arg(long = "path.rootfs", value_name = "PATH", default_value = "/")]
+    pub rootfs: PathBuf,
+
+    /// udev data path.
+    #[arg(
+        long = "path.udev.data",
+        value_name = "PATH",
+        default_value = "/run/udev/data"
+    )]
+    pub udev_data: PathBuf,
+
+    /// Addresses on which to expose metrics and web interface. Repeatable to add multiple addresses.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9100", action = ArgAction::Append)]
+    pub listen_addresses: Vec<String>,
+
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
+    pub telemetry_path: String,
+
+    /// Maximum number of parallel scrape requests. Use 0 to disable.
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
+    pub max_requests: usize,
+
+    /// Exclude metrics about the exporter itself (process_*).
+    #[arg(long = "web.disable-exporter-metrics", num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_exporter_metrics: bool,
+
+    /// Set all collectors to disabled by default.
+    #[arg(long = "collector.disable-defaults", num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_defaults: bool,
+
+    /// Deadline for each collector in a scrape that carries no
+    /// X-Prometheus-Scrape-Timeout-Seconds header (Go duration, e.g. 10s).
+    #[arg(long = "scrape.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub scrape_timeout: Duration,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+
+    /// Accepted for compatibility with node_exporter; has no effect.
+    #[arg(long = "runtime.gomaxprocs", value_name = "N", hide = true)]
+    pub gomaxprocs: Option<String>,
+
+    /// Collector-specific flags.
+    #[command(flatten)]
+    pub collectors: CollectorFlags,
+}
+
+/// Log severities, as node_exporter's `--log.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including each collector failure.
+    Debug,
+    /// Start-up and state changes.
+    Info,
+    /// Problems that need an operator.
+    Warn,
+    /// Failures only.
+    Error,
+}
+
+/// Log line formats, as node_exporter's `--log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `ts=… level=info msg="…" key=value`.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The parsed command line: the flags, the collectors it enables, and the
+/// warnings about flags accepted only for compatibility.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Every typed flag.
+    pub cli: Cli,
+    /// Names of the enabled collectors, in registry (name) order.
+    pub enabled_collectors: Vec<&'static str>,
+    /// One message per flag that was accepted but does nothing.
+    pub warnings: Vec<String>,
+}
+
+/// The full command: the typed flags plus a toggle per collector and the
+/// accepted-but-ignored flags of collectors hostwatch lacks.
+pub fn command() -> Command {
+    let mut cmd = Cli::command();
+    for spec in collectors::ALL {
+        let default = if spec.default_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        cmd = cmd.arg(bool_arg(
+            format!("collector.{}", spec.name),
+            format!("Enable the {} collector (default: {default}).", spec.name),
+        ));
+    }
+    for name in collectors::NOT_IMPLEMENTED {
+        cmd = cmd.arg(bool_arg(format!("collector.{name}"), String::new()).hide(true));
+    }
+    for &(flag, kind) in collectors::IGNORED_FLAGS {
+        let arg = match kind {
+            IgnoredFlagKind::Bool => bool_arg(flag.to_string(), String::new()),
+            IgnoredFlagKind::Value => Arg::new(flag).long(flag).action(ArgAction::Append),
+        };
+        cmd = cmd.arg(arg.hide(true));
+    }
+    cmd
+}
+
+/// A kingpin-style boolean: `--name`, `--name=true|false`.
+fn bool_arg(name: String, help: String) -> Arg {
+    Arg::new(name.clone())
+        .long(name)
+        .help(help)
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .value_parser(clap::value_parser!(bool))
+        .action(ArgAction::Set)
+}
+
+/// Parses the command line (including the program name in `args[0]`).
+pub fn parse<I, T>(args: I) -> Result<Options, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let mut cmd = command();
+    let args = rewrite_negations(&cmd, args.into_iter().map(Into::into).collect());
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+
+    let enabled_collectors = collectors::ALL
+        .iter()
+        .filter(|spec| {
+            toggle(&matches, spec.name).unwrap_or(spec.default_enabled && !cli.disable_defaults)
+        })
+        .map(|spec| spec.name)
+        .collect();
+
+    let mut warnings = Vec::new();
+    for name in collectors::NOT_IMPLEMENTED {
+        if toggle(&matches, name) == Some(true) {
+            warnings.push(format!(
+                "--collector.{name}: node_exporter's {name} collector is not implemented in hostwatch; ignored"
+            ));
+        }
+    }
+    for &(flag, _) in collectors::IGNORED_FLAGS {
+        if matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
+            warnings.push(format!(
+                "--{flag}: belongs to a collector hostwatch does not implement; ignored"
+            ));
+        }
+    }
+    if cli.gomaxprocs.is_some() {
+        warnings.push("--runtime.gomaxprocs: has no meaning for hostwatch; ignored".to_string());
+    }
+    Ok(Options {
+        cli,
+        enabled_collectors,
+        warnings,
+    })
+}
+
+fn toggle(matches: &ArgMatches, name: &str) -> Option<bool> {
+    matches
+        .get_one::<bool>(&format!("collector.{name}"))
+        .copied()
+}
+
+/// Turns kingpin's `--no-<flag>` into `--<flag>=false` for every boolean
+/// flag, so that clap's last-occurrence-wins applies across both spellings.
+fn rewrite_negations(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
+    let is_bool_flag = |name: &str| {
+        cmd.get_arguments().any(|arg| {
+            // Booleans are the only flags whose value is optional.
+            arg.get_long() == Some(name) && arg.get_num_args() == Some(ValueRange::new(0..=1))
+        })
+    };
+    let mut rewritten = Vec::with_capacity(args.len());
+    let mut after_separator = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if i == 0 || after_separator {
+            rewritten.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            after_separator = true;
+            rewritten.push(arg);
+            continue;
+        }
+        match arg.to_str().and_then(|a| a.strip_prefix("--no-")) {
+            Some(name) if is_bool_flag(name) => rewritten.push(format!("--{name}=false").into()),
+            _ => rewritten.push(arg),
+        }
+    }
+    rewritten
+}
+
+/// Parses a Go duration such as `5s`, `1m30s`, `250ms` or `1.5h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid duration {text:?} (expected e.g. 10s, 500ms, 1m30s)");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let value: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += value * seconds_per_unit;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| invalid())
+}
+
+fn parse_telemetry_path(text: &str) -> Result<String, String> {
+    if text.starts_with('/') {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text:?} must start with '/'"))
+    }
+}
+
+/// Parses a regular-expression flag value, naming the problem on error.
+pub fn parse_regex(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(args: &[&str]) -> Options {
+        let mut full = vec!["hostwatch"];
+        full.extend_from_slice(args);
+        parse(full).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn command_is_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_node_exporter() {
+        let o = parse_ok(&[]);
+        assert_eq!(o.cli.procfs, PathBuf::from("/proc"));
+        assert_eq!(o.cli.sysfs, PathBuf::from("/sys"));
+        assert_eq!(o.cli.rootfs, PathBuf::from("/"));
+        assert_eq!(o.cli.udev_data, PathBuf::from("/run/udev/data"));
+        assert_eq!(o.cli.listen_addresses, vec![":9100"]);
+        assert_eq!(o.cli.telemetry_path, "/metrics");
+        assert_eq!(o.cli.max_requests, 40);
+        assert!(!o.cli.disable_exporter_metrics);
+        assert_eq!(o.cli.log_level, LogLevel::Info);
+        assert_eq!(o.cli.log_format, LogFormat::Logfmt);
+        for spec in collectors::ALL {
+            assert_eq!(
+                o.enabled_collectors.contains(&spec.name),
+                spec.default_enabled,
+                "{}",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn collector_toggles_last_one_wins() {
+        assert!(!parse_ok(&["--no-collector.loadavg"])
+            .enabled_collectors
+            .contains(&"loadavg"));
+        assert!(parse_ok(&["--no-collector.loadavg", "--collector.loadavg"])
+            .enabled_collectors
+            .contains(&"loadavg"));
+        assert!(
+            !parse_ok(&["--collector.loadavg", "--collector.loadavg=false"])
+                .enabled_collectors
+                .contains(&"loadavg")
+        );
+    }
+
+    #[test]
+    fn disable_defaults_keeps_explicit_enables() {
+        let o = parse_ok(&["--collector.disable-defaults", "--collector.loadavg"]);
+        assert_eq!(o.enabled_collectors, vec!["loadavg"]);
+        assert!(parse_ok(&["--collector.disable-defaults"])
+            .enabled_collectors
+            .is_empty());
+    }
+
+    #[test]
+    fn repeated_listen_addresses_and_space_separated_values() {
+        let o = parse_ok(&[
+            "--web.listen-address=127.0.0.1:9100",
+            "--web.listen-address",
+            "[::1]:9101",
+        ]);
+        assert_eq!(o.cli.listen_addresses, vec!["127.0.0.1:9100", "[::1]:9101"]);
+    }
+
+    #[test]
+    fn node_exporter_daemonset_args_are_accepted() {
+        // kube-prometheus and the prometheus-node-exporter chart pass these.
+        let o = parse_ok(&[
+            "--web.listen-address=127.0.0.1:9100",
+            "--path.procfs=/host/proc",
+            "--path.sysfs=/host/sys",
+            "--path.rootfs=/host/root",
+            "--path.udev.data=/host/root/run/udev/data",
+            "--no-collector.wifi",
+            "--no-collector.hwmon",
+            "--no-collector.btrfs",
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run/k3s/containerd/.+|var/lib/docker/.+|var/lib/kubelet/pods/.+)($|/)",
+            "--collector.netclass.ignored-devices=^(veth.*|[a-f0-9]{15})$",
+            "--collector.netdev.device-exclude=^(veth.*|[a-f0-9]{15})$",
+        ]);
+        assert_eq!(o.cli.procfs, PathBuf::from("/host/proc"));
+        assert_eq!(o.warnings.len(), 3, "{:?}", o.warnings);
+    }
+
+    #[test]
+    fn enabling_an_unimplemented_collector_warns() {
+        let o = parse_ok(&["--collector.wifi"]);
+        assert_eq!(o.warnings.len(), 1);
+        assert!(o.warnings[0].contains("wifi"));
+    }
+
+    #[test]
+    fn bad_input_names_the_flag() {
+        for (args, needle) in [
+            (vec!["--collector.nosuch"], "collector.nosuch"),
+            (vec!["--no-collector.nosuch"], "no-collector.nosuch"),
+            (vec!["--web.max-requests=lots"], "web.max-requests"),
+            (vec!["--log.level=loud"], "log.level"),
+            (vec!["--web.telemetry-path=metrics"], "web.telemetry-path"),
+            (vec!["--scrape.timeout=soon"], "scrape.timeout"),
+            (vec!["--collector.loadavg=maybe"], "collector.loadavg"),
+        ] {
+            let mut full = vec!["hostwatch"];
+            full.extend(args.iter());
+            let err = parse(full).expect_err("must fail").to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        for bad in ["", "5", "s", "5x", "-1s", "1..2s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The collector interface: what a collector is, how it fails, and how the
+//! registry in [`crate::collectors`] describes and builds one.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::collectors::CollectorFlags;
+use crate::host::Host;
+use crate::metrics::MetricSet;
+
+/// A source of metrics about the host, run once per scrape.
+///
+/// `update` runs on a blocking thread and may do file I/O and syscalls; it
+/// must not panic on any host data (a panic is caught and reported as a
+/// failure, but is still a bug).
+pub trait Collector: Send + Sync + 'static {
+    /// Reads the host and appends this collector's families to `out`.
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError>;
+}
+
+/// Why a collector produced no (or partial) data in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectError {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// The two ways a collector run can fail, which differ in how loudly they
+/// are logged: both set `node_scrape_collector_success` to 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The host simply lacks what the collector reads (no PSI, no hardware):
+    /// logged at debug only, as node_exporter's `ErrNoData`.
+    NoData,
+    /// Reading or parsing failed.
+    Failed,
+}
+
+impl CollectError {
+    /// A failure with a message that names what failed.
+    pub fn failed(message: impl Into<String>) -> CollectError {
+        CollectError {
+            kind: ErrorKind::Failed,
+            message: message.into(),
+        }
+    }
+
+    /// The host does not have what this collector reads.
+    pub fn no_data(message: impl Into<String>) -> CollectError {
+        CollectError {
+            kind: ErrorKind::NoData,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error while reading `path`.
+    pub fn io(path: &Path, err: &io::Error) -> CollectError {
+        CollectError::failed(format!("reading {}: {}", path.display(), err))
+    }
+
+    /// An I/O error while reading `path`, where a missing file means the host
+    /// lacks the feature (kernel option, hardware) rather than a failure.
+    pub fn io_or_no_data(path: &Path, err: &io::Error) -> CollectError {
+        if err.kind() == io::ErrorKind::NotFound {
+            CollectError::no_data(format!("{} does not exist", path.display()))
+        } else {
+            CollectError::io(path, err)
+        }
+    }
+
+    /// Content of `path` that could not be parsed.
+    pub fn parse(path: &Path, what: impl fmt::Display) -> CollectError {
+        CollectError::failed(format!("parsing {}: {}", path.display(), what))
+    }
+
+    /// Which kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, naming the path or call that failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CollectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CollectError {}
+
+/// What a collector's constructor gets: the host and the parsed flags.
+pub struct BuildContext<'a> {
+    /// The observed host.
+    pub host: Arc<Host>,
+    /// Every collector-specific flag, parsed.
+    pub flags: &'a CollectorFlags,
+}
+
+/// A registry entry: a collector's name, its default, what it reads, and how
+/// to build it.
+pub struct CollectorSpec {
+    /// The name used in `--collector.<name>`, `collect[]` and the
+    /// `collector` label, exactly as node_exporter's.
+    pub name: &'static str,
+    /// Whether node_exporter enables it by default on Linux.
+    pub default_enabled: bool,
+    /// What it reads, for the README and landing page.
+    pub reads: &'static str,
+    /// Builds the collector; an error names the flag or path at fault and
+    /// stops start-up.
+    pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Collector>, String>,
+}
+
+impl fmt::Debug for CollectorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CollectorSpec")
+            .field("name", &self.name)
+            .field("default_enabled", &self.default_enabled)
+            .finish()
+    }
+}

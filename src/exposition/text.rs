@@ -1,0 +1,37 @@
+//! Prometheus text exposition format 0.0.4, as client_golang writes it.
+
+use super::float::write_go_float;
+use super::{write_escaped, Escape};
+use crate::metrics::{Family, MetricType};
+
+/// The Content-Type of text format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Appends families, already sorted by name, in text format 0.0.4. Families
+/// sharing a name (from different collectors) are written under one header.
+pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
+    let mut previous: Option<&str> = None;
+    for family in families {
+        if previous != Some(family.name()) {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(family.name().as_bytes());
+            out.push(b' ');
+            write_escaped(out, family.help(), Escape::Help);
+            out.extend_from_slice(b"\n# TYPE ");
+            out.extend_from_slice(family.name().as_bytes());
+            out.extend_from_slice(match family.metric_type() {
+                MetricType::Counter => b" counter\n",
+                MetricType::Gauge => b" gauge\n",
+                MetricType::Untyped => b" untyped\n",
+            });
+            previous = Some(family.name());
+        }
+        for sample in family.samples() {
+            out.extend_from_slice(family.name().as_bytes());
+            super::write_labels(out, family.label_names(), &sample.label_values);
+            out.push(b' ');
+            write_go_float(out, sample.value);
+            out.push(b'\n');
+        }
+    }
+}

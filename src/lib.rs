@@ -1,0 +1,21 @@
+//! hostwatch: a Linux node metrics agent that serves node_exporter-compatible
+//! Prometheus metrics from a host's procfs, sysfs and root filesystem.
+//!
+//! The crate is organised as node_exporter is: one collector per file under
+//! [`collectors`], each reading the host through [`host::Host`] and producing
+//! metric families ([`metrics`]); [`scrape`] runs the enabled collectors
+//! concurrently under deadlines, [`exposition`] encodes the result, and
+//! [`server`] serves it over HTTP.
+
+pub mod cli;
+pub mod collector;
+pub mod collectors;
+pub mod exposition;
+pub mod host;
+pub mod logging;
+pub mod metrics;
+pub mod parse;
+pub mod process_metrics;
+pub mod scrape;
+pub mod server;
+pub mod version;

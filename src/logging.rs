@@ -1,0 +1,149 @@
+//! Logging set-up: node_exporter's `--log.level` and `--log.format`
+//! (logfmt or JSON), to standard error.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::cli::{LogFormat, LogLevel};
+
+/// Installs the global subscriber. Call once, before anything logs.
+pub fn init(level: LogLevel, format: LogFormat) {
+    let level = match level {
+        LogLevel::Debug => Level::DEBUG,
+        LogLevel::Info => Level::INFO,
+        LogLevel::Warn => Level::WARN,
+        LogLevel::Error => Level::ERROR,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match format {
+        LogFormat::Logfmt => builder.event_format(Logfmt).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// `ts=2026-01-02T03:04:05.678Z level=info msg="…" key=value`, the shape of
+/// node_exporter's logfmt lines.
+struct Logfmt;
+
+impl<S, N> FormatEvent<S, N> for Logfmt
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let level = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warn",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(writer, "ts={} level={level}", rfc3339_now())?;
+        let mut visitor = LogfmtFields {
+            writer: &mut writer,
+            result: Ok(()),
+        };
+        event.record(&mut visitor);
+        visitor.result?;
+        writeln!(writer)
+    }
+}
+
+struct LogfmtFields<'a, 'w> {
+    writer: &'a mut Writer<'w>,
+    result: fmt::Result,
+}
+
+impl LogfmtFields<'_, '_> {
+    fn write_pair(&mut self, field: &Field, value: &str) {
+        if self.result.is_err() {
+            return;
+        }
+        let key = match field.name() {
+            "message" => "msg",
+            other => other,
+        };
+        let needs_quotes = value.is_empty()
+            || value
+                .chars()
+                .any(|c| c.is_whitespace() || c == '=' || c == '"' || c.is_control());
+        self.result = if needs_quotes {
+            write!(self.writer, " {key}={value:?}")
+        } else {
+            write!(self.writer, " {key}={value}")
+        };
+    }
+}
+
+impl Visit for LogfmtFields<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.write_pair(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.write_pair(field, &format!("{value:?}"));
+    }
+}
+
+/// The current UTC time as RFC 3339 with milliseconds.
+fn rfc3339_now() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format_rfc3339(now.as_secs(), now.subsec_millis())
+}
+
+fn format_rfc3339(unix_seconds: u64, millis: u32) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs_of_day = unix_seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        secs_of_day / 3600,
+        secs_of_day / 60 % 60,
+        secs_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_rfc3339;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(
+            format_rfc3339(1_795_600_000, 123),
+            "2026-11-25T09:46:40.123Z"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! The hostwatch binary: parse flags, build the collectors, bind the listen
+//! addresses, serve until SIGTERM or SIGINT.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hostwatch::cli::{self, Options};
+use hostwatch::collector::BuildContext;
+use hostwatch::host::Host;
+use hostwatch::scrape::Scraper;
+use hostwatch::server::{self, AppState, ListenAddress};
+use tokio::sync::watch;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+fn main() -> ExitCode {
+    let options = match cli::parse(std::env::args_os()) {
+        Ok(options) => options,
+        Err(e) => e.exit(),
+    };
+    hostwatch::logging::init(options.cli.log_level, options.cli.log_format);
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "panic");
+    }));
+    for warning in &options.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    // The agent is a light, mostly idle process: two workers serve any host,
+    // where one per CPU would be hundreds of idle threads on big machines.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(err = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("hostwatch: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    let cli = &options.cli;
+    let host = Arc::new(Host::new(
+        &cli.procfs,
+        &cli.sysfs,
+        &cli.rootfs,
+        &cli.udev_data,
+    ));
+    for (flag, path) in [
+        ("--path.procfs", host.procfs()),
+        ("--path.sysfs", host.sysfs()),
+        ("--path.rootfs", host.rootfs()),
+    ] {
+        if !path.is_dir() {
+            tracing::warn!(
+                path = %path.display(),
+                "{flag} is not a directory: collectors reading it will fail"
+            );
+        }
+    }
+
+    let addresses = cli
+        .listen_addresses
+        .iter()
+        .map(|a| ListenAddress::parse(a).map_err(|e| format!("invalid --web.listen-address {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let ctx = BuildContext {
+        host: Arc::clone(&host),
+        flags: &cli.collectors,
+    };
+    let scraper = Arc::new(Scraper::new(
+        &options.enabled_collectors,
+        &ctx,
+        cli.scrape_timeout,
+        !cli.disable_exporter_metrics,
+    )?);
+
+    let mut listeners = Vec::new();
+    for (text, address) in cli.listen_addresses.iter().zip(&addresses) {
+        let listener = address
+            .bind()
+            .await
+            .map_err(|e| format!("cannot listen on --web.listen-address {text:?}: {e}"))?;
+        listeners.push(listener);
+    }
+
+    tracing::info!(
+        version = hostwatch::version::VERSION_LINE,
+        listen = %cli.listen_addresses.join(","),
+        procfs = %host.procfs().display(),
+        sysfs = %host.sysfs().display(),
+        rootfs = %host.rootfs().display(),
+        udev = %host.udev_data().display(),
+        collectors = %options.enabled_collectors.join(","),
+        "Starting hostwatch"
+    );
+
+    let state = Arc::new(AppState::new(
+        scraper,
+        cli.max_requests,
+        &cli.telemetry_path,
+    ));
+    let app = server::router(state, &cli.telemetry_path);
+    let (stop_sender, stop) = watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let mut stop = stop.clone();
+        let app = app.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await
+        });
+    }
+
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "shutting down: finishing in-flight requests");
+    let _ = stop_sender.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(result) = servers.join_next().await {
+            if let Ok(Err(e)) = result {
+                tracing::warn!(err = %e, "server ended with an error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("requests still running after the grace period; exiting anyway");
+    }
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names the one that came.
+async fn shutdown_signal() -> Result<&'static str, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}

@@ -1,0 +1,279 @@
+//! The metric families a collector produces: a small, owned model that the
+//! encoders in [`crate::exposition`] write out in either text format.
+//!
+//! Families carry their label names once; samples carry only values. Label
+//! names are kept sorted, and samples sorted by label values, because that is
+//! the order node_exporter (client_golang) writes and what makes output
+//! deterministic.
+
+use std::borrow::Cow;
+
+/// The type of a metric family, as the exposition formats name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// A monotonically increasing value (`counter`).
+    Counter,
+    /// A value that can go up and down (`gauge`).
+    Gauge,
+    /// A value of unknown semantics (`untyped` in text 0.0.4, `unknown` in
+    /// OpenMetrics); node_exporter uses it for vmstat and netstat fields.
+    Untyped,
+}
+
+/// One sample of a family: its label values (in the family's label-name
+/// order) and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Label values, parallel to [`Family::label_names`].
+    pub label_values: Vec<String>,
+    /// The sample value.
+    pub value: f64,
+}
+
+/// A metric family: name, help, type, label names and samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    name: Cow<'static, str>,
+    help: Cow<'static, str>,
+    metric_type: MetricType,
+    label_names: Vec<Cow<'static, str>>,
+    /// Where each caller-order label value goes in the sorted order; `None`
+    /// when the caller's label names were already sorted.
+    permutation: Option<Vec<usize>>,
+    samples: Vec<Sample>,
+}
+
+impl Family {
+    /// A new, empty family. Label names may come in any order; they are stored
+    /// sorted and [`Family::push`] reorders values to match.
+    pub fn new<N, H, L>(name: N, help: H, metric_type: MetricType, label_names: &[L]) -> Family
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+        L: Clone + Into<Cow<'static, str>>,
+    {
+        let given: Vec<Cow<'static, str>> = label_names.iter().cloned().map(Into::into).collect();
+        let mut order: Vec<usize> = (0..given.len()).collect();
+        order.sort_by(|&a, &b| given[a].cmp(&given[b]));
+        let sorted = order.windows(2).all(|w| w[0] < w[1]);
+        let label_names = order.iter().map(|&i| given[i].clone()).collect();
+        Family {
+            name: name.into(),
+            help: help.into(),
+            metric_type,
+            label_names,
+            permutation: (!sorted).then_some(order),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Adds a sample whose label values are given in the order the label
+    /// names were given to [`Family::new`].
+    ///
+    /// A sample with the wrong number of values is a bug in the collector; it
+    /// is dropped (debug builds panic) rather than corrupting the output.
+    pub fn push<V: AsRef<str>>(&mut self, label_values: &[V], value: f64) {
+        if label_values.len() != self.label_names.len() {
+            debug_assert!(false, "{}: wrong number of label values", self.name);
+            return;
+        }
+        let label_values = match &self.permutation {
+            None => label_values.iter().map(|v| v.as_ref().to_owned()).collect(),
+            Some(order) => order
+                .iter()
+                .map(|&i| label_values[i].as_ref().to_owned())
+                .collect(),
+        };
+        self.samples.push(Sample {
+            label_values,
+            value,
+        });
+    }
+
+    /// The metric name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The help text.
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+
+    /// The metric type.
+    pub fn metric_type(&self) -> MetricType {
+        self.metric_type
+    }
+
+    /// The label names, sorted.
+    pub fn label_names(&self) -> &[Cow<'static, str>] {
+        &self.label_names
+    }
+
+    /// The samples, in the order [`Family::sort_samples`] left them.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// Whether the family has no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Sorts samples by label values and drops later duplicates of a label
+    /// set, as client_golang refuses a series collected twice.
+    pub fn sort_samples(&mut self) {
+        self.samples
+            .sort_by(|a, b| a.label_values.cmp(&b.label_values));
+        self.samples
+            .dedup_by(|later, earlier| later.label_values == earlier.label_values);
+    }
+}
+
+/// The families one collector produced in one run.
+#[derive(Debug, Default)]
+pub struct MetricSet {
+    families: Vec<Family>,
+}
+
+impl MetricSet {
+    /// An empty set.
+    pub fn new() -> MetricSet {
+        MetricSet::default()
+    }
+
+    /// Starts a new family with labels and returns it for samples to be
+    /// pushed; the family is kept even if it stays empty (and is then not
+    /// written out).
+    pub fn family<N, H, L>(
+        &mut self,
+        name: N,
+        help: H,
+        metric_type: MetricType,
+        label_names: &[L],
+    ) -> &mut Family
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+        L: Clone + Into<Cow<'static, str>>,
+    {
+        self.families
+            .push(Family::new(name, help, metric_type, label_names));
+        self.families.last_mut().expect("just pushed")
+    }
+
+    /// Adds a family that has one label-less sample.
+    pub fn single<N, H>(&mut self, name: N, help: H, metric_type: MetricType, value: f64)
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+    {
+        self.family::<_, _, &'static str>(name, help, metric_type, &[])
+            .push::<&str>(&[], value);
+    }
+
+    /// Adds a label-less gauge.
+    pub fn gauge<N, H>(&mut self, name: N, help: H, value: f64)
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+    {
+        self.single(name, help, MetricType::Gauge, value);
+    }
+
+    /// Adds a label-less counter.
+    pub fn counter<N, H>(&mut self, name: N, help: H, value: f64)
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+    {
+        self.single(name, help, MetricType::Counter, value);
+    }
+
+    /// Adds a label-less untyped metric.
+    pub fn untyped<N, H>(&mut self, name: N, help: H, value: f64)
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+    {
+        self.single(name, help, MetricType::Untyped, value);
+    }
+
+    /// The families added so far.
+    pub fn families(&self) -> &[Family] {
+        &self.families
+    }
+
+    /// Finishes the set for encoding: drops empty families, sorts each
+    /// family's samples and the families by name.
+    pub fn into_sorted(mut self) -> Vec<Family> {
+        self.families.retain(|f| !f.is_empty());
+        for family in &mut self.families {
+            family.sort_samples();
+        }
+        self.families.sort_by(|a, b| a.name.cmp(&b.name));
+        self.families
+    }
+}
+
+/// Turns an arbitrary string into a valid metric-name fragment the way
+/// node_exporter does: every character outside `[a-zA-Z0-9_]` becomes `_`.
+pub fn sanitize_name(raw: &str) -> String {
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_names_are_sorted_and_values_follow() {
+        let mut f = Family::new("x", "h", MetricType::Gauge, &["mode", "cpu"]);
+        f.push(&["idle", "0"], 1.0);
+        assert_eq!(f.label_names(), &["cpu", "mode"]);
+        assert_eq!(f.samples()[0].label_values, vec!["0", "idle"]);
+    }
+
+    #[test]
+    fn samples_sort_by_label_values_as_strings_and_dedup() {
+        let mut f = Family::new("x", "h", MetricType::Gauge, &["cpu"]);
+        for (cpu, v) in [("2", 2.0), ("10", 10.0), ("1", 1.0), ("2", 99.0)] {
+            f.push(&[cpu], v);
+        }
+        f.sort_samples();
+        let order: Vec<_> = f
+            .samples()
+            .iter()
+            .map(|s| (s.label_values[0].as_str(), s.value))
+            .collect();
+        assert_eq!(order, vec![("1", 1.0), ("10", 10.0), ("2", 2.0)]);
+    }
+
+    #[test]
+    fn into_sorted_drops_empty_families_and_sorts_by_name() {
+        let mut set = MetricSet::new();
+        set.gauge("b", "h", 1.0);
+        set.family("c", "h", MetricType::Gauge, &["l"]);
+        set.counter("a_total", "h", 2.0);
+        let names: Vec<_> = set
+            .into_sorted()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert_eq!(names, vec!["a_total", "b"]);
+    }
+
+    #[test]
+    fn sanitize_replaces_non_name_characters() {
+        assert_eq!(sanitize_name("Active(anon)"), "Active_anon_");
+        assert_eq!(sanitize_name("a.b-c"), "a_b_c");
+    }
+}

@@ -1,0 +1,167 @@
+//! The agent's own `process_*` metrics, as client_golang's process
+//! collector reports them for node_exporter.
+//!
+//! These describe hostwatch itself, so they read the agent's own `/proc/self`
+//! (always the real `/proc` of the agent's namespace), never `--path.procfs`.
+
+use std::path::Path;
+
+use crate::host::read_text;
+use crate::metrics::MetricSet;
+
+/// The fields of `/proc/<pid>/stat` the process metrics need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessStat {
+    /// User-mode CPU time, in clock ticks.
+    pub utime_ticks: u64,
+    /// Kernel-mode CPU time, in clock ticks.
+    pub stime_ticks: u64,
+    /// Start time after boot, in clock ticks.
+    pub start_ticks: u64,
+    /// Virtual memory size, in bytes.
+    pub vsize_bytes: u64,
+    /// Resident set size, in pages.
+    pub rss_pages: u64,
+}
+
+impl ProcessStat {
+    /// Parses `/proc/<pid>/stat`. The command name (field 2) may contain
+    /// spaces and parentheses, so fields are counted after its last `)`.
+    pub fn parse(text: &str) -> Option<ProcessStat> {
+        let after_comm = &text[text.rfind(')')? + 1..];
+        // Field 3 (state) is the first after the command name.
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+        Some(ProcessStat {
+            utime_ticks: field(14)?,
+            stime_ticks: field(15)?,
+            start_ticks: field(22)?,
+            vsize_bytes: field(23)?,
+            rss_pages: field(24)?,
+        })
+    }
+}
+
+/// A soft limit from `/proc/<pid>/limits`, `None` when unlimited.
+pub fn soft_limit(limits: &str, name: &str) -> Option<Option<u64>> {
+    let line = limits.lines().find(|l| l.starts_with(name))?;
+    let soft = line[name.len()..].split_whitespace().next()?;
+    if soft == "unlimited" {
+        return Some(None);
+    }
+    soft.parse().ok().map(Some)
+}
+
+/// Boot time (`btime`) from `/proc/stat`, in seconds since the epoch.
+pub fn boot_time(proc_stat: &str) -> Option<u64> {
+    proc_stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Adds the agent's process metrics. Parts that cannot be read are left out.
+pub fn collect(out: &mut MetricSet) {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // SAFETY: as above.
+    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as f64;
+    let proc_root = Path::new("/proc");
+
+    if let Some(stat) = read_text(&proc_root.join("self/stat"))
+        .ok()
+        .and_then(|t| ProcessStat::parse(&t))
+    {
+        out.counter(
+            "process_cpu_seconds_total",
+            "Total user and system CPU time spent in seconds.",
+            (stat.utime_ticks + stat.stime_ticks) as f64 / ticks_per_second,
+        );
+        out.gauge(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            stat.rss_pages as f64 * page_size,
+        );
+        out.gauge(
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            stat.vsize_bytes as f64,
+        );
+        if let Some(btime) = read_text(&proc_root.join("stat"))
+            .ok()
+            .and_then(|t| boot_time(&t))
+        {
+            out.gauge(
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                btime as f64 + stat.start_ticks as f64 / ticks_per_second,
+            );
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(proc_root.join("self/fd")) {
+        // The directory handle itself is one of the open fds while counting,
+        // as it is for client_golang.
+        out.gauge(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            entries.count() as f64,
+        );
+    }
+    if let Ok(limits) = read_text(&proc_root.join("self/limits")) {
+        if let Some(max_fds) = soft_limit(&limits, "Max open files") {
+            out.gauge(
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                max_fds.map_or(u64::MAX as f64, |v| v as f64),
+            );
+        }
+        if let Some(max_as) = soft_limit(&limits, "Max address space") {
+            out.gauge(
+                "process_virtual_memory_max_bytes",
+                "Maximum amount of virtual memory available in bytes.",
+                max_as.map_or(u64::MAX as f64, |v| v as f64),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_awkward_command_name() {
+        let text = "4242 (host (watch) x) S 1 4242 4242 0 -1 4194560 1203 0 0 0 150 37 0 0 20 0 6 0 123456 987654321 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        let stat = ProcessStat::parse(text).unwrap();
+        assert_eq!(stat.utime_ticks, 150);
+        assert_eq!(stat.stime_ticks, 37);
+        assert_eq!(stat.start_ticks, 123456);
+        assert_eq!(stat.vsize_bytes, 987654321);
+        assert_eq!(stat.rss_pages, 2048);
+    }
+
+    #[test]
+    fn truncated_stat_is_none() {
+        assert!(ProcessStat::parse("1 (x) S 1 2 3").is_none());
+        assert!(ProcessStat::parse("garbage").is_none());
+    }
+
+    #[test]
+    fn limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max open files            1024                 1048576              files     \n\
+                      Max address space         unlimited            unlimited            bytes     \n";
+        assert_eq!(soft_limit(limits, "Max open files"), Some(Some(1024)));
+        assert_eq!(soft_limit(limits, "Max address space"), Some(None));
+        assert_eq!(soft_limit(limits, "Max nothing"), None);
+    }
+
+    #[test]
+    fn btime() {
+        assert_eq!(
+            boot_time("cpu 1 2\nbtime 1700000000\n"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(boot_time("cpu 1 2\n"), None);
+    }
+}

@@ -1,0 +1,492 @@
+//! The scrape model: run the selected collectors concurrently on blocking
+//! threads, each bounded by the scrape's deadline, and gather what finished.
+//!
+//! Two rules keep a hung or slow collector from hurting the agent:
+//! - **Deadline.** A scrape waits for each collector only until its
+//!   deadline; one that has not finished is reported with
+//!   `node_scrape_collector_success 0` and the scrape answers without it.
+//! - **Single flight.** A collector never runs twice at once. A scrape that
+//!   finds it already running (a concurrent scrape, or a run still stuck
+//!   from an earlier one) waits for that run's result instead of starting
+//!   another, so a hung read costs one thread, not one per scrape, and HA
+//!   Prometheus pairs scraping together share one collection.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::collector::{BuildContext, CollectError, Collector, ErrorKind};
+use crate::collectors;
+use crate::exposition::Format;
+use crate::metrics::{Family, MetricSet, MetricType};
+
+/// What one collector run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The families, finished for encoding (possibly partial on error).
+    pub families: Vec<Family>,
+    /// Why the run failed, if it did.
+    pub error: Option<CollectError>,
+    /// How long the run took.
+    pub duration: Duration,
+}
+
+type OutcomeReceiver = watch::Receiver<Option<Arc<Outcome>>>;
+
+/// One enabled collector and its run state.
+struct Slot {
+    name: &'static str,
+    collector: Arc<dyn Collector>,
+    /// The run in progress, if any (single flight).
+    in_flight: Mutex<Option<OutcomeReceiver>>,
+    /// The last failure message logged at warn, to warn once per problem.
+    last_warning: Mutex<Option<String>>,
+}
+
+/// Why a `collect[]`/`exclude[]` selection is refused (a 400 for the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectionError(pub String);
+
+/// The enabled collectors and how to scrape them.
+pub struct Scraper {
+    slots: Vec<Arc<Slot>>,
+    default_timeout: Duration,
+    exporter_metrics: bool,
+}
+
+impl Scraper {
+    /// Builds the named collectors (registry names, in registry order). An
+    /// error names the collector and what stopped it, and should stop start-up.
+    pub fn new(
+        enabled: &[&'static str],
+        ctx: &BuildContext<'_>,
+        default_timeout: Duration,
+        exporter_metrics: bool,
+    ) -> Result<Scraper, String> {
+        let mut slots = Vec::new();
+        for spec in collectors::ALL.iter().filter(|s| enabled.contains(&s.name)) {
+            let collector =
+                (spec.build)(ctx).map_err(|e| format!("collector {}: {e}", spec.name))?;
+            slots.push(Arc::new(Slot {
+                name: spec.name,
+                collector: Arc::from(collector),
+                in_flight: Mutex::new(None),
+                last_warning: Mutex::new(None),
+            }));
+        }
+        Ok(Scraper {
+            slots,
+            default_timeout,
+            exporter_metrics,
+        })
+    }
+
+    /// A scraper over collectors built elsewhere (tests and benchmarks).
+    pub fn from_collectors(
+        collectors: Vec<(&'static str, Arc<dyn Collector>)>,
+        default_timeout: Duration,
+        exporter_metrics: bool,
+    ) -> Scraper {
+        let slots = collectors
+            .into_iter()
+            .map(|(name, collector)| {
+                Arc::new(Slot {
+                    name,
+                    collector,
+                    in_flight: Mutex::new(None),
+                    last_warning: Mutex::new(None),
+                })
+            })
+            .collect();
+        Scraper {
+            slots,
+            default_timeout,
+            exporter_metrics,
+        }
+    }
+
+    /// Names of the enabled collectors, in name order.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        self.slots.iter().map(|s| s.name).collect()
+    }
+
+    /// The deadline a scrape gets when the client sets none.
+    pub fn default_timeout(&self) -> Duration {
+        self.default_timeout
+    }
+
+    /// Resolves node_exporter's `collect[]` / `exclude[]` parameters to the
+    /// collectors to run: `collect[]` names must be enabled collectors;
+    /// `exclude[]` removes from the enabled set (unknown names are ignored,
+    /// as node_exporter does); both together are refused.
+    pub fn select(
+        &self,
+        collect: &[String],
+        exclude: &[String],
+    ) -> Result<Vec<usize>, SelectionError> {
+        if !collect.is_empty() && !exclude.is_empty() {
+            return Err(SelectionError(
+                "Combined collect and exclude queries are not allowed.".to_string(),
+            ));
+        }
+        if collect.is_empty() {
+            return Ok((0..self.slots.len())
+                .filter(|&i| !exclude.iter().any(|e| e == self.slots[i].name))
+                .collect());
+        }
+        let mut chosen = Vec::new();
+        for name in collect {
+            match self.slots.iter().position(|s| s.name == name) {
+                Some(i) if !chosen.contains(&i) => chosen.push(i),
+                Some(_) => {}
+                None if collectors::ALL.iter().any(|s| s.name == name) => {
+                    return Err(SelectionError(format!("disabled collector: {name}")));
+                }
+                None => return Err(SelectionError(format!("missing collector: {name}"))),
+            }
+        }
+        chosen.sort_unstable();
+        Ok(chosen)
+    }
+
+    /// Runs the selected collectors (indices from [`Scraper::select`]) and
+    /// waits for them until `deadline`.
+    pub async fn scrape(&self, selection: &[usize], deadline: Instant) -> Scrape {
+        let started = Instant::now();
+        let runs: Vec<(&Arc<Slot>, OutcomeReceiver)> = selection
+            .iter()
+            .filter_map(|&i| self.slots.get(i))
+            .map(|slot| (slot, start_or_join(slot)))
+            .collect();
+
+        let mut results = Vec::with_capacity(runs.len());
+        for (slot, mut receiver) in runs {
+            let waited =
+                tokio::time::timeout_at(deadline, receiver.wait_for(Option::is_some)).await;
+            let result = match waited {
+                Ok(Ok(outcome)) => {
+                    CollectorResult::Finished(outcome.clone().expect("waited for Some"))
+                }
+                Ok(Err(_)) => CollectorResult::Lost,
+                Err(_) => CollectorResult::TimedOut(deadline.saturating_duration_since(started)),
+            };
+            log_result(slot, &result);
+            results.push((slot.name, result));
+        }
+
+        let mut meta = MetricSet::new();
+        let duration = meta.family(
+            "node_scrape_collector_duration_seconds",
+            "node_exporter: Duration of a collector scrape.",
+            MetricType::Gauge,
+            &["collector"],
+        );
+        for (name, result) in &results {
+            duration.push(&[name], result.duration().as_secs_f64());
+        }
+        let success = meta.family(
+            "node_scrape_collector_success",
+            "node_exporter: Whether a collector succeeded.",
+            MetricType::Gauge,
+            &["collector"],
+        );
+        for (name, result) in &results {
+            success.push(&[name], if result.succeeded() { 1.0 } else { 0.0 });
+        }
+        crate::version::build_info(&mut meta);
+        if self.exporter_metrics {
+            crate::process_metrics::collect(&mut meta);
+        }
+        Scrape {
+            results,
+            meta: meta.into_sorted(),
+        }
+    }
+}
+
+/// Starts a run of the slot's collector, or joins the one in flight.
+fn start_or_join(slot: &Arc<Slot>) -> OutcomeReceiver {
+    let mut in_flight = slot.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(receiver) = in_flight.as_ref() {
+        return receiver.clone();
+    }
+    let (sender, receiver) = watch::channel(None);
+    *in_flight = Some(receiver.clone());
+    drop(in_flight);
+
+    let slot = Arc::clone(slot);
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut set = MetricSet::new();
+        let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(&mut set)));
+        let error = match result {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(CollectError::failed("collector panicked")),
+        };
+        let outcome = Outcome {
+            families: set.into_sorted(),
+            error,
+            duration: started.elapsed(),
+        };
+        // Clear the in-flight mark before publishing, so a scrape arriving
+        // after this point starts a fresh run rather than reusing this one.
+        *slot.in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = sender.send(Some(Arc::new(outcome)));
+    });
+    receiver
+}
+
+/// How one collector fared in one scrape.
+#[derive(Debug)]
+pub enum CollectorResult {
+    /// It finished (successfully or not) before the deadline.
+    Finished(Arc<Outcome>),
+    /// It was still running at the deadline; the duration is the time waited.
+    TimedOut(Duration),
+    /// Its run ended without a result (the worker thread died).
+    Lost,
+}
+
+impl CollectorResult {
+    fn succeeded(&self) -> bool {
+        matches!(self, CollectorResult::Finished(o) if o.error.is_none())
+    }
+
+    fn duration(&self) -> Duration {
+        match self {
+            CollectorResult::Finished(o) => o.duration,
+            CollectorResult::TimedOut(d) => *d,
+            CollectorResult::Lost => Duration::ZERO,
+        }
+    }
+}
+
+/// Logs a collector's result: every failure at debug (node_exporter's level),
+/// and additionally at warn the first time a given failure is seen, so a
+/// missing file is reported once rather than every scrape; a recovery at info.
+fn log_result(slot: &Slot, result: &CollectorResult) {
+    let (message, kind) = match result {
+        CollectorResult::Finished(o) => match &o.error {
+            None => {
+                let mut last = slot.last_warning.lock().unwrap_or_else(|p| p.into_inner());
+                if last.take().is_some() {
+                    tracing::info!(collector = slot.name, "collector recovered");
+                }
+                return;
+            }
+            Some(e) => (e.message().to_string(), e.kind()),
+        },
+        CollectorResult::TimedOut(waited) => (
+            format!(
+                "still running after {:.3}s, past the scrape deadline",
+                waited.as_secs_f64()
+            ),
+            ErrorKind::Failed,
+        ),
+        CollectorResult::Lost => (
+            "collector run ended without a result".to_string(),
+            ErrorKind::Failed,
+        ),
+    };
+    tracing::debug!(collector = slot.name, err = %message, "collector failed");
+    if kind == ErrorKind::NoData {
+        return;
+    }
+    let mut last = slot.last_warning.lock().unwrap_or_else(|p| p.into_inner());
+    if last.as_deref() != Some(message.as_str()) {
+        tracing::warn!(collector = slot.name, err = %message, "collector failed");
+        *last = Some(message);
+    }
+}
+
+/// The gathered result of one scrape, ready to encode.
+#[derive(Debug)]
+pub struct Scrape {
+    /// Each selected collector's result, in name order.
+    pub results: Vec<(&'static str, CollectorResult)>,
+    /// The scrape's own families: per-collector duration and success, build
+    /// info and (unless disabled) the agent's process metrics.
+    pub meta: Vec<Family>,
+}
+
+impl Scrape {
+    /// Every family of the scrape, sorted by name.
+    pub fn families(&self) -> Vec<&Family> {
+        let mut all: Vec<&Family> = self.meta.iter().collect();
+        for (_, result) in &self.results {
+            if let CollectorResult::Finished(outcome) = result {
+                all.extend(outcome.families.iter());
+            }
+        }
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// Encodes the scrape in `format`.
+    pub fn encode(&self, format: Format) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 * 1024);
+        format.encode(&self.families(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Fixed(f64);
+    impl Collector for Fixed {
+        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            out.gauge("node_fixed", "A fixed value.", self.0);
+            Ok(())
+        }
+    }
+
+    struct Failing;
+    impl Collector for Failing {
+        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            out.gauge("node_partial", "Written before failing.", 1.0);
+            Err(CollectError::failed("reading /nowhere: gone"))
+        }
+    }
+
+    struct Panicking;
+    impl Collector for Panicking {
+        fn update(&self, _: &mut MetricSet) -> Result<(), CollectError> {
+            panic!("bug");
+        }
+    }
+
+    /// Blocks until released, counting how many runs were started.
+    struct Hanging {
+        runs: AtomicUsize,
+        release: Mutex<bool>,
+        wake: std::sync::Condvar,
+    }
+    impl Collector for Hanging {
+        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            let mut released = self.release.lock().unwrap();
+            while !*released {
+                released = self.wake.wait(released).unwrap();
+            }
+            out.gauge("node_hanging", "Released.", 1.0);
+            Ok(())
+        }
+    }
+
+    fn text(scrape: &Scrape) -> String {
+        String::from_utf8(scrape.encode(Format::Text)).unwrap()
+    }
+
+    fn deadline_in(ms: u64) -> Instant {
+        Instant::now() + Duration::from_millis(ms)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failures_and_panics_are_success_zero_and_others_still_report() {
+        let scraper = Scraper::from_collectors(
+            vec![
+                ("a_fixed", Arc::new(Fixed(7.0)) as Arc<dyn Collector>),
+                ("b_failing", Arc::new(Failing)),
+                ("c_panicking", Arc::new(Panicking)),
+            ],
+            Duration::from_secs(5),
+            false,
+        );
+        let all = scraper.select(&[], &[]).unwrap();
+        let out = text(&scraper.scrape(&all, deadline_in(5000)).await);
+        assert!(out.contains("node_fixed 7\n"), "{out}");
+        assert!(out.contains("node_scrape_collector_success{collector=\"a_fixed\"} 1\n"));
+        assert!(out.contains("node_scrape_collector_success{collector=\"b_failing\"} 0\n"));
+        assert!(out.contains("node_scrape_collector_success{collector=\"c_panicking\"} 0\n"));
+        assert!(
+            out.contains("node_partial 1\n"),
+            "partial data is kept, as node_exporter does"
+        );
+        assert!(out.contains("node_exporter_build_info{"));
+        assert!(!out.contains("process_cpu_seconds_total"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_collector_misses_the_deadline_and_is_never_started_twice() {
+        let hanging = Arc::new(Hanging {
+            runs: AtomicUsize::new(0),
+            release: Mutex::new(false),
+            wake: std::sync::Condvar::new(),
+        });
+        let scraper = Scraper::from_collectors(
+            vec![
+                ("fixed", Arc::new(Fixed(1.0)) as Arc<dyn Collector>),
+                ("hanging", hanging.clone()),
+            ],
+            Duration::from_secs(5),
+            true,
+        );
+        let all = scraper.select(&[], &[]).unwrap();
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let out = text(&scraper.scrape(&all, deadline_in(100)).await);
+            assert!(started.elapsed() < Duration::from_secs(2));
+            assert!(out.contains("node_scrape_collector_success{collector=\"hanging\"} 0\n"));
+            assert!(out.contains("node_fixed 1\n"));
+            assert!(out.contains("process_cpu_seconds_total"));
+        }
+        assert_eq!(
+            hanging.runs.load(Ordering::SeqCst),
+            1,
+            "joined the stuck run"
+        );
+
+        *hanging.release.lock().unwrap() = true;
+        hanging.wake.notify_all();
+        // Once the stuck run has finished, the next scrape starts a new run.
+        let slot = &scraper.slots[1];
+        for _ in 0..200 {
+            if slot.in_flight.lock().unwrap().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let out = text(&scraper.scrape(&all, deadline_in(2000)).await);
+        assert!(
+            out.contains("node_scrape_collector_success{collector=\"hanging\"} 1\n"),
+            "{out}"
+        );
+        assert!(out.contains("node_hanging 1\n"));
+        assert_eq!(hanging.runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn selection_follows_node_exporter() {
+        let scraper = Scraper::from_collectors(
+            vec![
+                ("loadavg", Arc::new(Fixed(1.0)) as Arc<dyn Collector>),
+                ("zz", Arc::new(Fixed(2.0))),
+            ],
+            Duration::from_secs(1),
+            false,
+        );
+        let names = |v: Vec<usize>| {
+            v.into_iter()
+                .map(|i| scraper.slots[i].name)
+                .collect::<Vec<_>>()
+        };
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(scraper.select(&s(&["zz"]), &[]).unwrap()), vec!["zz"]);
+        assert_eq!(
+            names(scraper.select(&[], &s(&["zz", "unknown"])).unwrap()),
+            vec!["loadavg"]
+        );
+        assert_eq!(
+            scraper.select(&s(&["nosuch"]), &[]).unwrap_err().0,
+            "missing collector: nosuch"
+        );
+        assert!(scraper.select(&s(&["zz"]), &s(&["loadavg"])).is_err());
+    }
+}
