@@ -99,9 +99,15 @@ async fn run(options: Options) -> Result<(), String> {
         listeners.push(listener);
     }
 
+    // The bound addresses, so that `:0` shows the port the kernel chose.
+    let bound: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .collect();
     tracing::info!(
         version = hostwatch::version::VERSION_LINE,
-        listen = %cli.listen_addresses.join(","),
+        listen = %bound.join(","),
         procfs = %host.procfs().display(),
         sysfs = %host.sysfs().display(),
         rootfs = %host.rootfs().display(),
