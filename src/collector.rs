@@ -125,3 +125,37 @@ impl fmt::Debug for CollectorSpec {
             .finish()
     }
 }
+
+/// Helpers for collectors' unit tests: hosts rooted in a test tree, and one
+/// run of a collector.
+#[cfg(test)]
+pub mod testing {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use super::{CollectError, Collector};
+    use crate::host::Host;
+    use crate::metrics::{Family, MetricSet};
+
+    /// The procfs of the fixture tree under `tests/fixtures`.
+    pub fn fixture_procfs() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proc")
+    }
+
+    /// A host whose procfs is `procfs`; its other roots do not exist.
+    pub fn host_with_procfs(procfs: &Path) -> Arc<Host> {
+        Arc::new(Host::new(
+            procfs,
+            "/nonexistent/sys",
+            "/nonexistent/root",
+            "/nonexistent/udev",
+        ))
+    }
+
+    /// Runs `collector` once: its finished families and its result.
+    pub fn run(collector: &dyn Collector) -> (Vec<Family>, Result<(), CollectError>) {
+        let mut out = MetricSet::new();
+        let result = collector.update(&mut out);
+        (out.into_sorted(), result)
+    }
+}

@@ -230,6 +230,15 @@ pub fn sanitize_name(raw: &str) -> String {
         .collect()
 }
 
+/// Whether `fragment` can be used as is in a metric name (`[a-zA-Z0-9_]+`):
+/// collectors that turn kernel keys into names skip keys that cannot.
+pub fn is_name_fragment(fragment: &str) -> bool {
+    !fragment.is_empty()
+        && fragment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +278,16 @@ mod tests {
             .map(|f| f.name().to_string())
             .collect();
         assert_eq!(names, vec!["a_total", "b"]);
+    }
+
+    #[test]
+    fn name_fragments() {
+        assert!(is_name_fragment("Active_anon_bytes"));
+        assert!(is_name_fragment("nr_free_pages"));
+        assert!(!is_name_fragment(""));
+        assert!(!is_name_fragment("Active(anon)"));
+        assert!(!is_name_fragment("two words"));
+        assert!(!is_name_fragment("caf\u{e9}"));
     }
 
     #[test]

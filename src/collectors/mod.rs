@@ -5,18 +5,32 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod entropy;
+pub mod filefd;
 pub mod loadavg;
+pub mod meminfo;
+pub mod vmstat;
 
 use clap::Args;
 
 use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[loadavg::SPEC];
+pub const ALL: &[CollectorSpec] = &[
+    entropy::SPEC,
+    filefd::SPEC,
+    loadavg::SPEC,
+    meminfo::SPEC,
+    vmstat::SPEC,
+];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {}
+pub struct CollectorFlags {
+    /// `--collector.vmstat.*`.
+    #[command(flatten)]
+    pub vmstat: vmstat::Flags,
+}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;

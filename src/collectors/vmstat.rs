@@ -1,0 +1,294 @@
+//! `vmstat`: the `<procfs>/vmstat` fields selected by
+//! `--collector.vmstat.fields`, as untyped `node_vmstat_<field>`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use clap::Args;
+use regex::Regex;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::{read_text, Host};
+use crate::metrics::{is_name_fragment, MetricSet};
+use crate::parse::number;
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "vmstat",
+    default_enabled: true,
+    reads: "/proc/vmstat",
+    build,
+};
+
+/// node_exporter's default selection: paging, swapping, faults and OOM kills.
+const DEFAULT_FIELDS: &str = "^(oom_kill|pgpg|pswp|pg.*fault).*";
+
+/// Flags of the vmstat collector.
+#[derive(Debug, Clone, Args)]
+pub struct Flags {
+    /// Regexp of fields to return for vmstat collector.
+    #[arg(
+        long = "collector.vmstat.fields",
+        value_name = "REGEX",
+        default_value = DEFAULT_FIELDS,
+        value_parser = crate::cli::parse_regex
+    )]
+    pub fields: Regex,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(VmstatCollector {
+        host: Arc::clone(&ctx.host),
+        fields: ctx.flags.vmstat.fields.clone(),
+    }))
+}
+
+/// Reports the selected `/proc/vmstat` fields.
+struct VmstatCollector {
+    host: Arc<Host>,
+    /// Matched anywhere in the field name (unanchored, as Go's `MatchString`).
+    fields: Regex,
+}
+
+/// The fields of `/proc/vmstat` (`name value` per line), by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vmstat {
+    /// Field name to value.
+    pub fields: BTreeMap<String, f64>,
+}
+
+impl Vmstat {
+    /// Parses `/proc/vmstat`. Lines that are not exactly a name usable in a
+    /// metric name and a number are skipped; a text with no valid line is an
+    /// error, since every kernel since 2.6 reports dozens of fields.
+    pub fn parse(text: &str) -> Result<Vmstat, String> {
+        let mut fields = BTreeMap::new();
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
+                continue;
+            };
+            let Some(value) = number(value) else {
+                continue;
+            };
+            if is_name_fragment(name) {
+                fields.entry(name.to_string()).or_insert(value);
+            }
+        }
+        if fields.is_empty() {
+            return Err("no fields".to_string());
+        }
+        Ok(Vmstat { fields })
+    }
+}
+
+impl Collector for VmstatCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.host.proc_path("vmstat");
+        let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
+        let vmstat = Vmstat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
+        for (name, value) in vmstat.fields {
+            if self.fields.is_match(&name) {
+                out.untyped(
+                    format!("node_vmstat_{name}"),
+                    format!("/proc/vmstat information field {name}."),
+                    value,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{fixture_procfs, host_with_procfs, run};
+    use crate::metrics::{Family, MetricType};
+
+    /// This machine's `/proc/vmstat` (Linux 6.18).
+    const CURRENT: &str = include_str!("../../tests/fixtures/proc/vmstat");
+
+    /// The start of a 2.6.18 kernel's `/proc/vmstat`, which predates
+    /// `oom_kill` (added in 4.13).
+    const LINUX_2_6_18: &str = "\
+nr_anon_pages 59680
+nr_mapped 10915
+nr_file_pages 372279
+nr_slab 28163
+nr_page_table_pages 1061
+nr_dirty 65
+nr_writeback 0
+nr_unstable 0
+nr_bounce 0
+numa_hit 0
+pgpgin 4153364
+pgpgout 10925916
+pswpin 0
+pswpout 0
+pgalloc_dma 6
+pgalloc_dma32 0
+pgalloc_normal 56717364
+pgalloc_high 2081528
+pgfree 59175716
+pgactivate 3167436
+pgdeactivate 1014392
+pgfault 226780236
+pgmajfault 8866
+pgrefill_dma 0
+";
+
+    /// What the default selection picks from a kernel that has every field.
+    const DEFAULT_SELECTION: &[&str] = &[
+        "oom_kill",
+        "pgfault",
+        "pgmajfault",
+        "pgpgin",
+        "pgpgout",
+        "pswpin",
+        "pswpout",
+    ];
+
+    fn default_fields() -> Regex {
+        crate::cli::parse_regex(DEFAULT_FIELDS).unwrap()
+    }
+
+    fn selected(text: &str, fields: &Regex) -> Vec<String> {
+        Vmstat::parse(text)
+            .unwrap()
+            .fields
+            .into_keys()
+            .filter(|name| fields.is_match(name))
+            .collect()
+    }
+
+    #[test]
+    fn parses_every_line_of_this_machine() {
+        let vmstat = Vmstat::parse(CURRENT).unwrap();
+        assert_eq!(vmstat.fields.len(), CURRENT.lines().count());
+        assert!(vmstat.fields.contains_key("nr_free_pages"));
+    }
+
+    #[test]
+    fn default_selection_matches_upstream() {
+        let text = "\
+nr_free_pages 1
+pgpgin 2
+pgpgout 3
+pswpin 4
+pswpout 5
+pgfault 6
+pgmajfault 7
+oom_kill 8
+pgscan_kswapd 9
+thp_fault_alloc 10
+pgsteal_direct 11
+";
+        assert_eq!(selected(text, &default_fields()), DEFAULT_SELECTION);
+    }
+
+    #[test]
+    fn old_kernel_without_oom_kill() {
+        assert_eq!(
+            selected(LINUX_2_6_18, &default_fields()),
+            &DEFAULT_SELECTION[1..]
+        );
+    }
+
+    #[test]
+    fn selection_is_unanchored_like_go() {
+        let fields = crate::cli::parse_regex("fault").unwrap();
+        assert_eq!(
+            selected(LINUX_2_6_18, &fields),
+            vec!["pgfault", "pgmajfault"]
+        );
+    }
+
+    #[test]
+    fn values_beyond_u32_and_u64() {
+        let vmstat =
+            Vmstat::parse("pgpgout 123456789012345\npgfault 18446744073709551615\n").unwrap();
+        assert_eq!(vmstat.fields["pgpgout"], 123456789012345.0);
+        assert_eq!(vmstat.fields["pgfault"], 18446744073709551615.0);
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        let text = "\
+pgfault 10
+garbage
+pgmajfault
+pgpgin abc
+pgpgout 1 2
+pg-bad 3
+\0\0\0
+pswpin 4
+pgfault 99
+";
+        let vmstat = Vmstat::parse(text).unwrap();
+        let fields: Vec<(&str, f64)> = vmstat
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        // A repeated name keeps the first value, as client_golang drops the
+        // second series.
+        assert_eq!(fields, vec![("pgfault", 10.0), ("pswpin", 4.0)]);
+    }
+
+    #[test]
+    fn empty_truncated_or_garbage_text() {
+        assert!(Vmstat::parse("").is_err());
+        assert!(Vmstat::parse("garbage\n").is_err());
+        let truncated = Vmstat::parse("pgpgin 5\npgpgo").unwrap();
+        assert_eq!(truncated.fields.len(), 1);
+    }
+
+    fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
+        run(&VmstatCollector {
+            host: host_with_procfs(procfs),
+            fields,
+        })
+    }
+
+    #[test]
+    fn collector_emits_untyped_families_with_upstream_help() {
+        let (families, result) = collect(&fixture_procfs(), default_fields());
+        result.unwrap();
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        let expected: Vec<String> = DEFAULT_SELECTION
+            .iter()
+            .map(|field| format!("node_vmstat_{field}"))
+            .collect();
+        assert_eq!(names, expected);
+        assert_eq!(
+            families[1].help(),
+            "/proc/vmstat information field pgfault."
+        );
+        assert!(families
+            .iter()
+            .all(|f| f.metric_type() == MetricType::Untyped));
+    }
+
+    #[test]
+    fn fields_flag_defaults_overrides_and_refuses_bad_regex() {
+        let parse = |args: &[&str]| crate::cli::parse([&["hostwatch"], args].concat());
+        let default = parse(&[]).unwrap();
+        assert_eq!(
+            default.cli.collectors.vmstat.fields.as_str(),
+            DEFAULT_FIELDS
+        );
+        let all = parse(&["--collector.vmstat.fields", ".*"]).unwrap();
+        assert_eq!(all.cli.collectors.vmstat.fields.as_str(), ".*");
+        let err = parse(&["--collector.vmstat.fields=(unclosed"]).unwrap_err();
+        assert!(err.to_string().contains("collector.vmstat.fields"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_fails_the_collector() {
+        let dir = tempfile::tempdir().unwrap();
+        let (families, result) = collect(dir.path(), default_fields());
+        assert!(families.is_empty());
+        assert!(result.unwrap_err().message().contains("vmstat"));
+    }
+}
