@@ -5,18 +5,27 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod cpu;
 pub mod loadavg;
+pub mod stat;
 
 use clap::Args;
 
 use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[loadavg::SPEC];
+pub const ALL: &[CollectorSpec] = &[cpu::SPEC, loadavg::SPEC, stat::SPEC];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {}
+pub struct CollectorFlags {
+    /// `--collector.cpu.*`.
+    #[command(flatten)]
+    pub cpu: cpu::Flags,
+    /// `--collector.stat.*`.
+    #[command(flatten)]
+    pub stat: stat::Flags,
+}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
