@@ -100,6 +100,16 @@ pub struct BuildContext<'a> {
     pub host: Arc<Host>,
     /// Every collector-specific flag, parsed.
     pub flags: &'a CollectorFlags,
+    /// The names of every enabled collector: node_exporter lets one
+    /// collector's output depend on whether another runs.
+    pub enabled: &'a [&'static str],
+}
+
+impl BuildContext<'_> {
+    /// Whether the collector named `name` is enabled.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.enabled.contains(&name)
+    }
 }
 
 /// A registry entry: a collector's name, its default, what it reads, and how

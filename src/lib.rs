@@ -10,12 +10,15 @@
 pub mod cli;
 pub mod collector;
 pub mod collectors;
+pub mod cpuinfo;
+pub mod cpulist;
 pub mod exposition;
 pub mod host;
 pub mod logging;
 pub mod metrics;
 pub mod parse;
 pub mod process_metrics;
+pub mod procstat;
 pub mod scrape;
 pub mod server;
 pub mod version;

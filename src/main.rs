@@ -82,6 +82,7 @@ async fn run(options: Options) -> Result<(), String> {
     let ctx = BuildContext {
         host: Arc::clone(&host),
         flags: &cli.collectors,
+        enabled: &options.enabled_collectors,
     };
     let scraper = Arc::new(Scraper::new(
         &options.enabled_collectors,

@@ -5,10 +5,12 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod cpu;
 pub mod entropy;
 pub mod filefd;
 pub mod loadavg;
 pub mod meminfo;
+pub mod stat;
 pub mod vmstat;
 
 use clap::Args;
@@ -17,16 +19,24 @@ use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
+    cpu::SPEC,
     entropy::SPEC,
     filefd::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
+    stat::SPEC,
     vmstat::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
 pub struct CollectorFlags {
+    /// `--collector.cpu.*`.
+    #[command(flatten)]
+    pub cpu: cpu::Flags,
+    /// `--collector.stat.*`.
+    #[command(flatten)]
+    pub stat: stat::Flags,
     /// `--collector.vmstat.*`.
     #[command(flatten)]
     pub vmstat: vmstat::Flags,

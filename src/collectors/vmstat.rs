@@ -25,6 +25,7 @@ const DEFAULT_FIELDS: &str = "^(oom_kill|pgpg|pswp|pg.*fault).*";
 
 /// Flags of the vmstat collector.
 #[derive(Debug, Clone, Args)]
+#[group(skip)]
 pub struct Flags {
     /// Regexp of fields to return for vmstat collector.
     #[arg(
