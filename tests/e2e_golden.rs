@@ -156,32 +156,35 @@ fn assert_all_collectors_succeeded(text: &str) {
     }
 }
 
-#[test]
-fn text_format_matches_golden() {
+/// Scrapes with `accept`, checks the content type, and compares the masked
+/// body with the golden file at `golden_path`.
+fn check_format(accept: Option<&str>, content_type: &str, golden_path: &str) {
     let agent = start();
-    let response = agent.get("/metrics");
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+    let response = agent.request("GET", "/metrics", &headers);
     assert_eq!(response.status, 200);
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
-    );
+    assert_eq!(response.header("content-type"), Some(content_type));
     let text = response.text();
     assert_all_collectors_succeeded(&text);
-    golden::check("tests/golden/e2e.txt", &mask(&text), REGENERATE);
+    golden::check(golden_path, &mask(&text), REGENERATE);
+}
+
+#[test]
+fn text_format_matches_golden() {
+    check_format(
+        None,
+        "text/plain; version=0.0.4; charset=utf-8",
+        "tests/golden/e2e.txt",
+    );
 }
 
 #[test]
 fn openmetrics_format_matches_golden() {
-    let agent = start();
-    let response = agent.request("GET", "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
-    assert_eq!(response.status, 200);
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    check_format(
+        Some(PROMETHEUS_ACCEPT),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "tests/golden/e2e.openmetrics.txt",
     );
-    let text = response.text();
-    assert_all_collectors_succeeded(&text);
-    golden::check("tests/golden/e2e.openmetrics.txt", &mask(&text), REGENERATE);
 }
 
 #[test]

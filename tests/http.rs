@@ -199,39 +199,41 @@ fn exclude_removes_collectors_and_ignores_unknown_names() {
     assert_eq!(scraped_collectors(&response.text()), all);
 }
 
+/// Checks that `target` is refused with 400 and a body containing `reason`.
+fn assert_bad_request(agent: &Agent, target: &str, reason: &str) {
+    let response = agent.get(target);
+    assert_eq!(response.status, 400, "{target}");
+    let body = response.text();
+    assert!(body.contains(reason), "{target}: {body}");
+}
+
 #[test]
 fn collect_of_unknown_collector_is_400_naming_it() {
     let agent = fixture_agent(&[]);
-    let response = agent.get("/metrics?collect[]=loadavg&collect[]=nosuchthing");
-    assert_eq!(response.status, 400);
-    assert!(
-        response.text().contains("nosuchthing"),
-        "{}",
-        response.text()
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg&collect[]=nosuchthing",
+        "nosuchthing",
     );
 }
 
 #[test]
 fn collect_and_exclude_together_are_400() {
     let agent = fixture_agent(&[]);
-    let response = agent.get("/metrics?collect[]=loadavg&exclude[]=loadavg");
-    assert_eq!(response.status, 400);
-    assert!(
-        response.text().contains("collect and exclude"),
-        "{}",
-        response.text()
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg&exclude[]=loadavg",
+        "collect and exclude",
     );
 }
 
 #[test]
 fn disabled_collector_is_refused_and_not_listed() {
     let agent = fixture_agent(&["--no-collector.loadavg"]);
-    let response = agent.get("/metrics?collect[]=loadavg");
-    assert_eq!(response.status, 400);
-    assert!(
-        response.text().contains("disabled collector: loadavg"),
-        "{}",
-        response.text()
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg",
+        "disabled collector: loadavg",
     );
     assert!(!agent.get("/").text().contains(">loadavg<"));
     assert!(!agent.scrape_text().contains("node_load1"));
