@@ -12,8 +12,10 @@ use hostwatch::scrape::Scraper;
 use hostwatch::server::{self, AppState, ListenAddress};
 use tokio::sync::watch;
 
-/// How long in-flight requests get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// How long in-flight requests get to finish after a shutdown signal: a
+/// healthy scrape takes milliseconds, and a stopping agent should be gone
+/// well within two seconds even when a request is stuck on a hung collector.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let options = match cli::parse(std::env::args_os()) {
@@ -42,7 +44,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options)) {
+    let result = runtime.block_on(run(options));
+    // Dropping the runtime would wait for every blocking task, and a
+    // collector stuck reading a wedged file never finishes: leave such
+    // threads to the process exit, as requests already had their grace.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");

@@ -1,0 +1,544 @@
+//! HTTP behaviour of the real binary: content negotiation, compression,
+//! collector selection, routes and methods, the concurrency limit, scrape
+//! deadlines with a collector that really hangs, signals, and bad input.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::{self, ScopedJoinHandle};
+use std::time::{Duration, Instant};
+
+use common::exposition::{self, collector_success, scraped_collectors};
+use common::http::{self, Response};
+use common::{eventually, run_to_exit, Agent, HungTree, FIXTURE_TREE, LOOPBACK_ANY_PORT};
+
+const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Only the collector that [`HungTree`] makes hang, so that thread counts
+/// reflect its runs alone.
+const ONLY_LOADAVG: &[&str] = &["--collector.disable-defaults", "--collector.loadavg"];
+
+/// A valid `/proc/loadavg`, handed to a collector when its FIFO is released.
+const LOADAVG: &str = "0.25 0.50 0.75 1/100 4242\n";
+
+/// Asks Prometheus's way for a scrape that must be answered within 1 s.
+const ONE_SECOND_SCRAPE: (&str, &str) = ("X-Prometheus-Scrape-Timeout-Seconds", "1");
+
+/// Scrapes started before one wins the request slot from the probes.
+const SLOT_ATTEMPTS: usize = 20;
+
+/// Bound for anything that should happen at once (not a speed claim).
+const SOON: Duration = Duration::from_secs(10);
+
+fn fixture_agent(extra: &[&str]) -> Agent {
+    let args: Vec<&str> = FIXTURE_TREE.iter().chain(extra).copied().collect();
+    Agent::start(&args)
+}
+
+/// The agent on a copy of the fixture tree whose `proc/loadavg` is a FIFO.
+fn hung_agent(tree: &HungTree, extra: &[&str]) -> Agent {
+    let mut args = tree.args();
+    args.extend(ONLY_LOADAVG.iter().chain(extra).map(|s| s.to_string()));
+    Agent::start(&args)
+}
+
+fn enabled_by_default() -> Vec<&'static str> {
+    hostwatch::collectors::ALL
+        .iter()
+        .filter(|spec| spec.default_enabled)
+        .map(|spec| spec.name)
+        .collect()
+}
+
+/// Starts a scrape in `scope` and returns once it holds the single request
+/// slot of `--web.max-requests=1`. A probe naming an unknown collector tells:
+/// with the slot free it is refused with 400 (starting no scrape), with the
+/// slot taken it gets 503. A scrape that arrived while a probe held the slot
+/// got 503 itself and is retried.
+fn scrape_holding_the_slot<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    port: u16,
+) -> ScopedJoinHandle<'scope, io::Result<Response>> {
+    let probe = || {
+        http::request(
+            port,
+            "GET",
+            "/metrics?collect[]=probe-no-such-collector",
+            &[],
+        )
+        .is_ok_and(|r| r.status == 503)
+    };
+    for _ in 0..SLOT_ATTEMPTS {
+        let scrape = scope.spawn(move || http::request(port, "GET", "/metrics", &[]));
+        assert!(
+            eventually(SOON, || probe() || scrape.is_finished()),
+            "the scrape neither took the request slot nor ended"
+        );
+        if !scrape.is_finished() {
+            return scrape;
+        }
+        let lost = scrape.join().expect("the scrape's thread");
+        assert_eq!(
+            lost.expect("the scrape").status,
+            503,
+            "the scrape ended early"
+        );
+    }
+    panic!("no scrape took the request slot in {SLOT_ATTEMPTS} attempts");
+}
+
+#[test]
+fn no_accept_header_gets_text_format() {
+    let agent = fixture_agent(&[]);
+    let response = agent.get("/metrics");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    let text = response.text();
+    assert!(
+        text.contains("# TYPE node_load1 gauge\nnode_load1 "),
+        "{text}"
+    );
+    assert!(!text.contains("# EOF"));
+}
+
+#[test]
+fn prometheus_accept_header_gets_openmetrics() {
+    let agent = fixture_agent(&[]);
+    let response = agent.request("GET", "/metrics", &[("Accept", common::PROMETHEUS_ACCEPT)]);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let text = response.text();
+    assert!(text.ends_with("\n# EOF\n"), "{text}");
+    assert_eq!(text.matches("# EOF").count(), 1);
+
+    let old = agent.request(
+        "GET",
+        "/metrics",
+        &[("Accept", "application/openmetrics-text;version=0.0.1")],
+    );
+    assert_eq!(
+        old.header("content-type"),
+        Some("application/openmetrics-text; version=0.0.1; charset=utf-8")
+    );
+    assert!(old.text().ends_with("\n# EOF\n"));
+}
+
+#[test]
+fn gzip_when_accepted_with_the_same_series() {
+    let agent = fixture_agent(&[]);
+    let plain = agent.get("/metrics");
+    assert_eq!(plain.header("content-encoding"), None);
+
+    let compressed = agent.request("GET", "/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(compressed.status, 200);
+    assert_eq!(compressed.header("content-encoding"), Some("gzip"));
+    assert!(
+        compressed.body.starts_with(&[0x1f, 0x8b]),
+        "the raw body is gzip"
+    );
+    assert_eq!(compressed.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    assert_eq!(
+        exposition::series(&compressed.text()),
+        exposition::series(&plain.text())
+    );
+
+    let refused = agent.request("GET", "/metrics", &[("Accept-Encoding", "gzip;q=0")]);
+    assert_eq!(refused.header("content-encoding"), None);
+}
+
+#[test]
+fn head_on_metrics_has_headers_and_no_body() {
+    let agent = fixture_agent(&[]);
+    let response = agent.request("HEAD", "/metrics", &[]);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    assert!(response.body.is_empty(), "{:?}", response.body);
+}
+
+#[test]
+fn collect_selects_a_subset() {
+    let agent = fixture_agent(&[]);
+    let text = agent.get("/metrics?collect[]=loadavg").text();
+    assert_eq!(
+        scraped_collectors(&text).into_iter().collect::<Vec<_>>(),
+        vec!["loadavg"]
+    );
+    assert!(text.contains("\nnode_load1 "), "{text}");
+
+    // Repeated and percent-encoded names select the same.
+    let again = agent
+        .get("/metrics?collect%5B%5D=loadavg&collect[]=loadavg")
+        .text();
+    assert_eq!(
+        scraped_collectors(&again).into_iter().collect::<Vec<_>>(),
+        vec!["loadavg"]
+    );
+}
+
+#[test]
+fn exclude_removes_collectors_and_ignores_unknown_names() {
+    let agent = fixture_agent(&[]);
+    let all = scraped_collectors(&agent.scrape_text());
+    assert_eq!(
+        all.iter().map(String::as_str).collect::<Vec<_>>(),
+        enabled_by_default()
+    );
+
+    let text = agent.get("/metrics?exclude[]=loadavg").text();
+    let mut expected = all.clone();
+    expected.remove("loadavg");
+    assert_eq!(scraped_collectors(&text), expected);
+    assert!(!text.contains("node_load1"), "{text}");
+
+    let response = agent.get("/metrics?exclude[]=no-such-collector");
+    assert_eq!(response.status, 200);
+    assert_eq!(scraped_collectors(&response.text()), all);
+}
+
+/// Checks that `target` is refused with 400 and a body containing `reason`.
+fn assert_bad_request(agent: &Agent, target: &str, reason: &str) {
+    let response = agent.get(target);
+    assert_eq!(response.status, 400, "{target}");
+    let body = response.text();
+    assert!(body.contains(reason), "{target}: {body}");
+}
+
+#[test]
+fn collect_of_unknown_collector_is_400_naming_it() {
+    let agent = fixture_agent(&[]);
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg&collect[]=nosuchthing",
+        "nosuchthing",
+    );
+}
+
+#[test]
+fn collect_and_exclude_together_are_400() {
+    let agent = fixture_agent(&[]);
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg&exclude[]=loadavg",
+        "collect and exclude",
+    );
+}
+
+#[test]
+fn disabled_collector_is_refused_and_not_listed() {
+    let agent = fixture_agent(&["--no-collector.loadavg"]);
+    assert_bad_request(
+        &agent,
+        "/metrics?collect[]=loadavg",
+        "disabled collector: loadavg",
+    );
+    assert!(!agent.get("/").text().contains(">loadavg<"));
+    assert!(!agent.scrape_text().contains("node_load1"));
+}
+
+#[test]
+fn unknown_paths_are_404() {
+    let agent = fixture_agent(&[]);
+    for path in ["/nope", "/metricsx", "/metrics/more", "/-/other"] {
+        assert_eq!(agent.get(path).status, 404, "{path}");
+    }
+}
+
+#[test]
+fn other_methods_are_405_with_allow() {
+    let agent = fixture_agent(&[]);
+    for path in ["/metrics", "/", "/-/healthy", "/-/ready"] {
+        for method in ["POST", "PUT", "DELETE"] {
+            let response = agent.request(method, path, &[("Content-Length", "0")]);
+            assert_eq!(response.status, 405, "{method} {path}");
+            let allow = response.header("allow").unwrap_or_default();
+            assert!(
+                allow.contains("GET") && allow.contains("HEAD"),
+                "{method} {path}: Allow {allow:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn landing_page_lists_enabled_collectors() {
+    let agent = fixture_agent(&[]);
+    let response = agent.get("/");
+    assert_eq!(response.status, 200);
+    assert!(response
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html")));
+    let page = response.text();
+    assert!(page.contains("href=\"/metrics\""), "{page}");
+    for name in enabled_by_default() {
+        assert!(
+            page.contains(&format!(">{name}<")),
+            "{name} missing:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn telemetry_path_moves_the_metrics() {
+    let agent = fixture_agent(&["--web.telemetry-path=/custom/metrics"]);
+    let response = agent.get("/custom/metrics");
+    assert_eq!(response.status, 200);
+    assert!(response.text().contains("\nnode_load1 "));
+    assert_eq!(agent.get("/metrics").status, 404);
+    assert!(agent.get("/").text().contains("href=\"/custom/metrics\""));
+}
+
+#[test]
+fn health_and_readiness_are_200() {
+    let agent = fixture_agent(&[]);
+    for path in ["/-/healthy", "/-/ready"] {
+        let response = agent.get(path);
+        assert_eq!(response.status, 200, "{path}");
+        assert!(!response.body.is_empty());
+    }
+}
+
+#[test]
+fn request_over_the_limit_gets_503_with_the_reason() {
+    let tree = HungTree::new("loadavg");
+    let mut agent = hung_agent(&tree, &["--web.max-requests=1", "--scrape.timeout=60s"]);
+    thread::scope(|scope| {
+        let first = scrape_holding_the_slot(scope, agent.port());
+
+        let second = agent.get("/metrics");
+        assert_eq!(second.status, 503);
+        assert!(
+            second
+                .text()
+                .contains("Limit of concurrent requests reached (1), try again later."),
+            "{}",
+            second.text()
+        );
+
+        assert!(tree.release(LOADAVG), "loadavg was not blocked on the FIFO");
+        let first = first
+            .join()
+            .expect("the first scrape's thread")
+            .expect("the first scrape");
+        assert_eq!(first.status, 200);
+        assert_eq!(collector_success(&first.text(), "loadavg"), Some(1.0));
+    });
+    let status = agent.stop();
+    assert!(status.success(), "{status}; stderr:\n{}", agent.stderr());
+}
+
+#[test]
+fn scrape_timeout_header_bounds_a_hung_collector_which_runs_once() {
+    let tree = HungTree::new("loadavg");
+    let mut agent = hung_agent(&tree, &[]);
+
+    let started = Instant::now();
+    let first = agent.request("GET", "/metrics", &[ONE_SECOND_SCRAPE]);
+    let waited = started.elapsed();
+    assert_eq!(first.status, 200);
+    assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+    let text = first.text();
+    assert_eq!(collector_success(&text, "loadavg"), Some(0.0), "{text}");
+    assert!(!text.contains("node_load1"));
+
+    // Single flight: later scrapes wait for the stuck run instead of adding
+    // a thread each.
+    let threads = agent.thread_count();
+    for _ in 0..5 {
+        let again = agent.request("GET", "/metrics", &[ONE_SECOND_SCRAPE]);
+        assert_eq!(again.status, 200);
+        assert_eq!(collector_success(&again.text(), "loadavg"), Some(0.0));
+    }
+    let threads_after = agent.thread_count();
+    assert!(
+        threads_after <= threads,
+        "threads grew from {threads} to {threads_after} over five scrapes"
+    );
+
+    assert!(tree.release(LOADAVG), "loadavg was not blocked on the FIFO");
+    let recovered = eventually(SOON, || {
+        let text = agent.scrape_text();
+        collector_success(&text, "loadavg") == Some(1.0)
+    });
+    assert!(
+        recovered,
+        "loadavg did not recover once its file was readable"
+    );
+    assert!(agent.scrape_text().contains("\nnode_load5 0.5\n"));
+
+    let status = agent.stop();
+    assert!(status.success(), "{status}; stderr:\n{}", agent.stderr());
+}
+
+fn assert_signal_exits_cleanly(signal: libc::c_int) {
+    let mut agent = fixture_agent(&[]);
+    agent.scrape_text();
+    agent.signal(signal);
+    let status = agent.wait_exit(Duration::from_secs(2));
+    let status = status.unwrap_or_else(|| panic!("still running 2 s after signal {signal}"));
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", agent.stderr());
+}
+
+#[test]
+fn sigterm_when_idle_exits_0() {
+    assert_signal_exits_cleanly(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_when_idle_exits_0() {
+    assert_signal_exits_cleanly(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_with_an_idle_keep_alive_connection_exits_0() {
+    let mut agent = fixture_agent(&[]);
+    // As Prometheus does: one scrape, then the connection stays open.
+    let mut connection = TcpStream::connect(("127.0.0.1", agent.port())).expect("connecting");
+    connection
+        .set_read_timeout(Some(SOON))
+        .expect("setting a read timeout");
+    connection
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("sending a keep-alive request");
+    let mut first_bytes = [0u8; 12];
+    connection
+        .read_exact(&mut first_bytes)
+        .expect("reading the response");
+    assert_eq!(&first_bytes, b"HTTP/1.1 200");
+
+    agent.signal(libc::SIGTERM);
+    let status = agent
+        .wait_exit(Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("still running 2 s after SIGTERM"));
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", agent.stderr());
+}
+
+#[test]
+fn sigterm_during_a_hung_scrape_exits_0() {
+    let tree = HungTree::new("loadavg");
+    let mut agent = hung_agent(&tree, &["--web.max-requests=1", "--scrape.timeout=60s"]);
+    // The collector's run is stuck on the FIFO ...
+    let timed_out = agent.request("GET", "/metrics", &[ONE_SECOND_SCRAPE]);
+    assert_eq!(collector_success(&timed_out.text(), "loadavg"), Some(0.0));
+    thread::scope(|scope| {
+        // ... and a request waits on it when the signal comes.
+        let hung = scrape_holding_the_slot(scope, agent.port());
+        agent.signal(libc::SIGTERM);
+        let status = agent
+            .wait_exit(Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("still running 2 s after SIGTERM"));
+        assert_eq!(status.code(), Some(0), "stderr:\n{}", agent.stderr());
+        // The request ends with the process, answered or cut.
+        let _ = hung.join().expect("the hung request's thread");
+    });
+}
+
+#[test]
+fn missing_procfs_fails_the_collector_and_warns_once() {
+    let mut agent = Agent::start(&[
+        "--path.procfs=tests/fixtures/no-such-proc",
+        "--path.sysfs=tests/fixtures/sys",
+        "--path.rootfs=tests/fixtures/root",
+        "--path.udev.data=tests/fixtures/udev",
+    ]);
+    for _ in 0..2 {
+        let text = agent.scrape_text();
+        assert_eq!(collector_success(&text, "loadavg"), Some(0.0), "{text}");
+    }
+    let status = agent.stop();
+    assert!(status.success());
+    let log = agent.log_lines();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("level=warn") && l.contains("--path.procfs")),
+        "no start-up warning about --path.procfs:\n{}",
+        log.join("\n")
+    );
+    let collector_warnings = log
+        .iter()
+        .filter(|l| l.contains("level=warn") && l.contains("collector=loadavg"))
+        .count();
+    assert_eq!(collector_warnings, 1, "{}", log.join("\n"));
+}
+
+/// Visible collector flags that by node_exporter's naming take a regular
+/// expression.
+fn regex_flags() -> Vec<String> {
+    const REGEX_NAME_PARTS: &[&str] = &[
+        "include",
+        "exclude",
+        "ignored",
+        "fields",
+        "whitelist",
+        "blacklist",
+    ];
+    hostwatch::cli::command()
+        .get_arguments()
+        .filter(|arg| !arg.is_hide_set() && arg.get_action().takes_values())
+        .filter_map(|arg| arg.get_long())
+        .filter(|name| name.starts_with("collector."))
+        .filter(|name| REGEX_NAME_PARTS.iter().any(|part| name.contains(part)))
+        .map(str::to_string)
+        .collect()
+}
+
+fn assert_refused(flag: &str, names: &str) {
+    let exited = run_to_exit(&[LOOPBACK_ANY_PORT, flag]);
+    assert!(!exited.status.success(), "{flag} was accepted");
+    assert!(
+        exited.stderr.contains(names),
+        "{flag}: stderr does not name {names}:\n{}",
+        exited.stderr
+    );
+    assert!(
+        !exited.stderr.contains(" listen="),
+        "{flag}: the agent started listening:\n{}",
+        exited.stderr
+    );
+}
+
+#[test]
+fn bad_flag_values_stop_start_up_naming_the_flag() {
+    assert_refused("--collector.nosuch", "--collector.nosuch");
+    assert_refused("--web.max-requests=x", "--web.max-requests");
+    assert_refused("--scrape.timeout=soon", "--scrape.timeout");
+    for flag in regex_flags() {
+        assert_refused(&format!("--{flag}=(unclosed"), &format!("--{flag}"));
+    }
+    let exited = run_to_exit(&["--web.listen-address=nonsense"]);
+    assert!(!exited.status.success());
+    assert!(
+        exited.stderr.contains("--web.listen-address"),
+        "{}",
+        exited.stderr
+    );
+    assert!(!exited.stderr.contains(" listen="), "{}", exited.stderr);
+}
+
+#[test]
+fn port_in_use_stops_start_up_with_a_clear_message() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let address = taken.local_addr().expect("its address");
+    let exited = run_to_exit(&[format!("--web.listen-address={address}")]);
+    assert!(!exited.status.success(), "started on a taken port");
+    assert!(
+        exited
+            .stderr
+            .contains("cannot listen on --web.listen-address")
+            && exited.stderr.contains(&address.to_string())
+            && exited.stderr.contains("in use"),
+        "{}",
+        exited.stderr
+    );
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for flag in ["--help", "--version"] {
+        let exited = run_to_exit(&[flag]);
+        assert!(exited.status.success(), "{flag}: {}", exited.stderr);
+    }
+}
