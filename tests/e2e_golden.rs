@@ -15,7 +15,12 @@ use common::{golden, Agent, FIXTURE_TREE, PROMETHEUS_ACCEPT};
 /// The golden run's flags besides [`FIXTURE_TREE`] and the
 /// `--collector.<name>` of every collector disabled by default (added from
 /// the registry): the flags that turn on optional metrics of a collector.
-const GOLDEN_FLAGS: &[&str] = &[];
+const GOLDEN_FLAGS: &[&str] = &[
+    "--collector.cpu.info",
+    "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
+    "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
+    "--collector.stat.softirq",
+];
 
 /// How to rewrite the golden files.
 const REGENERATE: &str = "UPDATE_GOLDEN=1 cargo test --test e2e_golden";
