@@ -5,18 +5,34 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod device_filter;
+pub mod diskstats;
 pub mod loadavg;
+pub mod netclass;
+pub mod netdev;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use clap::Args;
 
 use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[loadavg::SPEC];
+pub const ALL: &[CollectorSpec] = &[diskstats::SPEC, loadavg::SPEC, netclass::SPEC, netdev::SPEC];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {}
+pub struct CollectorFlags {
+    /// `--collector.diskstats.*`.
+    #[command(flatten)]
+    pub diskstats: diskstats::Flags,
+    /// `--collector.netclass.*`.
+    #[command(flatten)]
+    pub netclass: netclass::Flags,
+    /// `--collector.netdev.*`.
+    #[command(flatten)]
+    pub netdev: netdev::Flags,
+}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
@@ -32,7 +48,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "conntrack",
     "cpu_vulnerabilities",
     "cpufreq",
-    "diskstats",
     "dmi",
     "dmmultipath",
     "drbd",
@@ -51,8 +66,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "mdadm",
     "meminfo_numa",
     "mountstats",
-    "netclass",
-    "netdev",
     "netstat",
     "network_route",
     "nfs",
@@ -108,9 +121,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.arp.device-exclude", Value),
         ("collector.arp.netlink", Bool),
         ("collector.bcache.priorityStats", Bool),
-        ("collector.diskstats.device-exclude", Value),
-        ("collector.diskstats.device-include", Value),
-        ("collector.diskstats.ignored-devices", Value),
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
@@ -129,18 +139,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.interrupts.name-include", Value),
         ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
-        ("collector.netclass.ignored-devices", Value),
-        ("collector.netclass.ignore-invalid-speed", Bool),
-        ("collector.netclass.netlink", Bool),
-        ("collector.netclass_rtnl.with-stats", Bool),
-        ("collector.netdev.device-include", Value),
-        ("collector.netdev.device-exclude", Value),
-        ("collector.netdev.device-blacklist", Value),
-        ("collector.netdev.device-whitelist", Value),
-        ("collector.netdev.address-info", Bool),
-        ("collector.netdev.enable-detailed-metrics", Bool),
-        ("collector.netdev.netlink", Bool),
-        ("collector.netdev.label-ifalias", Bool),
         ("collector.netstat.fields", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
