@@ -306,6 +306,34 @@ const ATA_GAUGES: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// A label and the udev property that gives its value.
+type UdevLabel = (&'static str, &'static str);
+
+/// Info families whose labels are udev properties: name, help, labels.
+const UDEV_INFO: [(&str, &str, &[UdevLabel]); 2] = [
+    (
+        "node_disk_filesystem_info",
+        "Info about disk filesystem.",
+        &[
+            ("type", "ID_FS_TYPE"),
+            ("usage", "ID_FS_USAGE"),
+            ("uuid", "ID_FS_UUID"),
+            ("version", "ID_FS_VERSION"),
+        ],
+    ),
+    (
+        "node_disk_device_mapper_info",
+        "Info about disk device mapper.",
+        &[
+            ("name", "DM_NAME"),
+            ("uuid", "DM_UUID"),
+            ("vg_name", "DM_VG_NAME"),
+            ("lv_name", "DM_LV_NAME"),
+            ("lv_layer", "DM_LV_LAYER"),
+        ],
+    ),
+];
+
 /// What is known of a device beyond its counters.
 #[derive(Debug, Clone)]
 struct DeviceFacts {
@@ -471,48 +499,19 @@ fn write_metrics(reports: &[DeviceReport], out: &mut MetricSet) {
         }
     }
 
-    let filesystems = out.family(
-        "node_disk_filesystem_info",
-        "Info about disk filesystem.",
-        MetricType::Gauge,
-        &["device", "type", "usage", "uuid", "version"],
-    );
-    for r in reports
-        .iter()
-        .filter(|r| !r.udev.get("ID_FS_TYPE").is_empty())
-    {
-        let u = &r.udev;
-        filesystems.push(
-            &[
-                r.line.device.as_str(),
-                u.get("ID_FS_TYPE"),
-                u.get("ID_FS_USAGE"),
-                u.get("ID_FS_UUID"),
-                u.get("ID_FS_VERSION"),
-            ],
-            1.0,
-        );
-    }
-
-    let mappers = out.family(
-        "node_disk_device_mapper_info",
-        "Info about disk device mapper.",
-        MetricType::Gauge,
-        &["device", "name", "uuid", "vg_name", "lv_name", "lv_layer"],
-    );
-    for r in reports.iter().filter(|r| !r.udev.get("DM_NAME").is_empty()) {
-        let u = &r.udev;
-        mappers.push(
-            &[
-                r.line.device.as_str(),
-                u.get("DM_NAME"),
-                u.get("DM_UUID"),
-                u.get("DM_VG_NAME"),
-                u.get("DM_LV_NAME"),
-                u.get("DM_LV_LAYER"),
-            ],
-            1.0,
-        );
+    for (name, help, properties) in UDEV_INFO {
+        let label_names: Vec<&str> = std::iter::once("device")
+            .chain(properties.iter().map(|&(label, _)| label))
+            .collect();
+        let family = out.family(name, help, MetricType::Gauge, &label_names);
+        // Reported where the first property (filesystem type, mapper name) is set.
+        let key = properties[0].1;
+        for r in reports.iter().filter(|r| !r.udev.get(key).is_empty()) {
+            let values: Vec<&str> = std::iter::once(r.line.device.as_str())
+                .chain(properties.iter().map(|&(_, property)| r.udev.get(property)))
+                .collect();
+            family.push(&values, 1.0);
+        }
     }
 
     let backing = out.family(
