@@ -380,7 +380,12 @@ mod tests {
             "--collector.netdev.device-exclude=^(veth.*|[a-f0-9]{15})$",
         ]);
         assert_eq!(o.cli.procfs, PathBuf::from("/host/proc"));
-        assert_eq!(o.warnings.len(), 3, "{:?}", o.warnings);
+        // Only flags of collectors not implemented yet warn.
+        let ignored = ["filesystem", "netclass", "netdev"]
+            .iter()
+            .filter(|name| collectors::NOT_IMPLEMENTED.contains(name))
+            .count();
+        assert_eq!(o.warnings.len(), ignored, "{:?}", o.warnings);
     }
 
     #[test]

@@ -136,20 +136,37 @@ impl fmt::Debug for CollectorSpec {
     }
 }
 
-/// Helpers for collectors' unit tests: hosts rooted in a test tree, and one
-/// run of a collector.
+/// Helpers for collectors' unit tests: hosts rooted in the fixture tree
+/// under `tests/fixtures/` or a test's own tree, building a collector from
+/// command-line flags, and running it once.
 #[cfg(test)]
 pub mod testing {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use super::{CollectError, Collector};
+    use super::{BuildContext, CollectError, Collector, CollectorSpec};
+    use crate::exposition::Format;
     use crate::host::Host;
     use crate::metrics::{Family, MetricSet};
 
-    /// The procfs of the fixture tree under `tests/fixtures`.
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    /// The procfs of the fixture tree.
     pub fn fixture_procfs() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proc")
+        fixtures().join("proc")
+    }
+
+    /// The fixture host: `tests/fixtures/{proc,sys,root,udev}`.
+    pub fn fixture_host() -> Host {
+        let root = fixtures();
+        Host::new(
+            root.join("proc"),
+            root.join("sys"),
+            root.join("root"),
+            root.join("udev"),
+        )
     }
 
     /// A host whose procfs is `procfs`; its other roots do not exist.
@@ -162,10 +179,43 @@ pub mod testing {
         ))
     }
 
+    /// Builds `spec`'s collector on `host` with the command-line `flags`.
+    pub fn build(
+        spec: &CollectorSpec,
+        host: Host,
+        flags: &[&str],
+    ) -> Result<Box<dyn Collector>, String> {
+        let args = std::iter::once("hostwatch").chain(flags.iter().copied());
+        let options = crate::cli::parse(args).map_err(|e| e.to_string())?;
+        let ctx = BuildContext {
+            host: Arc::new(host),
+            flags: &options.cli.collectors,
+            enabled: &options.enabled_collectors,
+        };
+        (spec.build)(&ctx)
+    }
+
     /// Runs `collector` once: its finished families and its result.
     pub fn run(collector: &dyn Collector) -> (Vec<Family>, Result<(), CollectError>) {
         let mut out = MetricSet::new();
         let result = collector.update(&mut out);
         (out.into_sorted(), result)
+    }
+
+    /// One successful run of `collector`, in the text exposition format.
+    pub fn render(collector: &dyn Collector) -> String {
+        let (families, result) = run(collector);
+        if let Err(err) = result {
+            panic!("update failed: {err}");
+        }
+        let mut out = Vec::new();
+        Format::Text.encode(&families.iter().collect::<Vec<_>>(), &mut out);
+        String::from_utf8(out).expect("exposition is UTF-8")
+    }
+
+    /// Builds `spec`'s collector on the fixture host and renders one run.
+    pub fn scrape_fixtures(spec: &CollectorSpec, flags: &[&str]) -> String {
+        let collector = build(spec, fixture_host(), flags).expect("collector builds");
+        render(collector.as_ref())
     }
 }

@@ -6,10 +6,14 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod cpu;
+pub mod device_filter;
+pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
 pub mod loadavg;
 pub mod meminfo;
+pub mod netclass;
+pub mod netdev;
 pub mod stat;
 pub mod vmstat;
 
@@ -20,10 +24,13 @@ use crate::collector::CollectorSpec;
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
     cpu::SPEC,
+    diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
+    netclass::SPEC,
+    netdev::SPEC,
     stat::SPEC,
     vmstat::SPEC,
 ];
@@ -34,6 +41,15 @@ pub struct CollectorFlags {
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
+    /// `--collector.diskstats.*`.
+    #[command(flatten)]
+    pub diskstats: diskstats::Flags,
+    /// `--collector.netclass.*`.
+    #[command(flatten)]
+    pub netclass: netclass::Flags,
+    /// `--collector.netdev.*`.
+    #[command(flatten)]
+    pub netdev: netdev::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -56,7 +72,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "conntrack",
     "cpu_vulnerabilities",
     "cpufreq",
-    "diskstats",
     "dmi",
     "dmmultipath",
     "drbd",
@@ -75,8 +90,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "mdadm",
     "meminfo_numa",
     "mountstats",
-    "netclass",
-    "netdev",
     "netstat",
     "network_route",
     "nfs",
@@ -132,9 +145,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.arp.device-exclude", Value),
         ("collector.arp.netlink", Bool),
         ("collector.bcache.priorityStats", Bool),
-        ("collector.diskstats.device-exclude", Value),
-        ("collector.diskstats.device-include", Value),
-        ("collector.diskstats.ignored-devices", Value),
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
@@ -153,18 +163,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.interrupts.name-include", Value),
         ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
-        ("collector.netclass.ignored-devices", Value),
-        ("collector.netclass.ignore-invalid-speed", Bool),
-        ("collector.netclass.netlink", Bool),
-        ("collector.netclass_rtnl.with-stats", Bool),
-        ("collector.netdev.device-include", Value),
-        ("collector.netdev.device-exclude", Value),
-        ("collector.netdev.device-blacklist", Value),
-        ("collector.netdev.device-whitelist", Value),
-        ("collector.netdev.address-info", Bool),
-        ("collector.netdev.enable-detailed-metrics", Bool),
-        ("collector.netdev.netlink", Bool),
-        ("collector.netdev.label-ifalias", Bool),
         ("collector.netstat.fields", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),

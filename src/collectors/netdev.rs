@@ -1,0 +1,460 @@
+//! `netdev`: per-interface traffic counters of the host's network namespace,
+//! from `<procfs>/1/net/dev` (init's namespace, the host's when the agent
+//! shares the host PID namespace), falling back to `<procfs>/net/dev`.
+//!
+//! node_exporter reads these counters over netlink by default; the kernel
+//! folds the same netlink counters into `/proc/net/dev` exactly as
+//! node_exporter's legacy names do, so the values agree. The one netlink
+//! counter `/proc/net/dev` lacks, `rx_nohandler`, is read from
+//! `<sysfs>/class/net/<iface>/statistics/` while `--collector.netdev.netlink`
+//! is on (its default), as node_exporter then reports it.
+//!
+//! `--collector.netdev.address-info` lists addresses with getifaddrs(3), as
+//! node_exporter does: that sees the agent's own network namespace, so in a
+//! pod it needs `hostNetwork: true` to list the host's addresses.
+
+mod addresses;
+
+use std::sync::Arc;
+
+use clap::{ArgAction, Args};
+use regex::Regex;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};
+use crate::host::{read_text, read_trimmed, Host};
+use crate::metrics::{MetricSet, MetricType};
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "netdev",
+    default_enabled: true,
+    reads: "/proc/1/net/dev (else /proc/net/dev), /sys/class/net/*/statistics/rx_nohandler",
+    build,
+};
+
+/// Flags of the netdev collector.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to include (mutually exclusive to device-exclude).
+    #[arg(id = "collector.netdev.device-include", long = "collector.netdev.device-include", value_name = "REGEX",
+          value_parser = crate::cli::parse_regex)]
+    pub device_include: Option<Regex>,
+
+    /// DEPRECATED: Use collector.netdev.device-include
+    #[arg(id = "collector.netdev.device-whitelist", long = "collector.netdev.device-whitelist", value_name = "REGEX",
+          value_parser = crate::cli::parse_regex, hide = true)]
+    pub device_whitelist: Option<Regex>,
+
+    /// Regexp of net devices to exclude (mutually exclusive to device-include).
+    #[arg(id = "collector.netdev.device-exclude", long = "collector.netdev.device-exclude", value_name = "REGEX",
+          value_parser = crate::cli::parse_regex)]
+    pub device_exclude: Option<Regex>,
+
+    /// DEPRECATED: Use collector.netdev.device-exclude
+    #[arg(id = "collector.netdev.device-blacklist", long = "collector.netdev.device-blacklist", value_name = "REGEX",
+          value_parser = crate::cli::parse_regex, hide = true)]
+    pub device_blacklist: Option<Regex>,
+
+    /// Collect address-info for every device (addresses of the agent's
+    /// network namespace: run with hostNetwork in a pod).
+    #[arg(id = "collector.netdev.address-info", long = "collector.netdev.address-info", num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    pub address_info: bool,
+
+    /// Use (incompatible) metric names that provide more detailed stats on
+    /// Linux.
+    #[arg(id = "collector.netdev.enable-detailed-metrics", long = "collector.netdev.enable-detailed-metrics", num_args = 0..=1,
+          require_equals = true, default_value_t = false, default_missing_value = "true",
+          action = ArgAction::Set)]
+    pub detailed_metrics: bool,
+
+    /// Report the netlink-only counter rx_nohandler (from sysfs) as
+    /// node_exporter's netlink mode does; the other counters always come from
+    /// /proc/net/dev, which carries the same values.
+    #[arg(id = "collector.netdev.netlink", long = "collector.netdev.netlink", num_args = 0..=1, require_equals = true,
+          default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub netlink: bool,
+
+    /// Add ifAlias label
+    #[arg(id = "collector.netdev.label-ifalias", long = "collector.netdev.label-ifalias", num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    pub label_ifalias: bool,
+}
+
+impl Flags {
+    /// The device filter the include/exclude flags and their deprecated
+    /// aliases describe; conflicting flags are an error naming them.
+    pub fn device_filter(&self) -> Result<DeviceFilter, String> {
+        let include = with_deprecated_alias(
+            "collector.netdev.device-include",
+            self.device_include.as_ref(),
+            "collector.netdev.device-whitelist",
+            self.device_whitelist.as_ref(),
+        )?;
+        let exclude = with_deprecated_alias(
+            "collector.netdev.device-exclude",
+            self.device_exclude.as_ref(),
+            "collector.netdev.device-blacklist",
+            self.device_blacklist.as_ref(),
+        )?;
+        DeviceFilter::exclusive(exclude, include)
+    }
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    let flags = &ctx.flags.netdev;
+    Ok(Box::new(NetdevCollector {
+        host: Arc::clone(&ctx.host),
+        filter: flags.device_filter()?,
+        flags: flags.clone(),
+    }))
+}
+
+/// Reports `node_network_<direction>_<counter>_total` and, on request,
+/// `node_network_address_info`.
+struct NetdevCollector {
+    host: Arc<Host>,
+    filter: DeviceFilter,
+    flags: Flags,
+}
+
+/// The sixteen counters of one `/proc/net/dev` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceCounters {
+    /// Interface name.
+    pub device: String,
+    /// Values in the kernel's column order, see [`COLUMNS`].
+    pub values: [u64; 16],
+}
+
+/// `/proc/net/dev`'s columns and node_exporter's names for them: the legacy
+/// names (the default) and the detailed ones.
+pub const COLUMNS: [(&str, &str); 16] = [
+    ("receive_bytes", "receive_bytes"),
+    ("receive_packets", "receive_packets"),
+    ("receive_errs", "receive_errors"),
+    ("receive_drop", "receive_dropped"),
+    ("receive_fifo", "receive_fifo"),
+    ("receive_frame", "receive_frame"),
+    ("receive_compressed", "receive_compressed"),
+    ("receive_multicast", "receive_multicast"),
+    ("transmit_bytes", "transmit_bytes"),
+    ("transmit_packets", "transmit_packets"),
+    ("transmit_errs", "transmit_errors"),
+    ("transmit_drop", "transmit_dropped"),
+    ("transmit_fifo", "transmit_fifo"),
+    ("transmit_colls", "transmit_colls"),
+    ("transmit_carrier", "transmit_carrier"),
+    ("transmit_compressed", "transmit_compressed"),
+];
+
+impl InterfaceCounters {
+    /// Parses `/proc/net/dev`: two header lines, then `name: 16 numbers` per
+    /// interface. The name ends at the last colon (names may contain colons,
+    /// and large counters may leave no space after it). Lines that are cut
+    /// short or hold garbage are skipped; text with interface lines but none
+    /// usable is an error.
+    pub fn parse_all(text: &str) -> Result<Vec<InterfaceCounters>, String> {
+        let mut interfaces = Vec::new();
+        let mut skipped = 0usize;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if line.contains('|') {
+                continue; // a header line
+            }
+            match InterfaceCounters::parse(line) {
+                Some(parsed) => interfaces.push(parsed),
+                None => skipped += 1,
+            }
+        }
+        if interfaces.is_empty() && skipped > 0 {
+            return Err(format!("none of {skipped} lines is an interface line"));
+        }
+        Ok(interfaces)
+    }
+
+    fn parse(line: &str) -> Option<InterfaceCounters> {
+        let (name, rest) = line.rsplit_once(':')?;
+        let device = name.trim();
+        if device.is_empty() {
+            return None;
+        }
+        let mut values = [0u64; 16];
+        let mut fields = rest.split_whitespace();
+        for value in &mut values {
+            *value = fields.next()?.parse().ok()?;
+        }
+        Some(InterfaceCounters {
+            device: device.to_string(),
+            values,
+        })
+    }
+}
+
+impl NetdevCollector {
+    fn read_counters(&self) -> Result<Vec<InterfaceCounters>, CollectError> {
+        let host_path = self.host.proc_path("1/net/dev");
+        let (path, text) = match read_text(&host_path) {
+            Ok(text) => (host_path, text),
+            Err(_) => {
+                let own_path = self.host.proc_path("net/dev");
+                let text = read_text(&own_path).map_err(|e| CollectError::io(&own_path, &e))?;
+                (own_path, text)
+            }
+        };
+        InterfaceCounters::parse_all(&text).map_err(|e| CollectError::parse(&path, e))
+    }
+
+    /// A per-interface sysfs attribute, `None` when unreadable.
+    fn sysfs_value(&self, device: &str, attribute: &str) -> Option<String> {
+        read_trimmed(
+            &self
+                .host
+                .sys_path(&format!("class/net/{device}/{attribute}")),
+        )
+        .ok()
+    }
+}
+
+impl Collector for NetdevCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let interfaces: Vec<InterfaceCounters> = self
+            .read_counters()?
+            .into_iter()
+            .filter(|i| !self.filter.ignored(&i.device))
+            .collect();
+
+        // Label values per interface: the device, then the alias on request.
+        let labels: Vec<Vec<String>> = interfaces
+            .iter()
+            .map(|i| {
+                let mut values = vec![i.device.clone()];
+                if self.flags.label_ifalias {
+                    values.push(self.sysfs_value(&i.device, "ifalias").unwrap_or_default());
+                }
+                values
+            })
+            .collect();
+        let label_names: &[&str] = if self.flags.label_ifalias {
+            &["device", "ifalias"]
+        } else {
+            &["device"]
+        };
+
+        for (column, &(legacy, detailed)) in COLUMNS.iter().enumerate() {
+            let key = if self.flags.detailed_metrics {
+                detailed
+            } else {
+                legacy
+            };
+            let family = out.family(
+                format!("node_network_{key}_total"),
+                format!("Network device statistic {key}."),
+                MetricType::Counter,
+                label_names,
+            );
+            for (interface, values) in interfaces.iter().zip(&labels) {
+                family.push(values, interface.values[column] as f64);
+            }
+        }
+
+        if self.flags.netlink {
+            let family = out.family(
+                "node_network_receive_nohandler_total",
+                "Network device statistic receive_nohandler.",
+                MetricType::Counter,
+                label_names,
+            );
+            for (interface, values) in interfaces.iter().zip(&labels) {
+                let nohandler = self
+                    .sysfs_value(&interface.device, "statistics/rx_nohandler")
+                    .and_then(|v| v.parse::<u64>().ok());
+                if let Some(nohandler) = nohandler {
+                    family.push(values, nohandler as f64);
+                }
+            }
+        }
+
+        if self.flags.address_info {
+            let list = addresses::interface_addresses().map_err(|e| {
+                CollectError::failed(format!("could not get network interfaces: {e}"))
+            })?;
+            let family = out.family(
+                "node_network_address_info",
+                "node network address by device",
+                MetricType::Gauge,
+                &["device", "address", "netmask", "scope"],
+            );
+            for a in list {
+                family.push(
+                    &[
+                        a.device.as_str(),
+                        &a.address.to_string(),
+                        &a.prefix_len.to_string(),
+                        a.scope(),
+                    ],
+                    1.0,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This machine's /proc/net/dev.
+    const REAL: &str = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:   77491     159    0    0    0     0          0         0    77491     159    0    0    0     0       0          0
+  ifb0:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0
+  eth0: 290299987   10136    0    0    0     0          0         0   604629    5673    0    0    0     0       0          0
+";
+
+    #[test]
+    fn parses_real_file() {
+        let interfaces = InterfaceCounters::parse_all(REAL).unwrap();
+        let names: Vec<_> = interfaces.iter().map(|i| i.device.as_str()).collect();
+        assert_eq!(names, vec!["lo", "ifb0", "eth0"]);
+        assert_eq!(interfaces[2].values[0], 290299987);
+        assert_eq!(interfaces[2].values[9], 5673);
+    }
+
+    #[test]
+    fn handles_glued_counters_and_colons_in_names() {
+        let text = "eth0:12345678901234 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n\
+                    veth:a: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+        let interfaces = InterfaceCounters::parse_all(text).unwrap();
+        assert_eq!(interfaces[0].device, "eth0");
+        assert_eq!(interfaces[0].values[0], 12345678901234);
+        assert_eq!(interfaces[1].device, "veth:a");
+        assert_eq!(interfaces[1].values[15], 16);
+    }
+
+    #[test]
+    fn skips_truncated_lines_and_rejects_garbage() {
+        let text = format!("{REAL}  eth1: 1 2 3");
+        assert_eq!(InterfaceCounters::parse_all(&text).unwrap().len(), 3);
+        assert!(InterfaceCounters::parse_all("garbage: a b c\n").is_err());
+        assert!(InterfaceCounters::parse_all("\0\0\0").is_err());
+        assert!(InterfaceCounters::parse_all("").unwrap().is_empty());
+        let huge = "eth0: 99999999999999999999999 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+        assert!(InterfaceCounters::parse_all(huge).is_err());
+    }
+
+    #[test]
+    fn reports_the_fixture_host() {
+        let text = crate::collector::testing::scrape_fixtures(&SPEC, &[]);
+        for expected in [
+            "# HELP node_network_receive_bytes_total Network device statistic receive_bytes.",
+            "# TYPE node_network_receive_bytes_total counter",
+            r#"node_network_receive_bytes_total{device="bond0"} 9.8234112345e+10"#,
+            r#"node_network_receive_drop_total{device="bond0"} 12"#,
+            r#"node_network_receive_multicast_total{device="bond0"} 184231"#,
+            r#"node_network_transmit_drop_total{device="veth3f2a1b7"} 3"#,
+            r#"node_network_transmit_colls_total{device="eth1"} 0"#,
+            r#"node_network_receive_bytes_total{device="lo"}"#,
+            r#"node_network_receive_nohandler_total{device="bond0"} 7"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected}\n{text}");
+        }
+        // ifb1 has no statistics directory in the fixture: no nohandler.
+        assert!(!text.contains(r#"node_network_receive_nohandler_total{device="ifb1"}"#));
+        assert!(text.contains(r#"node_network_receive_bytes_total{device="ifb1"} 0"#));
+        assert_eq!(text.matches("# TYPE").count(), 17, "{text}");
+    }
+
+    #[test]
+    fn detailed_names_filters_and_aliases() {
+        let text = crate::collector::testing::scrape_fixtures(
+            &SPEC,
+            &[
+                "--collector.netdev.enable-detailed-metrics",
+                "--no-collector.netdev.netlink",
+                "--collector.netdev.label-ifalias",
+                "--collector.netdev.device-include=^(bond|eth)",
+            ],
+        );
+        for expected in [
+            r#"node_network_receive_dropped_total{device="bond0",ifalias="uplink bond"} 12"#,
+            r#"node_network_transmit_errors_total{device="eth1",ifalias=""} 0"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected}\n{text}");
+        }
+        for absent in [
+            "nohandler",
+            "receive_drop_total",
+            r#"device="lo""#,
+            r#"device="veth"#,
+        ] {
+            assert!(!text.contains(absent), "unexpected {absent}\n{text}");
+        }
+    }
+
+    #[test]
+    fn falls_back_to_the_agent_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("net")).unwrap();
+        std::fs::write(dir.path().join("net/dev"), REAL).unwrap();
+        let host = Host::new(dir.path(), "/nonexistent", "/", "/nonexistent");
+        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
+        let text = crate::collector::testing::render(collector.as_ref());
+        assert!(text.contains(r#"node_network_receive_bytes_total{device="eth0"} 2.90299987e+08"#));
+    }
+
+    fn flags() -> Flags {
+        Flags {
+            device_include: None,
+            device_whitelist: None,
+            device_exclude: None,
+            device_blacklist: None,
+            address_info: false,
+            detailed_metrics: false,
+            netlink: true,
+            label_ifalias: false,
+        }
+    }
+
+    #[test]
+    fn filter_flags_and_aliases() {
+        let re = |s: &str| Some(Regex::new(s).unwrap());
+        let f = flags().device_filter().unwrap();
+        assert!(!f.ignored("lo"));
+        let f = Flags {
+            device_blacklist: re("^lo$"),
+            ..flags()
+        }
+        .device_filter()
+        .unwrap();
+        assert!(f.ignored("lo"));
+        let f = Flags {
+            device_whitelist: re("^eth"),
+            ..flags()
+        }
+        .device_filter()
+        .unwrap();
+        assert!(f.ignored("lo") && !f.ignored("eth0"));
+        for conflicting in [
+            Flags {
+                device_include: re("a"),
+                device_exclude: re("b"),
+                ..flags()
+            },
+            Flags {
+                device_exclude: re("a"),
+                device_blacklist: re("b"),
+                ..flags()
+            },
+            Flags {
+                device_include: re("a"),
+                device_whitelist: re("b"),
+                ..flags()
+            },
+        ] {
+            assert!(conflicting.device_filter().is_err());
+        }
+    }
+}
