@@ -18,4 +18,5 @@ pub mod parse;
 pub mod process_metrics;
 pub mod scrape;
 pub mod server;
+pub mod textformat;
 pub mod version;
