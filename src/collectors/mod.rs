@@ -6,17 +6,22 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod loadavg;
+pub mod textfile;
 
 use clap::Args;
 
 use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[loadavg::SPEC];
+pub const ALL: &[CollectorSpec] = &[loadavg::SPEC, textfile::SPEC];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {}
+pub struct CollectorFlags {
+    /// `--collector.textfile.*`.
+    #[command(flatten)]
+    pub textfile: textfile::Flags,
+}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
@@ -78,7 +83,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "systemd",
     "tapestats",
     "tcpstat",
-    "textfile",
     "thermal_zone",
     "timex",
     "udp_queues",
@@ -179,7 +183,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.systemd.enable-start-time-metrics", Bool),
         ("collector.systemd.private", Bool),
         ("collector.tapestats.ignored-devices", Value),
-        ("collector.textfile.directory", Value),
         ("collector.wifi.fixtures", Value),
         ("collector.zfs.pools", Value),
     ]
