@@ -8,7 +8,7 @@ pub mod text;
 
 use std::borrow::Cow;
 
-use crate::metrics::{Family, SamplePart};
+use crate::metrics::{Family, Sample, SamplePart};
 
 /// An exposition format a scrape can be answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
 /// Writes a sample's label set: the family's labels, then `extra` (the
 /// `quantile` or `le` of a summary or histogram line, already formatted),
 /// which client_golang always writes last.
-pub(crate) fn write_labels(
+fn write_labels(
     out: &mut Vec<u8>,
     names: &[Cow<'static, str>],
     values: &[String],
@@ -97,38 +97,31 @@ pub(crate) fn write_labels(
     out.push(b'}');
 }
 
-/// How a sample line is named and labelled beyond its family's labels.
-pub(crate) struct SampleLine {
-    /// Appended to the family name: `_bucket`, `_sum`, `_count` or nothing.
-    pub suffix: &'static str,
-    /// The extra label of a quantile or bucket line, with its bound.
-    pub extra: Option<(&'static str, f64)>,
-}
-
-/// The name suffix and extra label of a sample of the given part.
-pub(crate) fn sample_line(part: SamplePart) -> SampleLine {
-    match part {
-        SamplePart::Value => SampleLine {
-            suffix: "",
-            extra: None,
-        },
-        SamplePart::Quantile(q) => SampleLine {
-            suffix: "",
-            extra: Some(("quantile", q)),
-        },
-        SamplePart::Bucket(le) => SampleLine {
-            suffix: "_bucket",
-            extra: Some(("le", le)),
-        },
-        SamplePart::Sum => SampleLine {
-            suffix: "_sum",
-            extra: None,
-        },
-        SamplePart::Count => SampleLine {
-            suffix: "_count",
-            extra: None,
-        },
-    }
+/// Writes the start of a sample line: the family name with the suffix of
+/// the sample's part (`_bucket`, `_sum`, `_count`) and the labels, with the
+/// `quantile` or `le` bound of a summary or histogram line formatted by
+/// `write_bound`.
+pub(crate) fn write_series(
+    out: &mut Vec<u8>,
+    family: &Family,
+    sample: &Sample,
+    write_bound: fn(&mut Vec<u8>, f64),
+) {
+    let (suffix, extra) = match sample.part {
+        SamplePart::Value => ("", None),
+        SamplePart::Quantile(q) => ("", Some(("quantile", q))),
+        SamplePart::Bucket(le) => ("_bucket", Some(("le", le))),
+        SamplePart::Sum => ("_sum", None),
+        SamplePart::Count => ("_count", None),
+    };
+    out.extend_from_slice(family.name().as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    let mut bound = Vec::new();
+    let extra = extra.map(|(name, value)| {
+        write_bound(&mut bound, value);
+        (name, bound.as_slice())
+    });
+    write_labels(out, family.label_names(), &sample.label_values, extra);
 }
 
 /// Drops every family that shares its name with an earlier one (from

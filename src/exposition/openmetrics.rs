@@ -5,7 +5,7 @@
 //! ends with `# EOF`.
 
 use super::float::write_openmetrics_float;
-use super::{sample_line, write_escaped, write_labels, Escape};
+use super::{write_escaped, write_series, Escape};
 use crate::metrics::{Family, MetricType, SamplePart};
 
 /// The Content-Type of OpenMetrics 1.0.0.
@@ -37,20 +37,8 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
             });
             previous = Some(family.name());
         }
-        let mut bound = Vec::new();
         for sample in family.samples() {
-            let line = sample_line(sample.part);
-            out.extend_from_slice(family.name().as_bytes());
-            out.extend_from_slice(line.suffix.as_bytes());
-            let extra = match line.extra {
-                Some((name, value)) => {
-                    bound.clear();
-                    write_openmetrics_float(&mut bound, value);
-                    Some((name, bound.as_slice()))
-                }
-                None => None,
-            };
-            write_labels(out, family.label_names(), &sample.label_values, extra);
+            write_series(out, family, sample, write_openmetrics_float);
             out.push(b' ');
             match sample.part {
                 // Bucket and sample counts are integers in client_golang's

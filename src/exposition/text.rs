@@ -1,7 +1,7 @@
 //! Prometheus text exposition format 0.0.4, as client_golang writes it.
 
 use super::float::write_go_float;
-use super::{sample_line, write_escaped, write_labels, Escape};
+use super::{write_escaped, write_series, Escape};
 use crate::metrics::{Family, MetricType};
 
 /// The Content-Type of text format 0.0.4.
@@ -28,20 +28,8 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
             });
             previous = Some(family.name());
         }
-        let mut bound = Vec::new();
         for sample in family.samples() {
-            let line = sample_line(sample.part);
-            out.extend_from_slice(family.name().as_bytes());
-            out.extend_from_slice(line.suffix.as_bytes());
-            let extra = match line.extra {
-                Some((name, value)) => {
-                    bound.clear();
-                    write_go_float(&mut bound, value);
-                    Some((name, bound.as_slice()))
-                }
-                None => None,
-            };
-            write_labels(out, family.label_names(), &sample.label_values, extra);
+            write_series(out, family, sample, write_go_float);
             out.push(b' ');
             write_go_float(out, sample.value);
             out.push(b'\n');
