@@ -21,4 +21,5 @@ pub mod process_metrics;
 pub mod procstat;
 pub mod scrape;
 pub mod server;
+pub mod textformat;
 pub mod version;

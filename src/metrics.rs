@@ -18,6 +18,46 @@ pub enum MetricType {
     /// A value of unknown semantics (`untyped` in text 0.0.4, `unknown` in
     /// OpenMetrics); node_exporter uses it for vmstat and netstat fields.
     Untyped,
+    /// Quantiles plus a sum and a count, sampled as [`SamplePart::Quantile`],
+    /// [`SamplePart::Sum`] and [`SamplePart::Count`] (only from textfiles).
+    Summary,
+    /// Cumulative buckets plus a sum and a count, sampled as
+    /// [`SamplePart::Bucket`], [`SamplePart::Sum`] and [`SamplePart::Count`]
+    /// (only from textfiles).
+    Histogram,
+}
+
+/// Which line of its family a sample is: the one value of a counter, gauge
+/// or untyped series, or one component of a summary or histogram series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SamplePart {
+    /// The value of a counter, gauge or untyped series.
+    Value,
+    /// A summary quantile, written `name{…,quantile="q"}`.
+    Quantile(f64),
+    /// A cumulative histogram bucket, written `name_bucket{…,le="bound"}`.
+    Bucket(f64),
+    /// A summary's or histogram's `name_sum`.
+    Sum,
+    /// A summary's or histogram's `name_count`.
+    Count,
+}
+
+impl SamplePart {
+    /// The order of a series' lines as client_golang writes them: quantiles
+    /// or buckets by bound, then the sum, then the count.
+    fn cmp_within_series(&self, other: &SamplePart) -> std::cmp::Ordering {
+        fn rank(part: &SamplePart) -> (u8, f64) {
+            match *part {
+                SamplePart::Value => (0, 0.0),
+                SamplePart::Quantile(bound) | SamplePart::Bucket(bound) => (0, bound),
+                SamplePart::Sum => (1, 0.0),
+                SamplePart::Count => (2, 0.0),
+            }
+        }
+        let (a, b) = (rank(self), rank(other));
+        a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+    }
 }
 
 /// One sample of a family: its label values (in the family's label-name
@@ -28,6 +68,9 @@ pub struct Sample {
     pub label_values: Vec<String>,
     /// The sample value.
     pub value: f64,
+    /// Which line of the series this is; [`SamplePart::Value`] except in
+    /// summaries and histograms.
+    pub part: SamplePart,
 }
 
 /// A metric family: name, help, type, label names and samples.
@@ -73,6 +116,13 @@ impl Family {
     /// A sample with the wrong number of values is a bug in the collector; it
     /// is dropped (debug builds panic) rather than corrupting the output.
     pub fn push<V: AsRef<str>>(&mut self, label_values: &[V], value: f64) {
+        self.push_part(label_values, SamplePart::Value, value);
+    }
+
+    /// Adds one line of a summary or histogram series (or, with
+    /// [`SamplePart::Value`], a plain sample), label values ordered as in
+    /// [`Family::push`].
+    pub fn push_part<V: AsRef<str>>(&mut self, label_values: &[V], part: SamplePart, value: f64) {
         if label_values.len() != self.label_names.len() {
             debug_assert!(false, "{}: wrong number of label values", self.name);
             return;
@@ -87,6 +137,7 @@ impl Family {
         self.samples.push(Sample {
             label_values,
             value,
+            part,
         });
     }
 
@@ -120,13 +171,19 @@ impl Family {
         self.samples.is_empty()
     }
 
-    /// Sorts samples by label values and drops later duplicates of a label
-    /// set, as client_golang refuses a series collected twice.
+    /// Sorts samples by label values (the lines of one summary or histogram
+    /// series in their written order) and drops later duplicates of a line,
+    /// as client_golang refuses a series collected twice.
     pub fn sort_samples(&mut self) {
-        self.samples
-            .sort_by(|a, b| a.label_values.cmp(&b.label_values));
-        self.samples
-            .dedup_by(|later, earlier| later.label_values == earlier.label_values);
+        self.samples.sort_by(|a, b| {
+            a.label_values
+                .cmp(&b.label_values)
+                .then_with(|| a.part.cmp_within_series(&b.part))
+        });
+        self.samples.dedup_by(|later, earlier| {
+            later.label_values == earlier.label_values
+                && later.part.cmp_within_series(&earlier.part).is_eq()
+        });
     }
 }
 
@@ -264,6 +321,34 @@ mod tests {
             .map(|s| (s.label_values[0].as_str(), s.value))
             .collect();
         assert_eq!(order, vec![("1", 1.0), ("10", 10.0), ("2", 2.0)]);
+    }
+
+    #[test]
+    fn summary_and_histogram_lines_sort_within_their_series() {
+        let mut f = Family::new("h", "h", MetricType::Histogram, &["job"]);
+        f.push_part(&["b"], SamplePart::Count, 3.0);
+        f.push_part(&["b"], SamplePart::Bucket(f64::INFINITY), 3.0);
+        f.push_part(&["b"], SamplePart::Sum, 9.5);
+        f.push_part(&["b"], SamplePart::Bucket(0.5), 1.0);
+        f.push_part(&["a"], SamplePart::Count, 1.0);
+        f.push_part(&["b"], SamplePart::Bucket(0.5), 2.0);
+        f.sort_samples();
+        let lines: Vec<_> = f
+            .samples()
+            .iter()
+            .map(|s| (s.label_values[0].as_str(), s.part, s.value))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("a", SamplePart::Count, 1.0),
+                ("b", SamplePart::Bucket(0.5), 1.0),
+                ("b", SamplePart::Bucket(f64::INFINITY), 3.0),
+                ("b", SamplePart::Sum, 9.5),
+                ("b", SamplePart::Count, 3.0),
+            ],
+            "sorted by labels, then bound, sum, count; the repeated bucket dropped"
+        );
     }
 
     #[test]

@@ -20,7 +20,13 @@ const GOLDEN_FLAGS: &[&str] = &[
     "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
     "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
     "--collector.stat.softirq",
+    "--collector.textfile.directory=tests/fixtures/textfile",
 ];
+
+/// The modification time given to the textfile fixtures before each run, as
+/// a checkout leaves them with arbitrary ones and `node_textfile_mtime_seconds`
+/// reports them.
+const TEXTFILE_MTIME: u64 = 1_700_000_000;
 
 /// How to rewrite the golden files.
 const REGENERATE: &str = "UPDATE_GOLDEN=1 cargo test --test e2e_golden";
@@ -95,8 +101,22 @@ fn golden_args() -> Vec<String> {
 }
 
 fn start() -> Agent {
+    pin_textfile_mtimes();
     // A fixed zone, so that time-zone metrics do not follow the test machine.
     Agent::start_with_env(&golden_args(), &[("TZ", "UTC")])
+}
+
+fn pin_textfile_mtimes() {
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(TEXTFILE_MTIME);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/textfile");
+    for entry in std::fs::read_dir(&dir).expect("textfile fixtures") {
+        let path = entry.expect("directory entry").path();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(mtime))
+            .unwrap_or_else(|e| panic!("setting the mtime of {}: {e}", path.display()));
+    }
 }
 
 fn rule_for(metric: &str) -> Option<&'static Volatile> {

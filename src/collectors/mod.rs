@@ -15,6 +15,7 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod stat;
+pub mod textfile;
 pub mod vmstat;
 
 use clap::Args;
@@ -32,6 +33,7 @@ pub const ALL: &[CollectorSpec] = &[
     netclass::SPEC,
     netdev::SPEC,
     stat::SPEC,
+    textfile::SPEC,
     vmstat::SPEC,
 ];
 
@@ -53,6 +55,9 @@ pub struct CollectorFlags {
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
+    /// `--collector.textfile.*`.
+    #[command(flatten)]
+    pub textfile: textfile::Flags,
     /// `--collector.vmstat.*`.
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
@@ -115,7 +120,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "systemd",
     "tapestats",
     "tcpstat",
-    "textfile",
     "thermal_zone",
     "timex",
     "udp_queues",
@@ -201,7 +205,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.systemd.enable-start-time-metrics", Bool),
         ("collector.systemd.private", Bool),
         ("collector.tapestats.ignored-devices", Value),
-        ("collector.textfile.directory", Value),
         ("collector.wifi.fixtures", Value),
         ("collector.zfs.pools", Value),
     ]

@@ -18,12 +18,10 @@ pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
         out.extend_from_slice(if value > 0.0 { b"+Inf" } else { b"-Inf" });
         return;
     }
+    // client_golang writes negative zero as plain 0, as it compares with 0
+    // before formatting.
     if value == 0.0 {
-        out.extend_from_slice(if value.is_sign_negative() {
-            b"-0"
-        } else {
-            b"0"
-        });
+        out.push(b'0');
         return;
     }
     // Fast path: integers below 1e6 print as plain integers in Go too.
@@ -151,12 +149,15 @@ mod tests {
         for &(v, want) in cases {
             assert_eq!(go(v), want, "value {v:e}");
         }
+        // Unlike strconv, client_golang's writer special-cases zero.
+        assert_eq!(go(-0.0), "0");
     }
 
     #[test]
     fn openmetrics_adds_point_zero_to_integers_only() {
         assert_eq!(om(1.0), "1.0");
         assert_eq!(om(0.0), "0.0");
+        assert_eq!(om(-0.0), "0.0");
         assert_eq!(om(1e6), "1e+06");
         assert_eq!(om(0.5), "0.5");
         assert_eq!(om(f64::NAN), "NaN");

@@ -8,7 +8,7 @@ pub mod text;
 
 use std::borrow::Cow;
 
-use crate::metrics::Family;
+use crate::metrics::{Family, Sample, SamplePart};
 
 /// An exposition format a scrape can be answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +31,14 @@ impl Format {
         }
     }
 
-    /// Appends `families` (sorted by name) to `out` in this format.
+    /// Appends `families` (sorted by name) to `out` in this format. A family
+    /// that contradicts an earlier one of the same name in type or help is
+    /// left out.
     pub fn encode(self, families: &[&Family], out: &mut Vec<u8>) {
+        let families = consistent(families);
         match self {
-            Format::Text => text::encode(families, out),
-            Format::OpenMetrics1 | Format::OpenMetrics0 => openmetrics::encode(families, out),
+            Format::Text => text::encode(&families, out),
+            Format::OpenMetrics1 | Format::OpenMetrics0 => openmetrics::encode(&families, out),
         }
     }
 }
@@ -60,8 +63,16 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
     }
 }
 
-pub(crate) fn write_labels(out: &mut Vec<u8>, names: &[Cow<'static, str>], values: &[String]) {
-    if names.is_empty() {
+/// Writes a sample's label set: the family's labels, then `extra` (the
+/// `quantile` or `le` of a summary or histogram line, already formatted),
+/// which client_golang always writes last.
+fn write_labels(
+    out: &mut Vec<u8>,
+    names: &[Cow<'static, str>],
+    values: &[String],
+    extra: Option<(&str, &[u8])>,
+) {
+    if names.is_empty() && extra.is_none() {
         return;
     }
     out.push(b'{');
@@ -74,13 +85,75 @@ pub(crate) fn write_labels(out: &mut Vec<u8>, names: &[Cow<'static, str>], value
         write_escaped(out, value, Escape::LabelValue);
         out.push(b'"');
     }
+    if let Some((name, value)) = extra {
+        if !names.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        out.extend_from_slice(value);
+        out.push(b'"');
+    }
     out.push(b'}');
+}
+
+/// Writes the start of a sample line: the family name with the suffix of
+/// the sample's part (`_bucket`, `_sum`, `_count`) and the labels, with the
+/// `quantile` or `le` bound of a summary or histogram line formatted by
+/// `write_bound`.
+pub(crate) fn write_series(
+    out: &mut Vec<u8>,
+    family: &Family,
+    sample: &Sample,
+    write_bound: fn(&mut Vec<u8>, f64),
+) {
+    let (suffix, extra) = match sample.part {
+        SamplePart::Value => ("", None),
+        SamplePart::Quantile(q) => ("", Some(("quantile", q))),
+        SamplePart::Bucket(le) => ("_bucket", Some(("le", le))),
+        SamplePart::Sum => ("_sum", None),
+        SamplePart::Count => ("_count", None),
+    };
+    out.extend_from_slice(family.name().as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    let mut bound = Vec::new();
+    let extra = extra.map(|(name, value)| {
+        write_bound(&mut bound, value);
+        (name, bound.as_slice())
+    });
+    write_labels(out, family.label_names(), &sample.label_values, extra);
+}
+
+/// Drops every family that shares its name with an earlier one (from
+/// another collector) but differs in type or help, as client_golang's
+/// registry refuses such metrics: written under the first one's header they
+/// would misstate their type. Families arrive sorted by name, so the first
+/// of a name is the one from the collector that sorts first.
+fn consistent<'a>(families: &[&'a Family]) -> Vec<&'a Family> {
+    let mut kept: Vec<&'a Family> = Vec::with_capacity(families.len());
+    let mut first: Option<&'a Family> = None;
+    for &family in families {
+        match first {
+            Some(f) if f.name() == family.name() => {
+                if f.metric_type() != family.metric_type() || f.help() != family.help() {
+                    tracing::warn!(
+                        metric = family.name(),
+                        "dropping a metric family whose type or help differs from another collector's family of the same name"
+                    );
+                    continue;
+                }
+            }
+            _ => first = Some(family),
+        }
+        kept.push(family);
+    }
+    kept
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{MetricSet, MetricType};
+    use crate::metrics::{MetricSet, MetricType, SamplePart};
 
     fn sample_families() -> Vec<Family> {
         let mut set = MetricSet::new();
@@ -170,5 +243,114 @@ node_vmstat_pgfault 42.0
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.matches("# TYPE").count(), 1);
         assert!(text.contains("node_x{c=\"a\"} 1\nnode_x{c=\"b\"} 2\n"));
+    }
+
+    fn summary_and_histogram() -> Vec<Family> {
+        let mut set = MetricSet::new();
+        let h = set.family(
+            "job_duration_seconds",
+            "Job durations.",
+            MetricType::Histogram,
+            &["job", "az"],
+        );
+        h.push_part(&["backup", "a"], SamplePart::Bucket(0.5), 1.0);
+        h.push_part(&["backup", "a"], SamplePart::Bucket(1e6), 3.0);
+        h.push_part(&["backup", "a"], SamplePart::Bucket(f64::INFINITY), 4.0);
+        h.push_part(&["backup", "a"], SamplePart::Sum, 1.0);
+        h.push_part(&["backup", "a"], SamplePart::Count, 4.0);
+        let s = set.family(
+            "rpc_seconds",
+            "RPC latency.",
+            MetricType::Summary,
+            &[] as &[&str],
+        );
+        s.push_part::<&str>(&[], SamplePart::Quantile(0.99), 2.5);
+        s.push_part::<&str>(&[], SamplePart::Quantile(0.5), 1.0);
+        s.push_part::<&str>(&[], SamplePart::Sum, 17.0);
+        s.push_part::<&str>(&[], SamplePart::Count, 7.0);
+        set.counter("runs", "Runs, named without _total.", 3.0);
+        set.into_sorted()
+    }
+
+    #[test]
+    fn text_format_writes_summary_and_histogram_lines() {
+        let families = summary_and_histogram();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut out = Vec::new();
+        Format::Text.encode(&refs, &mut out);
+        let want = r##"# HELP job_duration_seconds Job durations.
+# TYPE job_duration_seconds histogram
+job_duration_seconds_bucket{az="a",job="backup",le="0.5"} 1
+job_duration_seconds_bucket{az="a",job="backup",le="1e+06"} 3
+job_duration_seconds_bucket{az="a",job="backup",le="+Inf"} 4
+job_duration_seconds_sum{az="a",job="backup"} 1
+job_duration_seconds_count{az="a",job="backup"} 4
+# HELP rpc_seconds RPC latency.
+# TYPE rpc_seconds summary
+rpc_seconds{quantile="0.5"} 1
+rpc_seconds{quantile="0.99"} 2.5
+rpc_seconds_sum 17
+rpc_seconds_count 7
+# HELP runs Runs, named without _total.
+# TYPE runs counter
+runs 3
+"##;
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn openmetrics_writes_integer_counts_and_unknown_for_counters_without_total() {
+        let families = summary_and_histogram();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut out = Vec::new();
+        Format::OpenMetrics1.encode(&refs, &mut out);
+        let want = r##"# HELP job_duration_seconds Job durations.
+# TYPE job_duration_seconds histogram
+job_duration_seconds_bucket{az="a",job="backup",le="0.5"} 1
+job_duration_seconds_bucket{az="a",job="backup",le="1e+06"} 3
+job_duration_seconds_bucket{az="a",job="backup",le="+Inf"} 4
+job_duration_seconds_sum{az="a",job="backup"} 1.0
+job_duration_seconds_count{az="a",job="backup"} 4
+# HELP rpc_seconds RPC latency.
+# TYPE rpc_seconds summary
+rpc_seconds{quantile="0.5"} 1.0
+rpc_seconds{quantile="0.99"} 2.5
+rpc_seconds_sum 17.0
+rpc_seconds_count 7
+# HELP runs Runs, named without _total.
+# TYPE runs unknown
+runs 3.0
+# EOF
+"##;
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn a_same_name_family_with_another_type_or_help_is_dropped() {
+        let mut first = MetricSet::new();
+        first.gauge("node_load1", "1m load average.", 0.5);
+        let mut other_help = MetricSet::new();
+        other_help.gauge("node_load1", "Metric read from /x.prom", 7.0);
+        let mut other_type = MetricSet::new();
+        other_type
+            .family(
+                "node_load1",
+                "1m load average.",
+                MetricType::Counter,
+                &["a"],
+            )
+            .push(&["b"], 8.0);
+        let mut agreeing = MetricSet::new();
+        agreeing
+            .family("node_load1", "1m load average.", MetricType::Gauge, &["a"])
+            .push(&["c"], 9.0);
+        let sets = [first, other_help, other_type, agreeing].map(MetricSet::into_sorted);
+        let refs: Vec<&Family> = sets.iter().flatten().collect();
+        let mut out = Vec::new();
+        Format::Text.encode(&refs, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\nnode_load1{a=\"c\"} 9\n"
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! OpenMetrics 1.0 text format, as client_golang writes it: counters are
-//! declared without their `_total` suffix and sampled with it, untyped
-//! families are `unknown`, and the body ends with `# EOF`.
+//! declared without their `_total` suffix and sampled with it (a counter
+//! whose name lacks `_total` is declared `unknown` instead), untyped
+//! families are `unknown`, bucket and count lines are integers, and the body
+//! ends with `# EOF`.
 
 use super::float::write_openmetrics_float;
-use super::{write_escaped, Escape};
-use crate::metrics::{Family, MetricType};
+use super::{write_escaped, write_series, Escape};
+use crate::metrics::{Family, MetricType, SamplePart};
 
 /// The Content-Type of OpenMetrics 1.0.0.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -14,15 +16,11 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
     let mut previous: Option<&str> = None;
     for family in families {
-        let is_counter = family.metric_type() == MetricType::Counter;
-        let declared = if is_counter {
-            family
-                .name()
-                .strip_suffix("_total")
-                .unwrap_or(family.name())
-        } else {
-            family.name()
+        let total_stripped = match family.metric_type() {
+            MetricType::Counter => family.name().strip_suffix("_total"),
+            _ => None,
         };
+        let declared = total_stripped.unwrap_or(family.name());
         if previous != Some(family.name()) {
             out.extend_from_slice(b"# HELP ");
             out.extend_from_slice(declared.as_bytes());
@@ -31,20 +29,25 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
             out.extend_from_slice(b"\n# TYPE ");
             out.extend_from_slice(declared.as_bytes());
             out.extend_from_slice(match family.metric_type() {
-                MetricType::Counter => b" counter\n",
+                MetricType::Counter if total_stripped.is_some() => b" counter\n",
                 MetricType::Gauge => b" gauge\n",
-                MetricType::Untyped => b" unknown\n",
+                MetricType::Counter | MetricType::Untyped => b" unknown\n",
+                MetricType::Summary => b" summary\n",
+                MetricType::Histogram => b" histogram\n",
             });
             previous = Some(family.name());
         }
         for sample in family.samples() {
-            out.extend_from_slice(declared.as_bytes());
-            if is_counter {
-                out.extend_from_slice(b"_total");
-            }
-            super::write_labels(out, family.label_names(), &sample.label_values);
+            write_series(out, family, sample, write_openmetrics_float);
             out.push(b' ');
-            write_openmetrics_float(out, sample.value);
+            match sample.part {
+                // Bucket and sample counts are integers in client_golang's
+                // model, and OpenMetrics writes them as such.
+                SamplePart::Bucket(_) | SamplePart::Count => {
+                    out.extend_from_slice((sample.value as u64).to_string().as_bytes());
+                }
+                _ => write_openmetrics_float(out, sample.value),
+            }
             out.push(b'\n');
         }
     }

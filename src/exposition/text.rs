@@ -1,7 +1,7 @@
 //! Prometheus text exposition format 0.0.4, as client_golang writes it.
 
 use super::float::write_go_float;
-use super::{write_escaped, Escape};
+use super::{write_escaped, write_series, Escape};
 use crate::metrics::{Family, MetricType};
 
 /// The Content-Type of text format 0.0.4.
@@ -23,12 +23,13 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
                 MetricType::Counter => b" counter\n",
                 MetricType::Gauge => b" gauge\n",
                 MetricType::Untyped => b" untyped\n",
+                MetricType::Summary => b" summary\n",
+                MetricType::Histogram => b" histogram\n",
             });
             previous = Some(family.name());
         }
         for sample in family.samples() {
-            out.extend_from_slice(family.name().as_bytes());
-            super::write_labels(out, family.label_names(), &sample.label_values);
+            write_series(out, family, sample, write_go_float);
             out.push(b' ');
             write_go_float(out, sample.value);
             out.push(b'\n');
