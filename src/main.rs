@@ -61,6 +61,7 @@ fn main() -> ExitCode {
 
 async fn run(options: Options) -> Result<(), String> {
     let cli = &options.cli;
+    let mut signals = ShutdownSignals::watch()?;
     let host = Arc::new(Host::new(
         &cli.procfs,
         &cli.sysfs,
@@ -144,7 +145,7 @@ async fn run(options: Options) -> Result<(), String> {
         });
     }
 
-    let signal = shutdown_signal().await?;
+    let signal = signals.recv().await;
     tracing::info!(signal, "shutting down: finishing in-flight requests");
     let _ = stop_sender.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -161,15 +162,30 @@ async fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT and names the one that came.
-async fn shutdown_signal() -> Result<&'static str, String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term =
-        signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
-    let mut int =
-        signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, watched from before the first connection is
+/// accepted: a signal arriving earlier would otherwise kill the process with
+/// the default action instead of a clean exit.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn watch() -> Result<ShutdownSignals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(ShutdownSignals {
+            term: signal(SignalKind::terminate())
+                .map_err(|e| format!("cannot watch SIGTERM: {e}"))?,
+            int: signal(SignalKind::interrupt())
+                .map_err(|e| format!("cannot watch SIGINT: {e}"))?,
+        })
+    }
+
+    /// Waits for either signal and names the one that came.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
