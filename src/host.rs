@@ -4,9 +4,10 @@
 //! In a pod the host is mounted somewhere like `/host`, so no collector may
 //! name `/proc` or `/sys` itself: every path goes through [`Host`].
 
-use std::fs::File;
+use std::ffi::OsString;
+use std::fs::{self, File};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Largest file a collector reads in one go. Proc and sys files are small;
 /// anything bigger is garbage or hostile, and is cut rather than read whole.
@@ -82,6 +83,66 @@ impl Host {
             Err(_) => path.to_path_buf(),
         }
     }
+
+    /// Like [`Host::root_path`], but with the symbolic links along the path
+    /// followed as the host would follow them: an absolute link target is
+    /// taken under the root filesystem, not under the agent's own `/`.
+    ///
+    /// Host files such as `/etc/os-release` are often links; on NixOS it is
+    /// an absolute one into `/etc/static`, which through a rootfs mount would
+    /// otherwise land in the container's own tree. A component that cannot be
+    /// inspected ends the resolution: opening the result then reports why.
+    pub fn resolve_root_path(&self, host_path: &str) -> io::Result<PathBuf> {
+        if self.rootfs == Path::new("/") {
+            return Ok(self.root_path(host_path));
+        }
+        let mut pending = components_reversed(Path::new(host_path));
+        // Relative to the root filesystem; popping it never climbs above it.
+        let mut resolved = PathBuf::new();
+        let mut links_followed = 0;
+        while let Some(name) = pending.pop() {
+            if name == ".." {
+                resolved.pop();
+                continue;
+            }
+            let candidate = resolved.join(&name);
+            let on_disk = self.rootfs.join(&candidate);
+            let is_link = fs::symlink_metadata(&on_disk)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            if !is_link {
+                resolved = candidate;
+                continue;
+            }
+            links_followed += 1;
+            if links_followed > MAX_LINKS_FOLLOWED {
+                return Err(io::Error::other(format!(
+                    "too many levels of symbolic links in {host_path}"
+                )));
+            }
+            let target = fs::read_link(&on_disk)?;
+            if target.is_absolute() {
+                resolved = PathBuf::new();
+            }
+            pending.extend(components_reversed(&target));
+        }
+        Ok(self.rootfs.join(resolved))
+    }
+}
+
+/// As many links as Linux follows in one lookup before `ELOOP`.
+const MAX_LINKS_FOLLOWED: usize = 40;
+
+/// The normal and `..` components of `path`, last first, ready to be popped.
+fn components_reversed(path: &Path) -> Vec<OsString> {
+    path.components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect()
 }
 
 /// Reads a whole file as text, cut at [`MAX_FILE_BYTES`], with invalid UTF-8
@@ -135,6 +196,48 @@ mod tests {
             Path::new("/etc/os-release")
         );
         assert_eq!(host.host_path_of(Path::new("/etc")), Path::new("/etc"));
+    }
+
+    #[test]
+    fn resolve_root_path_keeps_absolute_links_under_the_root() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let store = root.join("nix/store/abc-etc/etc");
+        fs::create_dir_all(&store).unwrap();
+        fs::write(store.join("os-release"), "ID=nixos\n").unwrap();
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        // NixOS: two absolute links, the second one on a directory.
+        symlink("/nix/store/abc-etc/etc", root.join("etc/static")).unwrap();
+        symlink("/etc/static/os-release", root.join("etc/os-release")).unwrap();
+        // Debian and Fedora: a relative link.
+        fs::write(root.join("usr/lib/os-release"), "ID=debian\n").unwrap();
+        symlink("../usr/lib/os-release", root.join("etc/debian-release")).unwrap();
+        // `..` above the root stays at the root, as on the host.
+        symlink("../../../usr/lib/os-release", root.join("etc/climbing")).unwrap();
+        symlink("loop-b", root.join("etc/loop-a")).unwrap();
+        symlink("loop-a", root.join("etc/loop-b")).unwrap();
+
+        let host = Host::new("/proc", "/sys", root, "/run/udev/data");
+        let read = |p: &str| fs::read_to_string(host.resolve_root_path(p).unwrap()).unwrap();
+        assert_eq!(read("/etc/os-release"), "ID=nixos\n");
+        assert_eq!(read("/etc/debian-release"), "ID=debian\n");
+        assert_eq!(read("/etc/climbing"), "ID=debian\n");
+        assert_eq!(
+            host.resolve_root_path("/etc/missing/os-release").unwrap(),
+            root.join("etc/missing/os-release")
+        );
+        assert!(host.resolve_root_path("/etc/loop-a").is_err());
+    }
+
+    #[test]
+    fn resolve_root_path_leaves_links_to_the_kernel_when_root_is_slash() {
+        let host = Host::new("/proc", "/sys", "/", "/run/udev/data");
+        assert_eq!(
+            host.resolve_root_path("/etc/os-release").unwrap(),
+            Path::new("/etc/os-release")
+        );
     }
 
     #[test]

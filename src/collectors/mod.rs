@@ -10,12 +10,17 @@ pub mod device_filter;
 pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
+pub mod kernel_hung;
 pub mod loadavg;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
+pub mod os;
+pub mod pressure;
 pub mod stat;
 pub mod textfile;
+pub mod time;
+pub mod uname;
 pub mod vmstat;
 
 use clap::Args;
@@ -28,12 +33,17 @@ pub const ALL: &[CollectorSpec] = &[
     diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
+    kernel_hung::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
+    os::SPEC,
+    pressure::SPEC,
     stat::SPEC,
     textfile::SPEC,
+    time::SPEC,
+    uname::SPEC,
     vmstat::SPEC,
 ];
 

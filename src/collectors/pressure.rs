@@ -1,0 +1,480 @@
+//! `pressure`: pressure stall information (PSI) totals from
+//! `<procfs>/pressure/{cpu,io,memory,irq}`, as seconds.
+//!
+//! Each file has a `some` line (time at least one task was stalled) and a
+//! `full` line (time all non-idle tasks were stalled at once), except that
+//! `cpu` has no `full` line before Linux 5.13 and `irq` (Linux 6.1 and
+//! later, with `CONFIG_IRQ_TIME_ACCOUNTING`) has only `full`. A missing file
+//! is skipped; a kernel booted with `psi=0` answers reads with
+//! `EOPNOTSUPP`, which means no data, as does a kernel without PSI at all.
+
+use std::io;
+use std::sync::Arc;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::{read_text, Host};
+use crate::metrics::MetricSet;
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "pressure",
+    default_enabled: true,
+    reads: "/proc/pressure/{cpu,io,memory,irq}",
+    build,
+};
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(PressureCollector {
+        host: Arc::clone(&ctx.host),
+    }))
+}
+
+/// Reports the `node_pressure_*_seconds_total` counters.
+struct PressureCollector {
+    host: Arc<Host>,
+}
+
+/// One line of a pressure file: averages (percent) and the total (µs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PsiLine {
+    /// Share of time stalled over the last 10 seconds, in percent.
+    pub avg10: f64,
+    /// Over the last 60 seconds.
+    pub avg60: f64,
+    /// Over the last 300 seconds.
+    pub avg300: f64,
+    /// Total stall time since boot, in microseconds.
+    pub total: u64,
+}
+
+/// The `some` and `full` lines of one pressure file, each if present.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PsiStats {
+    /// Time in which at least some tasks were stalled.
+    pub some: Option<PsiLine>,
+    /// Time in which all non-idle tasks were stalled simultaneously.
+    pub full: Option<PsiLine>,
+}
+
+impl PsiStats {
+    /// Parses a pressure file such as
+    /// `some avg10=0.06 avg60=0.21 avg300=0.99 total=8537362`. Lines with
+    /// another first word are ignored, so future kinds do not break it; a
+    /// `some` or `full` line that is malformed fails the whole file.
+    pub fn parse(text: &str) -> Result<PsiStats, String> {
+        let mut stats = PsiStats::default();
+        for line in text.lines() {
+            let kind = line.split(' ').next().unwrap_or_default();
+            let slot = match kind {
+                "some" => &mut stats.some,
+                "full" => &mut stats.full,
+                _ => continue,
+            };
+            *slot = Some(PsiLine::parse(&line[kind.len()..]).map_err(|e| format!("{kind}: {e}"))?);
+        }
+        Ok(stats)
+    }
+}
+
+impl PsiLine {
+    /// Parses ` avg10=… avg60=… avg300=… total=…`; anything after `total`
+    /// is ignored.
+    fn parse(fields: &str) -> Result<PsiLine, String> {
+        let mut fields = fields.split_whitespace();
+        let mut field = |key: &str| {
+            let field = fields.next().ok_or_else(|| format!("missing {key}"))?;
+            field
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+                .ok_or_else(|| format!("expected {key}=, found {field:?}"))
+        };
+        let average = |key: &str, value: &str| {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("invalid {key} {value:?}"))
+        };
+        let avg10 = average("avg10", field("avg10")?)?;
+        let avg60 = average("avg60", field("avg60")?)?;
+        let avg300 = average("avg300", field("avg300")?)?;
+        let total = field("total")?;
+        let total = total
+            .parse::<u64>()
+            .map_err(|_| format!("invalid total {total:?}"))?;
+        Ok(PsiLine {
+            avg10,
+            avg60,
+            avg300,
+            total,
+        })
+    }
+}
+
+/// The resources, in the order node_exporter reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource {
+    Cpu,
+    Io,
+    Memory,
+    Irq,
+}
+
+const RESOURCES: [Resource; 4] = [Resource::Cpu, Resource::Io, Resource::Memory, Resource::Irq];
+
+impl Resource {
+    fn file(self) -> &'static str {
+        match self {
+            Resource::Cpu => "pressure/cpu",
+            Resource::Io => "pressure/io",
+            Resource::Memory => "pressure/memory",
+            Resource::Irq => "pressure/irq",
+        }
+    }
+
+    /// IRQ pressure has no `some` line: an interrupt stalls the whole CPU.
+    fn has_some(self) -> bool {
+        self != Resource::Irq
+    }
+
+    /// CPU pressure may lack `full` (before Linux 5.13), and none is
+    /// reported for it, as node_exporter reports none.
+    fn needs_full(self) -> bool {
+        self != Resource::Cpu
+    }
+}
+
+/// What a failed read of a pressure file means.
+#[derive(Debug, Clone, PartialEq)]
+enum ReadFailure {
+    /// The file does not exist: this resource is not tracked by the kernel.
+    Missing,
+    /// PSI is compiled in but disabled (`psi=0`): no data at all.
+    Disabled,
+    /// Anything else is a failure.
+    Failed(CollectError),
+}
+
+fn classify(path: &std::path::Path, err: &io::Error) -> ReadFailure {
+    if err.kind() == io::ErrorKind::NotFound {
+        ReadFailure::Missing
+    } else if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
+        ReadFailure::Disabled
+    } else {
+        ReadFailure::Failed(CollectError::io(path, err))
+    }
+}
+
+/// Microseconds to seconds, dividing twice as node_exporter does, so that
+/// the float results match it to the last bit.
+fn seconds(micros: u64) -> f64 {
+    micros as f64 / 1000.0 / 1000.0
+}
+
+impl Collector for PressureCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let mut found = 0;
+        for resource in RESOURCES {
+            let path = self.host.proc_path(resource.file());
+            let text = match read_text(&path) {
+                Ok(text) => text,
+                Err(err) => match classify(&path, &err) {
+                    ReadFailure::Missing => continue,
+                    ReadFailure::Disabled => {
+                        return Err(CollectError::no_data(
+                            "pressure information is disabled, add psi=1 kernel command line to enable it",
+                        ))
+                    }
+                    ReadFailure::Failed(err) => return Err(err),
+                },
+            };
+            let stats = PsiStats::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
+            // Families already written stay in the output, as node_exporter
+            // keeps the metrics it sent before giving up.
+            if resource.has_some() && stats.some.is_none() {
+                return Err(CollectError::no_data(format!(
+                    "{} has no 'some' line",
+                    path.display()
+                )));
+            }
+            if resource.needs_full() && stats.full.is_none() {
+                return Err(CollectError::no_data(format!(
+                    "{} has no 'full' line",
+                    path.display()
+                )));
+            }
+            emit(out, resource, &stats);
+            found += 1;
+        }
+        if found == 0 {
+            return Err(CollectError::no_data(
+                "pressure information is unavailable, you need a Linux kernel >= 4.20 and/or CONFIG_PSI enabled for your kernel",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Writes one resource's counters; `stats` has the lines it needs.
+fn emit(out: &mut MetricSet, resource: Resource, stats: &PsiStats) {
+    let some = stats.some.map(|l| seconds(l.total)).unwrap_or_default();
+    let full = stats.full.map(|l| seconds(l.total)).unwrap_or_default();
+    match resource {
+        Resource::Cpu => out.counter(
+            "node_pressure_cpu_waiting_seconds_total",
+            "Total time in seconds that processes have waited for CPU time",
+            some,
+        ),
+        Resource::Io => {
+            out.counter(
+                "node_pressure_io_waiting_seconds_total",
+                "Total time in seconds that processes have waited due to IO congestion",
+                some,
+            );
+            out.counter(
+                "node_pressure_io_stalled_seconds_total",
+                "Total time in seconds no process could make progress due to IO congestion",
+                full,
+            );
+        }
+        Resource::Memory => {
+            out.counter(
+                "node_pressure_memory_waiting_seconds_total",
+                "Total time in seconds that processes have waited for memory",
+                some,
+            );
+            out.counter(
+                "node_pressure_memory_stalled_seconds_total",
+                "Total time in seconds no process could make progress due to memory congestion",
+                full,
+            );
+        }
+        Resource::Irq => out.counter(
+            "node_pressure_irq_stalled_seconds_total",
+            "Total time in seconds no process could make progress due to IRQ congestion",
+            full,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{host_with_procfs, run, scrape_fixtures};
+    use crate::collector::ErrorKind;
+    use crate::metrics::Family;
+
+    const CPU_5_13: &str = "some avg10=19.10 avg60=10.03 avg300=15.70 total=145294539\n\
+                            full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+    const CPU_4_20: &str = "some avg10=0.52 avg60=0.21 avg300=0.05 total=2473621\n";
+    const IO: &str = "some avg10=6.86 avg60=2.59 avg300=1.04 total=15852918\n\
+                      full avg10=5.62 avg60=2.13 avg300=0.71 total=12174265\n";
+    const MEMORY: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\
+                          full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+    const IRQ: &str = "full avg10=0.12 avg60=0.05 avg300=0.01 total=2715391\n";
+
+    #[test]
+    fn parses_this_machines_files() {
+        let cpu = PsiStats::parse(include_str!("../../tests/fixtures/proc/pressure/cpu")).unwrap();
+        assert!(cpu.some.is_some() && cpu.full.is_some());
+        let io = PsiStats::parse(include_str!("../../tests/fixtures/proc/pressure/io")).unwrap();
+        assert!(io.some.unwrap().total >= io.full.unwrap().total);
+        let memory =
+            PsiStats::parse(include_str!("../../tests/fixtures/proc/pressure/memory")).unwrap();
+        assert!(memory.some.is_some() && memory.full.is_some());
+    }
+
+    #[test]
+    fn parses_every_kernel_variant() {
+        assert_eq!(
+            PsiStats::parse(IO).unwrap(),
+            PsiStats {
+                some: Some(PsiLine {
+                    avg10: 6.86,
+                    avg60: 2.59,
+                    avg300: 1.04,
+                    total: 15852918
+                }),
+                full: Some(PsiLine {
+                    avg10: 5.62,
+                    avg60: 2.13,
+                    avg300: 0.71,
+                    total: 12174265
+                }),
+            }
+        );
+        let old_cpu = PsiStats::parse(CPU_4_20).unwrap();
+        assert_eq!(old_cpu.some.unwrap().total, 2473621);
+        assert_eq!(old_cpu.full, None);
+        let irq = PsiStats::parse(IRQ).unwrap();
+        assert_eq!(irq.some, None);
+        assert_eq!(irq.full.unwrap().total, 2715391);
+        // A line kind a future kernel might add is ignored.
+        let future = PsiStats::parse(&format!("{IO}partial avg10=1 total=2\n")).unwrap();
+        assert_eq!(future, PsiStats::parse(IO).unwrap());
+        assert_eq!(PsiStats::parse("").unwrap(), PsiStats::default());
+    }
+
+    #[test]
+    fn rejects_malformed_lines() {
+        for bad in [
+            "some avg10=0.00 avg60=0.00 avg300=0.00",
+            "some avg10=0.00 avg60=0.0",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=-1",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551616",
+            "some avg10=x avg60=0.00 avg300=0.00 total=1",
+            "some avg60=0.00 avg10=0.00 avg300=0.00 total=1",
+            "full avg10=NaN avg60=0.00 avg300=0.00 total=1",
+            "some",
+        ] {
+            assert!(PsiStats::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn seconds_match_node_exporters_rounding() {
+        // node_exporter prints 15.927052999999999 for 15927053 µs.
+        assert_eq!(seconds(15927053), 15.927052999999999);
+        assert_eq!(seconds(98196282), 98.19628200000001);
+        assert_eq!(seconds(0), 0.0);
+    }
+
+    #[test]
+    fn classifies_read_failures() {
+        let path = std::path::Path::new("/proc/pressure/cpu");
+        assert_eq!(
+            classify(path, &io::Error::from(io::ErrorKind::NotFound)),
+            ReadFailure::Missing
+        );
+        assert_eq!(
+            classify(path, &io::Error::from_raw_os_error(libc::EOPNOTSUPP)),
+            ReadFailure::Disabled
+        );
+        assert!(matches!(
+            classify(path, &io::Error::from_raw_os_error(libc::EACCES)),
+            ReadFailure::Failed(_)
+        ));
+    }
+
+    fn collect(files: &[(&str, &str)]) -> (Vec<Family>, Result<(), CollectError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pressure")).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join("pressure").join(name), content).unwrap();
+        }
+        run(&PressureCollector {
+            host: host_with_procfs(dir.path()),
+        })
+    }
+
+    fn values(families: &[Family]) -> Vec<(&str, f64)> {
+        families
+            .iter()
+            .map(|f| (f.name(), f.samples()[0].value))
+            .collect()
+    }
+
+    #[test]
+    fn newest_kernel_reports_all_six_counters() {
+        let (families, result) = collect(&[
+            ("cpu", CPU_5_13),
+            ("io", IO),
+            ("memory", MEMORY),
+            ("irq", IRQ),
+        ]);
+        result.unwrap();
+        assert_eq!(
+            values(&families),
+            vec![
+                ("node_pressure_cpu_waiting_seconds_total", 145.294539),
+                ("node_pressure_io_stalled_seconds_total", 12.174265),
+                ("node_pressure_io_waiting_seconds_total", 15.852917999999999),
+                ("node_pressure_irq_stalled_seconds_total", 2.715391),
+                ("node_pressure_memory_stalled_seconds_total", 0.0),
+                ("node_pressure_memory_waiting_seconds_total", 0.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn old_kernel_without_cpu_full_or_irq_succeeds() {
+        let (families, result) = collect(&[("cpu", CPU_4_20), ("io", IO), ("memory", MEMORY)]);
+        result.unwrap();
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), 5);
+        assert!(!names.iter().any(|n| n.contains("irq")));
+        assert_eq!(values(&families)[0].1, 2.473621);
+    }
+
+    #[test]
+    fn no_pressure_directory_is_no_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let (families, result) = run(&PressureCollector {
+            host: host_with_procfs(dir.path()),
+        });
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
+        assert!(families.is_empty());
+    }
+
+    #[test]
+    fn one_resource_alone_is_enough() {
+        let (families, result) = collect(&[("memory", MEMORY)]);
+        result.unwrap();
+        assert_eq!(families.len(), 2);
+    }
+
+    #[test]
+    fn missing_full_line_is_no_data_after_what_was_collected() {
+        let (families, result) = collect(&[
+            ("cpu", CPU_5_13),
+            ("io", "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"),
+            ("memory", MEMORY),
+        ]);
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NoData);
+        assert!(err.message().contains("'full'"), "{err}");
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        assert_eq!(names, vec!["node_pressure_cpu_waiting_seconds_total"]);
+    }
+
+    #[test]
+    fn empty_cpu_file_is_no_data() {
+        let (families, result) = collect(&[("cpu", ""), ("io", IO)]);
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
+        assert!(families.is_empty());
+    }
+
+    #[test]
+    fn garbled_file_fails() {
+        let (_, result) = collect(&[("cpu", CPU_5_13), ("io", "some avg10=0.00 avg60=\n")]);
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Failed);
+        assert!(err.message().contains("pressure/io"), "{err}");
+    }
+
+    #[test]
+    fn fixture_tree_reports_every_resource() {
+        assert_eq!(
+            scrape_fixtures(&SPEC, &[]),
+            "# HELP node_pressure_cpu_waiting_seconds_total Total time in seconds that processes have waited for CPU time\n\
+             # TYPE node_pressure_cpu_waiting_seconds_total counter\n\
+             node_pressure_cpu_waiting_seconds_total 153.936288\n\
+             # HELP node_pressure_io_stalled_seconds_total Total time in seconds no process could make progress due to IO congestion\n\
+             # TYPE node_pressure_io_stalled_seconds_total counter\n\
+             node_pressure_io_stalled_seconds_total 12.824705\n\
+             # HELP node_pressure_io_waiting_seconds_total Total time in seconds that processes have waited due to IO congestion\n\
+             # TYPE node_pressure_io_waiting_seconds_total counter\n\
+             node_pressure_io_waiting_seconds_total 16.708861000000002\n\
+             # HELP node_pressure_irq_stalled_seconds_total Total time in seconds no process could make progress due to IRQ congestion\n\
+             # TYPE node_pressure_irq_stalled_seconds_total counter\n\
+             node_pressure_irq_stalled_seconds_total 2.715391\n\
+             # HELP node_pressure_memory_stalled_seconds_total Total time in seconds no process could make progress due to memory congestion\n\
+             # TYPE node_pressure_memory_stalled_seconds_total counter\n\
+             node_pressure_memory_stalled_seconds_total 0\n\
+             # HELP node_pressure_memory_waiting_seconds_total Total time in seconds that processes have waited for memory\n\
+             # TYPE node_pressure_memory_waiting_seconds_total counter\n\
+             node_pressure_memory_waiting_seconds_total 0\n"
+        );
+    }
+}
