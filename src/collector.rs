@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::collectors::CollectorFlags;
-use crate::host::Host;
+use crate::host::{Host, LineError};
 use crate::metrics::MetricSet;
 
 /// A source of metrics about the host, run once per scrape.
@@ -73,6 +73,18 @@ impl CollectError {
     /// Content of `path` that could not be parsed.
     pub fn parse(path: &Path, what: impl fmt::Display) -> CollectError {
         CollectError::failed(format!("parsing {}: {}", path.display(), what))
+    }
+
+    /// A failure of [`crate::host::for_each_line`] over `path`: as
+    /// [`CollectError::io_or_no_data`] for I/O, and naming the line for a
+    /// line that could not be parsed.
+    pub fn lines(path: &Path, err: LineError) -> CollectError {
+        match err {
+            LineError::Io(e) => CollectError::io_or_no_data(path, &e),
+            LineError::Refused { line, message } => {
+                CollectError::parse(path, format!("line {line}: {message}"))
+            }
+        }
     }
 
     /// Which kind of failure this is.
@@ -150,6 +162,20 @@ pub mod testing {
             "/nonexistent/root",
             "/nonexistent/udev",
         ))
+    }
+
+    /// A procfs in a temporary directory holding `files`: paths under its
+    /// root (parent directories are created) and their contents.
+    pub fn procfs_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for (path, contents) in files {
+            let path = dir.path().join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("fixture directory");
+            }
+            std::fs::write(&path, contents).expect("fixture file");
+        }
+        dir
     }
 
     /// Runs `collector` once: its finished families and its result.

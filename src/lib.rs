@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod collector;
 pub mod collectors;
+pub mod device_filter;
 pub mod exposition;
 pub mod host;
 pub mod logging;
@@ -18,4 +19,5 @@ pub mod parse;
 pub mod process_metrics;
 pub mod scrape;
 pub mod server;
+pub mod socket_table;
 pub mod version;
