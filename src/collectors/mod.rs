@@ -5,10 +5,17 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod arp;
+pub mod conntrack;
 pub mod entropy;
 pub mod filefd;
 pub mod loadavg;
 pub mod meminfo;
+pub mod netstat;
+pub mod sockstat;
+pub mod softnet;
+pub mod tcpstat;
+pub mod udp_queues;
 pub mod vmstat;
 
 use clap::Args;
@@ -17,16 +24,29 @@ use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
+    arp::SPEC,
+    conntrack::SPEC,
     entropy::SPEC,
     filefd::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
+    netstat::SPEC,
+    sockstat::SPEC,
+    softnet::SPEC,
+    tcpstat::SPEC,
+    udp_queues::SPEC,
     vmstat::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
 pub struct CollectorFlags {
+    /// `--collector.arp.*`.
+    #[command(flatten)]
+    pub arp: arp::Flags,
+    /// `--collector.netstat.*`.
+    #[command(flatten)]
+    pub netstat: netstat::Flags,
     /// `--collector.vmstat.*`.
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
@@ -36,14 +56,12 @@ pub struct CollectorFlags {
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "arp",
     "bcache",
     "bcachefs",
     "bonding",
     "btrfs",
     "buddyinfo",
     "cgroups",
-    "conntrack",
     "cpu_vulnerabilities",
     "cpufreq",
     "diskstats",
@@ -67,7 +85,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "mountstats",
     "netclass",
     "netdev",
-    "netstat",
     "network_route",
     "nfs",
     "nfsd",
@@ -83,19 +100,15 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "schedstat",
     "selinux",
     "slabinfo",
-    "sockstat",
     "softirqs",
-    "softnet",
     "supervisord",
     "swap",
     "sysctl",
     "systemd",
     "tapestats",
-    "tcpstat",
     "textfile",
     "thermal_zone",
     "timex",
-    "udp_queues",
     "watchdog",
     "wifi",
     "xfrm",
@@ -118,9 +131,6 @@ pub enum IgnoredFlagKind {
 pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
-        ("collector.arp.device-include", Value),
-        ("collector.arp.device-exclude", Value),
-        ("collector.arp.netlink", Bool),
         ("collector.bcache.priorityStats", Bool),
         ("collector.diskstats.device-exclude", Value),
         ("collector.diskstats.device-include", Value),
@@ -155,7 +165,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.netdev.enable-detailed-metrics", Bool),
         ("collector.netdev.netlink", Bool),
         ("collector.netdev.label-ifalias", Bool),
-        ("collector.netstat.fields", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
         ("collector.ntp.protocol-version", Value),
