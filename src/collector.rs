@@ -178,6 +178,11 @@ pub mod testing {
         dir
     }
 
+    /// Parses a command line given without the program name.
+    pub fn parse_args(args: &[&str]) -> Result<crate::cli::Options, clap::Error> {
+        crate::cli::parse([&["hostwatch"], args].concat())
+    }
+
     /// Runs `collector` once: its finished families and its result.
     pub fn run(collector: &dyn Collector) -> (Vec<Family>, Result<(), CollectError>) {
         let mut out = MetricSet::new();

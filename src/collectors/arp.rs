@@ -140,7 +140,9 @@ impl Collector for ArpCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collector::testing::{
+        fixture_procfs, host_with_procfs, parse_args, procfs_with, run,
+    };
     use crate::collector::ErrorKind;
     use crate::metrics::Family;
 
@@ -230,7 +232,7 @@ mod tests {
 
     #[test]
     fn device_flags_filter_the_output() {
-        let parse = |args: &[&str]| crate::cli::parse([&["hostwatch"], args].concat());
+        let parse = parse_args;
         let options = parse(&["--collector.arp.device-exclude=^(cni|docker)"]).unwrap();
         let flags = &options.cli.collectors.arp;
         let filter =
@@ -254,7 +256,7 @@ mod tests {
 
     #[test]
     fn netlink_flag_is_accepted_in_every_spelling() {
-        let parse = |args: &[&str]| crate::cli::parse([&["hostwatch"], args].concat()).unwrap();
+        let parse = |args: &[&str]| parse_args(args).unwrap();
         assert!(parse(&[]).cli.collectors.arp.netlink);
         assert!(
             !parse(&["--no-collector.arp.netlink"])

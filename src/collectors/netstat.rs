@@ -224,7 +224,9 @@ impl Collector for NetstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collector::testing::{
+        fixture_procfs, host_with_procfs, parse_args, procfs_with, run,
+    };
     use crate::metrics::{Family, MetricType};
 
     /// This machine's files (Linux 6.18).
@@ -444,7 +446,7 @@ UdpLite: 0 0 0 0 0 0
 
     #[test]
     fn fields_flag_defaults_overrides_and_refuses_bad_regex() {
-        let parse = |args: &[&str]| crate::cli::parse([&["hostwatch"], args].concat());
+        let parse = parse_args;
         let default = parse(&[]).unwrap();
         assert_eq!(
             default.cli.collectors.netstat.fields.as_str(),
