@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::collectors::CollectorFlags;
-use crate::host::Host;
+use crate::host::{Host, LineError};
 use crate::metrics::MetricSet;
 
 /// A source of metrics about the host, run once per scrape.
@@ -73,6 +73,18 @@ impl CollectError {
     /// Content of `path` that could not be parsed.
     pub fn parse(path: &Path, what: impl fmt::Display) -> CollectError {
         CollectError::failed(format!("parsing {}: {}", path.display(), what))
+    }
+
+    /// A failure of [`crate::host::for_each_line`] over `path`: as
+    /// [`CollectError::io_or_no_data`] for I/O, and naming the line for a
+    /// line that could not be parsed.
+    pub fn lines(path: &Path, err: LineError) -> CollectError {
+        match err {
+            LineError::Io(e) => CollectError::io_or_no_data(path, &e),
+            LineError::Refused { line, message } => {
+                CollectError::parse(path, format!("line {line}: {message}"))
+            }
+        }
     }
 
     /// Which kind of failure this is.
@@ -185,14 +197,32 @@ pub mod testing {
         host: Host,
         flags: &[&str],
     ) -> Result<Box<dyn Collector>, String> {
-        let args = std::iter::once("hostwatch").chain(flags.iter().copied());
-        let options = crate::cli::parse(args).map_err(|e| e.to_string())?;
+        let options = parse_args(flags).map_err(|e| e.to_string())?;
         let ctx = BuildContext {
             host: Arc::new(host),
             flags: &options.cli.collectors,
             enabled: &options.enabled_collectors,
         };
         (spec.build)(&ctx)
+    }
+
+    /// A procfs in a temporary directory holding `files`: paths under its
+    /// root (parent directories are created) and their contents.
+    pub fn procfs_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for (path, contents) in files {
+            let path = dir.path().join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("fixture directory");
+            }
+            std::fs::write(&path, contents).expect("fixture file");
+        }
+        dir
+    }
+
+    /// Parses a command line given without the program name.
+    pub fn parse_args(args: &[&str]) -> Result<crate::cli::Options, clap::Error> {
+        crate::cli::parse([&["hostwatch"], args].concat())
     }
 
     /// Runs `collector` once: its finished families and its result.

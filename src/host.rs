@@ -6,12 +6,20 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
 /// Largest file a collector reads in one go. Proc and sys files are small;
 /// anything bigger is garbage or hostile, and is cut rather than read whole.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Longest line [`for_each_line`] hands over; the rest of a longer line is
+/// skipped. Kernel table lines are a few hundred bytes at most.
+pub const MAX_LINE_BYTES: u64 = 64 * 1024;
+
+/// Most bytes [`for_each_line`] reads from one file: far beyond any real
+/// socket table, and a bound on the time a file that never ends can take.
+pub const MAX_STREAM_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// The roots under which the observed host's filesystems are mounted.
 #[derive(Debug, Clone)]
@@ -62,6 +70,24 @@ impl Host {
     /// A path under the procfs root, e.g. `proc_path("stat")`.
     pub fn proc_path(&self, relative: &str) -> PathBuf {
         self.procfs.join(relative)
+    }
+
+    /// The host's view of a per-network-namespace file under `/proc/net`,
+    /// e.g. `net_path("snmp")`.
+    ///
+    /// `<procfs>/net` is the reading process's own namespace, which in a pod
+    /// without host networking is the pod's; `<procfs>/1/net` is that of the
+    /// host's init, so the host's in a pod sharing the host's PID namespace.
+    /// `<procfs>/1/net` is used when it can be read, `<procfs>/net` otherwise
+    /// (a procfs without pid 1 visible, or access to it denied).
+    pub fn net_path(&self, file: &str) -> PathBuf {
+        let init_net = self.procfs.join("1/net");
+        let net = if fs::read_dir(&init_net).is_ok() {
+            init_net
+        } else {
+            self.procfs.join("net")
+        };
+        net.join(file)
     }
 
     /// A path under the sysfs root, e.g. `sys_path("class/net")`.
@@ -165,6 +191,83 @@ pub fn read_trimmed(path: &Path) -> io::Result<String> {
     Ok(text.trim().to_string())
 }
 
+/// Why [`for_each_line`] stopped before the end of a file.
+#[derive(Debug)]
+pub enum LineError {
+    /// Opening or reading the file failed.
+    Io(io::Error),
+    /// The caller refused a line: its number (from 1) and why.
+    Refused {
+        /// The line's number, from 1.
+        line: usize,
+        /// Why it was refused.
+        message: String,
+    },
+}
+
+/// Calls `each` with every line of the file at `path`, without its line
+/// ending, stopping at the first line `each` refuses.
+///
+/// For tables that grow with the host's load (a busy host's `/proc/net/tcp`
+/// runs to hundreds of megabytes): only one line is held in memory at a
+/// time. Invalid UTF-8 is replaced, a line longer than [`MAX_LINE_BYTES`] is
+/// handed over cut, and reading stops after [`MAX_STREAM_BYTES`].
+pub fn for_each_line(
+    path: &Path,
+    each: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), LineError> {
+    let file = File::open(path).map_err(LineError::Io)?;
+    lines_of(BufReader::new(file.take(MAX_STREAM_BYTES)), each)
+}
+
+fn lines_of(
+    mut reader: impl BufRead,
+    mut each: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), LineError> {
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+            .map_err(LineError::Io)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else {
+            skip_rest_of_line(&mut reader).map_err(LineError::Io)?;
+        }
+        each(&String::from_utf8_lossy(&line)).map_err(|message| LineError::Refused {
+            line: number,
+            message,
+        })?;
+    }
+}
+
+/// Consumes input up to and including the next newline, keeping nothing.
+fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +351,83 @@ mod tests {
         let text = read_text(&path).unwrap();
         assert!(text.starts_with("ok "));
         assert!(text.ends_with(" 1\n"));
+    }
+
+    #[test]
+    fn net_path_prefers_init_and_falls_back_to_self() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), "/s", "/r", "/u");
+        assert_eq!(host.net_path("snmp"), dir.path().join("net/snmp"));
+        std::fs::create_dir_all(dir.path().join("1/net")).unwrap();
+        assert_eq!(host.net_path("snmp"), dir.path().join("1/net/snmp"));
+        assert_eq!(
+            host.net_path("stat/nf_conntrack"),
+            dir.path().join("1/net/stat/nf_conntrack")
+        );
+    }
+
+    fn collect_lines(input: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        lines_of(input, |line| {
+            lines.push(line.to_string());
+            Ok(())
+        })
+        .unwrap();
+        lines
+    }
+
+    #[test]
+    fn lines_are_handed_over_one_by_one() {
+        assert_eq!(collect_lines(b"a b\n\nc\n"), vec!["a b", "", "c"]);
+        assert_eq!(collect_lines(b"no newline"), vec!["no newline"]);
+        assert_eq!(collect_lines(b""), Vec::<String>::new());
+        assert_eq!(collect_lines(b"x \xff y\n"), vec!["x \u{fffd} y"]);
+    }
+
+    #[test]
+    fn overlong_lines_are_cut_and_the_next_line_kept() {
+        let long = "x".repeat(MAX_LINE_BYTES as usize * 2 + 10);
+        let lines = collect_lines(format!("{long}\nnext\n").as_bytes());
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), MAX_LINE_BYTES as usize);
+        assert_eq!(lines[1], "next");
+    }
+
+    #[test]
+    fn a_refused_line_stops_reading_and_is_named() {
+        let mut seen = Vec::new();
+        let result = lines_of(&b"ok\nbad\nnever\n"[..], |line| {
+            seen.push(line.to_string());
+            if line == "bad" {
+                Err("not ok".to_string())
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(seen, vec!["ok", "bad"]);
+        match result {
+            Err(LineError::Refused { line, message }) => {
+                assert_eq!((line, message.as_str()), (2, "not ok"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn for_each_line_reads_a_file_and_reports_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table");
+        std::fs::write(&path, "h\nrow\n").unwrap();
+        let mut lines = Vec::new();
+        for_each_line(&path, |line| {
+            lines.push(line.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, vec!["h", "row"]);
+        match for_each_line(&dir.path().join("absent"), |_| Ok(())) {
+            Err(LineError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            other => panic!("{other:?}"),
+        }
     }
 }

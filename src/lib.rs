@@ -21,5 +21,6 @@ pub mod process_metrics;
 pub mod procstat;
 pub mod scrape;
 pub mod server;
+pub mod socket_table;
 pub mod textformat;
 pub mod version;

@@ -5,6 +5,8 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod arp;
+pub mod conntrack;
 pub mod cpu;
 pub mod device_filter;
 pub mod diskstats;
@@ -15,11 +17,16 @@ pub mod loadavg;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
+pub mod netstat;
 pub mod os;
 pub mod pressure;
+pub mod sockstat;
+pub mod softnet;
 pub mod stat;
+pub mod tcpstat;
 pub mod textfile;
 pub mod time;
+pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
 
@@ -29,6 +36,8 @@ use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
+    arp::SPEC,
+    conntrack::SPEC,
     cpu::SPEC,
     diskstats::SPEC,
     entropy::SPEC,
@@ -38,11 +47,16 @@ pub const ALL: &[CollectorSpec] = &[
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
+    netstat::SPEC,
     os::SPEC,
     pressure::SPEC,
+    sockstat::SPEC,
+    softnet::SPEC,
     stat::SPEC,
+    tcpstat::SPEC,
     textfile::SPEC,
     time::SPEC,
+    udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
 ];
@@ -50,6 +64,9 @@ pub const ALL: &[CollectorSpec] = &[
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
 pub struct CollectorFlags {
+    /// `--collector.arp.*`.
+    #[command(flatten)]
+    pub arp: arp::Flags,
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
@@ -62,6 +79,9 @@ pub struct CollectorFlags {
     /// `--collector.netdev.*`.
     #[command(flatten)]
     pub netdev: netdev::Flags,
+    /// `--collector.netstat.*`.
+    #[command(flatten)]
+    pub netstat: netstat::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -77,14 +97,12 @@ pub struct CollectorFlags {
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "arp",
     "bcache",
     "bcachefs",
     "bonding",
     "btrfs",
     "buddyinfo",
     "cgroups",
-    "conntrack",
     "cpu_vulnerabilities",
     "cpufreq",
     "dmi",
@@ -105,7 +123,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "mdadm",
     "meminfo_numa",
     "mountstats",
-    "netstat",
     "network_route",
     "nfs",
     "nfsd",
@@ -121,18 +138,14 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "schedstat",
     "selinux",
     "slabinfo",
-    "sockstat",
     "softirqs",
-    "softnet",
     "supervisord",
     "swap",
     "sysctl",
     "systemd",
     "tapestats",
-    "tcpstat",
     "thermal_zone",
     "timex",
-    "udp_queues",
     "watchdog",
     "wifi",
     "xfrm",
@@ -155,9 +168,6 @@ pub enum IgnoredFlagKind {
 pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
-        ("collector.arp.device-include", Value),
-        ("collector.arp.device-exclude", Value),
-        ("collector.arp.netlink", Bool),
         ("collector.bcache.priorityStats", Bool),
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
@@ -177,7 +187,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.interrupts.name-include", Value),
         ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
-        ("collector.netstat.fields", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
         ("collector.ntp.protocol-version", Value),

@@ -104,7 +104,7 @@ impl Collector for VmstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, run};
+    use crate::collector::testing::{fixture_procfs, host_with_procfs, parse_args, run};
     use crate::metrics::{Family, MetricType};
 
     /// This machine's `/proc/vmstat` (Linux 6.18).
@@ -273,7 +273,7 @@ pgfault 99
 
     #[test]
     fn fields_flag_defaults_overrides_and_refuses_bad_regex() {
-        let parse = |args: &[&str]| crate::cli::parse([&["hostwatch"], args].concat());
+        let parse = parse_args;
         let default = parse(&[]).unwrap();
         assert_eq!(
             default.cli.collectors.vmstat.fields.as_str(),

@@ -1,0 +1,464 @@
+//! `netstat`: the protocol counters of `/proc/net/netstat`, `/proc/net/snmp`
+//! and `/proc/net/snmp6` selected by `--collector.netstat.fields`, as untyped
+//! `node_netstat_<Protocol>_<Field>`.
+//!
+//! The files are read from the host's network namespace (see
+//! [`Host::net_path`]).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+
+use clap::Args;
+use regex::Regex;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::{read_text, Host};
+use crate::metrics::{is_name_fragment, MetricSet};
+use crate::parse::number;
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "netstat",
+    default_enabled: true,
+    reads: "/proc/1/net/netstat, /proc/1/net/snmp, /proc/1/net/snmp6",
+    build,
+};
+
+/// node_exporter's default selection: errors, forwarding, octets, ICMP
+/// messages, listen-queue and SYN-cookie events, TCP segment and connection
+/// counters, and UDP datagram counters.
+const DEFAULT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
+
+/// Flags of the netstat collector.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of fields to return for netstat collector.
+    #[arg(
+        id = "collector.netstat.fields",
+        long = "collector.netstat.fields",
+        value_name = "REGEX",
+        default_value = DEFAULT_FIELDS,
+        value_parser = crate::cli::parse_regex
+    )]
+    pub fields: Regex,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(NetstatCollector {
+        host: Arc::clone(&ctx.host),
+        fields: ctx.flags.netstat.fields.clone(),
+    }))
+}
+
+/// Reports the selected protocol counters.
+struct NetstatCollector {
+    host: Arc<Host>,
+    /// Matched anywhere in `<Protocol>_<Field>` (unanchored, as Go's
+    /// `MatchString`).
+    fields: Regex,
+}
+
+/// Protocol counters by protocol (`TcpExt`, `Ip6`, ...) and field name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProtocolStats {
+    /// Protocol to field to value.
+    pub protocols: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl ProtocolStats {
+    /// Parses the header/value line pairs of `/proc/net/netstat` and
+    /// `/proc/net/snmp`:
+    ///
+    /// ```text
+    /// Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens
+    /// Tcp: 1 200 120000 -1 1574
+    /// ```
+    ///
+    /// A header without its value line, a value line for another protocol,
+    /// differing column counts or a value that is not a number make the whole
+    /// file an error, as the columns could no longer be matched to names.
+    pub fn parse_paired(text: &str) -> Result<ProtocolStats, String> {
+        let mut stats = ProtocolStats::default();
+        let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+        while let Some(header) = lines.next() {
+            let (protocol, names) = split_protocol(header)?;
+            let values = lines
+                .next()
+                .ok_or_else(|| format!("{protocol}: header without a value line"))?;
+            let (value_protocol, values) = split_protocol(values)?;
+            if value_protocol != protocol {
+                return Err(format!(
+                    "{protocol}: header followed by values of {value_protocol}"
+                ));
+            }
+            let names: Vec<&str> = names.split_whitespace().collect();
+            let values: Vec<&str> = values.split_whitespace().collect();
+            if names.len() != values.len() {
+                return Err(format!(
+                    "{protocol}: {} names but {} values",
+                    names.len(),
+                    values.len()
+                ));
+            }
+            let mut fields = BTreeMap::new();
+            for (name, value) in names.into_iter().zip(values) {
+                let value = number(value)
+                    .ok_or_else(|| format!("{protocol}: invalid value {value:?} for {name}"))?;
+                fields.insert(name.to_string(), value);
+            }
+            // A repeated protocol replaces the earlier one, as upstream's map.
+            stats.protocols.insert(protocol.to_string(), fields);
+        }
+        Ok(stats)
+    }
+
+    /// Parses `/proc/net/snmp6`, one `Ip6InReceives   42` per line: the
+    /// protocol is the name up to and including its first `6`. Lines without
+    /// a `6` in the name, or without a value, are skipped; a value that is
+    /// not a number makes the file an error.
+    pub fn parse_snmp6(text: &str) -> Result<ProtocolStats, String> {
+        let mut stats = ProtocolStats::default();
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            let (Some(key), Some(value)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Some(six) = key.find('6') else {
+                continue;
+            };
+            let (protocol, name) = key.split_at(six + 1);
+            if name.is_empty() {
+                continue;
+            }
+            let value =
+                number(value).ok_or_else(|| format!("invalid value {value:?} for {key}"))?;
+            stats
+                .protocols
+                .entry(protocol.to_string())
+                .or_default()
+                .insert(name.to_string(), value);
+        }
+        Ok(stats)
+    }
+
+    /// Adds `other`'s protocols, each replacing a protocol of the same name
+    /// (the three files never share one).
+    pub fn merge(&mut self, other: ProtocolStats) {
+        self.protocols.extend(other.protocols);
+    }
+
+    /// Every counter as `(<Protocol>_<Field>, <Protocol><Field>, value)`:
+    /// the metric-name suffix, the name the help text uses, and the value.
+    /// Counters whose names cannot form a metric name are left out.
+    pub fn counters(&self) -> impl Iterator<Item = (String, String, f64)> + '_ {
+        self.protocols.iter().flat_map(|(protocol, fields)| {
+            fields.iter().filter_map(move |(name, &value)| {
+                let key = format!("{protocol}_{name}");
+                is_name_fragment(&key).then(|| (key, format!("{protocol}{name}"), value))
+            })
+        })
+    }
+}
+
+/// Splits `Proto: rest` into the protocol and the rest.
+fn split_protocol(line: &str) -> Result<(&str, &str), String> {
+    match line.split_once(':') {
+        Some((protocol, rest))
+            if !protocol.is_empty() && !protocol.contains(char::is_whitespace) =>
+        {
+            Ok((protocol, rest))
+        }
+        _ => Err(format!("line without a protocol: {:?}", truncate(line))),
+    }
+}
+
+/// The start of a line, for error messages.
+fn truncate(line: &str) -> &str {
+    match line.char_indices().nth(60) {
+        Some((end, _)) => &line[..end],
+        None => line,
+    }
+}
+
+impl NetstatCollector {
+    /// Reads and parses one header/value file.
+    fn read_paired(&self, file: &str) -> Result<ProtocolStats, CollectError> {
+        let path = self.host.net_path(file);
+        let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
+        ProtocolStats::parse_paired(&text).map_err(|e| CollectError::parse(&path, e))
+    }
+
+    /// Reads `snmp6`, which does not exist when IPv6 is disabled.
+    fn read_snmp6(&self) -> Result<ProtocolStats, CollectError> {
+        let path = self.host.net_path("snmp6");
+        match read_text(&path) {
+            Ok(text) => {
+                ProtocolStats::parse_snmp6(&text).map_err(|e| CollectError::parse(&path, e))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(ProtocolStats::default()),
+            Err(e) => Err(CollectError::io(&path, &e)),
+        }
+    }
+}
+
+impl Collector for NetstatCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let mut stats = self.read_paired("netstat")?;
+        stats.merge(self.read_paired("snmp")?);
+        stats.merge(self.read_snmp6()?);
+        for (key, help_name, value) in stats.counters() {
+            if self.fields.is_match(&key) {
+                out.untyped(
+                    format!("node_netstat_{key}"),
+                    format!("Statistic {help_name}."),
+                    value,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{
+        fixture_procfs, host_with_procfs, parse_args, procfs_with, run,
+    };
+    use crate::metrics::{Family, MetricType};
+
+    /// This machine's files (Linux 6.18).
+    const NETSTAT: &str = include_str!("../../tests/fixtures/proc/1/net/netstat");
+    const SNMP: &str = include_str!("../../tests/fixtures/proc/1/net/snmp");
+    const SNMP6: &str = include_str!("../../tests/fixtures/proc/1/net/snmp6");
+
+    /// `/proc/net/snmp` of a 2.6.32 kernel: no `Icmp: InCsumErrors`, no
+    /// `Udp: InCsumErrors/IgnoredMulti`, no `Ip: OutTransmits`.
+    const SNMP_2_6_32: &str = "\
+Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates
+Ip: 1 64 2710497 0 2 0 0 0 2710476 2452353 0 8 0 0 0 0 0 0 0
+Icmp: InMsgs InErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps
+Icmp: 45 0 45 0 0 0 0 0 0 0 0 0 0 45 0 45 0 0 0 0 0 0 0 0 0 0
+IcmpMsg: InType3 OutType3
+IcmpMsg: 45 45
+Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts
+Tcp: 1 200 120000 -1 21334 4117 68 217 12 2682004 2419656 1218 0 1102
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+Udp: 28410 45 0 28455 0 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+UdpLite: 0 0 0 0 0 0
+";
+
+    fn default_fields() -> Regex {
+        crate::cli::parse_regex(DEFAULT_FIELDS).unwrap()
+    }
+
+    fn value(stats: &ProtocolStats, protocol: &str, name: &str) -> f64 {
+        stats.protocols[protocol][name]
+    }
+
+    #[test]
+    fn parses_this_machines_files() {
+        let netstat = ProtocolStats::parse_paired(NETSTAT).unwrap();
+        let protocols: Vec<&str> = netstat.protocols.keys().map(String::as_str).collect();
+        assert!(protocols.contains(&"TcpExt") && protocols.contains(&"IpExt"));
+        assert!(netstat.protocols["TcpExt"].contains_key("TCPRcvQDrop"));
+        let snmp = ProtocolStats::parse_paired(SNMP).unwrap();
+        for protocol in ["Ip", "Icmp", "IcmpMsg", "Tcp", "Udp", "UdpLite"] {
+            assert!(snmp.protocols.contains_key(protocol), "{protocol}");
+        }
+        let snmp6 = ProtocolStats::parse_snmp6(SNMP6).unwrap();
+        let count: usize = snmp6.protocols.values().map(BTreeMap::len).sum();
+        assert_eq!(count, SNMP6.lines().count());
+        for protocol in ["Ip6", "Icmp6", "Udp6", "UdpLite6"] {
+            assert!(snmp6.protocols.contains_key(protocol), "{protocol}");
+        }
+    }
+
+    #[test]
+    fn pairs_map_names_to_values() {
+        let snmp = ProtocolStats::parse_paired(SNMP_2_6_32).unwrap();
+        assert_eq!(value(&snmp, "Tcp", "MaxConn"), -1.0);
+        assert_eq!(value(&snmp, "Tcp", "OutRsts"), 1102.0);
+        assert_eq!(value(&snmp, "Ip", "FragCreates"), 0.0);
+        assert_eq!(value(&snmp, "Udp", "NoPorts"), 45.0);
+        assert_eq!(value(&snmp, "IcmpMsg", "OutType3"), 45.0);
+        assert!(!snmp.protocols["Udp"].contains_key("InCsumErrors"));
+    }
+
+    #[test]
+    fn snmp6_splits_at_the_first_six() {
+        let text = "Ip6InReceives                   \t42\nIcmp6InType133 7\nUdpLite6InErrors 3\nnosix 1\nIp6OnlyName\n\nIp6 9\n";
+        let snmp6 = ProtocolStats::parse_snmp6(text).unwrap();
+        assert_eq!(value(&snmp6, "Ip6", "InReceives"), 42.0);
+        assert_eq!(value(&snmp6, "Icmp6", "InType133"), 7.0);
+        assert_eq!(value(&snmp6, "UdpLite6", "InErrors"), 3.0);
+        assert_eq!(snmp6.protocols.len(), 3);
+        assert!(ProtocolStats::parse_snmp6("Ip6InReceives x\n").is_err());
+        assert!(ProtocolStats::parse_snmp6("").unwrap().protocols.is_empty());
+    }
+
+    #[test]
+    fn mismatched_or_broken_pairs_are_errors() {
+        for text in [
+            "Tcp: A B C\nTcp: 1 2\n",
+            "Tcp: A B\nTcp: 1 2 3\n",
+            "Tcp: A B\n",
+            "Tcp: A B\nUdp: 1 2\n",
+            "Tcp: A B\nTcp: 1 x\n",
+            "garbage line\nmore garbage\n",
+            "Tcp: A B\nTcp: 1 2\nUdp: InDatagrams NoPorts\nUdp: 5",
+        ] {
+            assert!(ProtocolStats::parse_paired(text).is_err(), "{text:?}");
+        }
+        assert!(ProtocolStats::parse_paired("")
+            .unwrap()
+            .protocols
+            .is_empty());
+    }
+
+    #[test]
+    fn values_beyond_u32_and_u64() {
+        let stats = ProtocolStats::parse_paired(
+            "IpExt: InOctets OutOctets\nIpExt: 123456789012345 18446744073709551615\n",
+        )
+        .unwrap();
+        assert_eq!(value(&stats, "IpExt", "InOctets"), 123456789012345.0);
+        assert_eq!(value(&stats, "IpExt", "OutOctets"), 18446744073709551615.0);
+    }
+
+    #[test]
+    fn default_selection_matches_upstream() {
+        let mut stats = ProtocolStats::parse_paired(NETSTAT).unwrap();
+        stats.merge(ProtocolStats::parse_paired(SNMP_2_6_32).unwrap());
+        let fields = default_fields();
+        let selected: Vec<String> = stats
+            .counters()
+            .map(|(key, _, _)| key)
+            .filter(|key| fields.is_match(key))
+            .collect();
+        for key in [
+            "Icmp_InErrors",
+            "Icmp_InMsgs",
+            "Icmp_OutMsgs",
+            "IpExt_InOctets",
+            "IpExt_OutOctets",
+            "Ip_Forwarding",
+            "TcpExt_ListenDrops",
+            "TcpExt_ListenOverflows",
+            "TcpExt_SyncookiesFailed",
+            "TcpExt_SyncookiesRecv",
+            "TcpExt_SyncookiesSent",
+            "TcpExt_TCPOFOQueue",
+            "TcpExt_TCPRcvQDrop",
+            "TcpExt_TCPSynRetrans",
+            "TcpExt_TCPTimeouts",
+            "Tcp_ActiveOpens",
+            "Tcp_CurrEstab",
+            "Tcp_InErrs",
+            "Tcp_InSegs",
+            "Tcp_OutRsts",
+            "Tcp_OutSegs",
+            "Tcp_PassiveOpens",
+            "Tcp_RetransSegs",
+            "UdpLite_InErrors",
+            "Udp_InDatagrams",
+            "Udp_InErrors",
+            "Udp_NoPorts",
+            "Udp_OutDatagrams",
+            "Udp_RcvbufErrors",
+            "Udp_SndbufErrors",
+        ] {
+            assert!(selected.iter().any(|k| k == key), "{key} not selected");
+        }
+        for key in [
+            "Tcp_MaxConn",
+            "TcpExt_TCPOFODrop",
+            "Ip_InReceives",
+            "TcpExt_TW",
+        ] {
+            assert!(!selected.iter().any(|k| k == key), "{key} selected");
+        }
+        // 30 above, and MPTcpExt has no InErrors: nothing else is picked.
+        assert_eq!(selected.len(), 30);
+    }
+
+    fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
+        run(&NetstatCollector {
+            host: host_with_procfs(procfs),
+            fields,
+        })
+    }
+
+    #[test]
+    fn collector_emits_untyped_families_with_upstream_help() {
+        let (families, result) = collect(&fixture_procfs(), default_fields());
+        result.unwrap();
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        for name in [
+            "node_netstat_Icmp6_InMsgs",
+            "node_netstat_Ip6_InOctets",
+            "node_netstat_Udp6_NoPorts",
+            "node_netstat_UdpLite6_InErrors",
+            "node_netstat_TcpExt_TCPRcvQDrop",
+            "node_netstat_Tcp_CurrEstab",
+            "node_netstat_Ip_Forwarding",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        let forwarding = families
+            .iter()
+            .find(|f| f.name() == "node_netstat_Ip_Forwarding")
+            .unwrap();
+        assert_eq!(forwarding.help(), "Statistic IpForwarding.");
+        assert_eq!(forwarding.samples()[0].value, 2.0);
+        assert!(families
+            .iter()
+            .all(|f| f.metric_type() == MetricType::Untyped && f.label_names().is_empty()));
+    }
+
+    #[test]
+    fn missing_snmp6_is_fine_and_missing_snmp_fails() {
+        let netstat = ("net/netstat", "TcpExt: ListenDrops\nTcpExt: 3\n");
+        let procfs = procfs_with(&[netstat]);
+        let (_, result) = collect(procfs.path(), default_fields());
+        assert!(result.unwrap_err().message().contains("snmp"));
+        let procfs = procfs_with(&[netstat, ("net/snmp", SNMP_2_6_32)]);
+        let listen = crate::cli::parse_regex("Listen").unwrap();
+        let (families, result) = collect(procfs.path(), listen);
+        result.unwrap();
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        assert_eq!(names, vec!["node_netstat_TcpExt_ListenDrops"]);
+    }
+
+    #[test]
+    fn garbage_fails_the_collector() {
+        let procfs = procfs_with(&[
+            ("net/netstat", "TcpExt: A B\nTcpExt: 1\n"),
+            ("net/snmp", SNMP_2_6_32),
+        ]);
+        let (_, result) = collect(procfs.path(), default_fields());
+        let err = result.unwrap_err();
+        assert!(err.message().contains("netstat"), "{err}");
+    }
+
+    #[test]
+    fn fields_flag_defaults_overrides_and_refuses_bad_regex() {
+        let parse = parse_args;
+        let default = parse(&[]).unwrap();
+        assert_eq!(
+            default.cli.collectors.netstat.fields.as_str(),
+            DEFAULT_FIELDS
+        );
+        let all = parse(&["--collector.netstat.fields=.*"]).unwrap();
+        assert_eq!(all.cli.collectors.netstat.fields.as_str(), ".*");
+        assert!(all.warnings.is_empty(), "{:?}", all.warnings);
+        let err = parse(&["--collector.netstat.fields", "("]).unwrap_err();
+        assert!(
+            err.to_string().contains("collector.netstat.fields"),
+            "{err}"
+        );
+    }
+}
