@@ -72,6 +72,12 @@ const VOLATILE: &[Volatile] = &[
         labels: &["time_zone"],
         value: true,
     },
+    // adjtimex(2) describes the clock of the machine running the test.
+    Volatile {
+        metric: "node_timex_*",
+        labels: &[],
+        value: true,
+    },
     // uname(2) describes the machine running the test, not the fixture tree.
     Volatile {
         metric: "node_uname_info",

@@ -6,15 +6,21 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod cpu;
+pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
+pub mod hwmon;
 pub mod loadavg;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
+pub mod powersupplyclass;
+pub mod schedstat;
 pub mod stat;
+pub mod thermal_zone;
+pub mod timex;
 pub mod vmstat;
 
 use clap::Args;
@@ -24,14 +30,20 @@ use crate::collector::CollectorSpec;
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
     cpu::SPEC,
+    cpufreq::SPEC,
     diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
+    hwmon::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
+    powersupplyclass::SPEC,
+    schedstat::SPEC,
     stat::SPEC,
+    thermal_zone::SPEC,
+    timex::SPEC,
     vmstat::SPEC,
 ];
 
@@ -41,15 +53,24 @@ pub struct CollectorFlags {
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
+    /// `--collector.cpufreq.*`.
+    #[command(flatten)]
+    pub cpufreq: cpufreq::Flags,
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.hwmon.*`.
+    #[command(flatten)]
+    pub hwmon: hwmon::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
     /// `--collector.netdev.*`.
     #[command(flatten)]
     pub netdev: netdev::Flags,
+    /// `--collector.powersupply.*`.
+    #[command(flatten)]
+    pub powersupplyclass: powersupplyclass::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -71,7 +92,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "cgroups",
     "conntrack",
     "cpu_vulnerabilities",
-    "cpufreq",
     "dmi",
     "dmmultipath",
     "drbd",
@@ -80,7 +100,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "ethtool",
     "fibrechannel",
     "filesystem",
-    "hwmon",
     "infiniband",
     "interrupts",
     "ipvs",
@@ -98,12 +117,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "nvme",
     "pcidevice",
     "perf",
-    "powersupplyclass",
     "processes",
     "qdisc",
     "rapl",
     "runit",
-    "schedstat",
     "selinux",
     "slabinfo",
     "sockstat",
@@ -116,8 +133,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "tapestats",
     "tcpstat",
     "textfile",
-    "thermal_zone",
-    "timex",
     "udp_queues",
     "watchdog",
     "wifi",
@@ -156,10 +171,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.filesystem.ignored-fs-types", Value),
         ("collector.filesystem.mount-timeout", Value),
         ("collector.filesystem.stat-workers", Value),
-        ("collector.hwmon.chip-include", Value),
-        ("collector.hwmon.chip-exclude", Value),
-        ("collector.hwmon.sensor-include", Value),
-        ("collector.hwmon.sensor-exclude", Value),
         ("collector.interrupts.name-include", Value),
         ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
@@ -179,7 +190,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.perf.hardware-profilers", Value),
         ("collector.perf.software-profilers", Value),
         ("collector.perf.cache-profilers", Value),
-        ("collector.powersupply.ignored-supplies", Value),
         ("collector.qdisc.fixtures", Value),
         ("collector.qdisc.device-include", Value),
         ("collector.qdisc.device-exclude", Value),
