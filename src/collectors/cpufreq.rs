@@ -270,19 +270,12 @@ impl Collector for CpufreqCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures};
-
-    fn write_dir(dir: &Path, files: &[(&str, &str)]) {
-        fs::create_dir_all(dir).unwrap();
-        for (file, content) in files {
-            fs::write(dir.join(file), content).unwrap();
-        }
-    }
+    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn reads_a_cpufreq_directory() {
         let root = tempfile::tempdir().unwrap();
-        write_dir(
+        write_files(
             root.path(),
             &[
                 ("cpuinfo_max_freq", "3400000\n"),

@@ -633,7 +633,7 @@ impl Collector for HwmonCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures};
+    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn splits_sensor_file_names() {
@@ -729,17 +729,6 @@ mod tests {
             .collect()
     }
 
-    fn rendered(kind: &str, sensor: &str, pairs: &[(&str, &str)]) -> Vec<(String, String, f64)> {
-        sensor_samples(kind, sensor, &properties(pairs))
-            .into_iter()
-            .map(|s| (s.name, s.sensor, s.value))
-            .collect()
-    }
-
-    fn sample(name: &str, sensor: &str, value: f64) -> (String, String, f64) {
-        (name.to_string(), sensor.to_string(), value)
-    }
-
     #[test]
     fn temperatures_are_celsius_and_alarms_keep_their_quirky_names() {
         let samples = sensor_samples(
@@ -778,142 +767,166 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_value_beside_input_renames_input() {
-        assert_eq!(
-            rendered("temp", "temp1", &[("", "41000"), ("input", "42000")]),
-            vec![
-                sample("node_hwmon_temp_celsius", "temp1", 41.0),
-                sample("node_hwmon_temp_input_celsius", "temp1", 42.0),
-            ]
-        );
+    fn a_bare_temperature_is_the_input() {
         let help = sensor_samples("temp", "temp1", &properties(&[("", "41000")]));
         assert_eq!(help[0].help, "Hardware monitor for temperature (input)");
     }
 
-    #[test]
-    fn units_follow_the_sensor_type() {
-        assert_eq!(
-            rendered(
-                "in",
-                "in0",
-                &[
-                    ("input", "1032"),
-                    ("min", "0"),
-                    ("alarm", "0"),
-                    ("beep", "1")
-                ]
-            ),
-            vec![
-                sample("node_hwmon_in_alarm", "in0", 0.0),
-                sample("node_hwmon_in_beep_enabled", "in0", 1.0),
-                sample("node_hwmon_in_volts", "in0", 1.032),
-                sample("node_hwmon_in_min_volts", "in0", 0.0),
-            ]
-        );
-        assert_eq!(
-            rendered("cpu", "cpu0", &[("vid", "1100")]),
-            vec![sample("node_hwmon_cpu_vid_volts", "cpu0", 1.1)]
-        );
-        assert_eq!(
-            rendered("curr", "curr1", &[("input", "1500")]),
-            vec![sample("node_hwmon_curr_amps", "curr1", 1.5)]
-        );
-        assert_eq!(
-            rendered(
-                "fan",
-                "fan1",
-                &[
-                    ("input", "1205"),
-                    ("min", "300"),
-                    ("target", "1200"),
-                    ("div", "4"),
-                    ("pulses", "2")
-                ]
-            ),
-            vec![
-                sample("node_hwmon_fan_div", "fan1", 4.0),
-                sample("node_hwmon_fan_rpm", "fan1", 1205.0),
-                sample("node_hwmon_fan_min_rpm", "fan1", 300.0),
-                sample("node_hwmon_fan_pulses", "fan1", 2.0),
-                sample("node_hwmon_fan_target_rpm", "fan1", 1200.0),
-            ]
-        );
-        assert_eq!(
-            rendered(
-                "power",
-                "power1",
-                &[
-                    ("average", "31250000"),
-                    ("accuracy", "50000"),
-                    ("average_interval", "1000"),
-                    ("cap", "65000000")
-                ]
-            ),
-            vec![
-                sample("node_hwmon_power_accuracy", "power1", 0.05),
-                sample("node_hwmon_power_average_watt", "power1", 31.25),
-                sample("node_hwmon_power_average_interval_seconds", "power1", 1.0),
-                sample("node_hwmon_power_cap_watt", "power1", 65.0),
-            ]
-        );
-        assert_eq!(
-            rendered("humidity", "humidity1", &[("input", "45300")]),
-            vec![sample("node_hwmon_humidity", "humidity1", 0.0453)]
-        );
-        assert_eq!(
-            rendered(
-                "pwm",
-                "pwm1",
-                &[("", "128"), ("enable", "2"), ("mode", "1")]
-            ),
-            vec![
-                sample("node_hwmon_pwm", "pwm1", 128.0),
-                sample("node_hwmon_pwm_enable", "pwm1", 2.0),
-                sample("node_hwmon_pwm_mode", "pwm1", 1.0),
-            ]
-        );
-        let energy = sensor_samples("energy", "energy1", &properties(&[("input", "123456789")]));
-        assert_eq!(energy[0].name, "node_hwmon_energy_joule_total");
-        assert_eq!(energy[0].metric_type, MetricType::Counter);
-        assert_eq!(energy[0].value, 123.456789);
-    }
+    /// One sensor's properties and the samples they become: (name,
+    /// sensor label, value), in name order.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static [(&'static str, &'static str, f64)],
+    );
 
-    #[test]
-    fn chip_wide_attributes() {
-        assert_eq!(
-            rendered("beep_enable", "beep_enable0", &[("", "1")]),
-            vec![sample("node_hwmon_beep_enabled", "beep_enable0", 1.0)]
-        );
-        assert_eq!(
-            rendered("beep_enable", "beep_enable0", &[("", "yes")]),
-            vec![sample("node_hwmon_beep_enabled", "beep_enable0", 0.0)]
-        );
-        assert_eq!(
-            rendered("vrm", "vrm0", &[("", "9.1")]),
-            vec![sample("node_hwmon_voltage_regulator_version", "vrm0", 9.1)]
-        );
-        assert!(rendered("vrm", "vrm0", &[("", "x")]).is_empty());
-        assert_eq!(
-            rendered("update_interval", "update_interval0", &[("", "2000")]),
-            vec![sample(
+    const CASES: &[Case] = &[
+        // A bare value beside `input` renames `input`.
+        (
+            "temp",
+            "temp1",
+            &[("", "41000"), ("input", "42000")],
+            &[
+                ("node_hwmon_temp_celsius", "temp1", 41.0),
+                ("node_hwmon_temp_input_celsius", "temp1", 42.0),
+            ],
+        ),
+        (
+            "in",
+            "in0",
+            &[
+                ("input", "1032"),
+                ("min", "0"),
+                ("alarm", "0"),
+                ("beep", "1"),
+            ],
+            &[
+                ("node_hwmon_in_alarm", "in0", 0.0),
+                ("node_hwmon_in_beep_enabled", "in0", 1.0),
+                ("node_hwmon_in_volts", "in0", 1.032),
+                ("node_hwmon_in_min_volts", "in0", 0.0),
+            ],
+        ),
+        (
+            "cpu",
+            "cpu0",
+            &[("vid", "1100")],
+            &[("node_hwmon_cpu_vid_volts", "cpu0", 1.1)],
+        ),
+        (
+            "curr",
+            "curr1",
+            &[("input", "1500")],
+            &[("node_hwmon_curr_amps", "curr1", 1.5)],
+        ),
+        (
+            "fan",
+            "fan1",
+            &[
+                ("input", "1205"),
+                ("min", "300"),
+                ("target", "1200"),
+                ("div", "4"),
+            ],
+            &[
+                ("node_hwmon_fan_div", "fan1", 4.0),
+                ("node_hwmon_fan_rpm", "fan1", 1205.0),
+                ("node_hwmon_fan_min_rpm", "fan1", 300.0),
+                ("node_hwmon_fan_target_rpm", "fan1", 1200.0),
+            ],
+        ),
+        (
+            "power",
+            "power1",
+            &[
+                ("average", "31250000"),
+                ("accuracy", "50000"),
+                ("average_interval", "1000"),
+                ("cap", "65000000"),
+            ],
+            &[
+                ("node_hwmon_power_accuracy", "power1", 0.05),
+                ("node_hwmon_power_average_watt", "power1", 31.25),
+                ("node_hwmon_power_average_interval_seconds", "power1", 1.0),
+                ("node_hwmon_power_cap_watt", "power1", 65.0),
+            ],
+        ),
+        (
+            "energy",
+            "energy1",
+            &[("input", "123456789")],
+            &[("node_hwmon_energy_joule_total", "energy1", 123.456789)],
+        ),
+        (
+            "humidity",
+            "humidity1",
+            &[("input", "45300")],
+            &[("node_hwmon_humidity", "humidity1", 0.0453)],
+        ),
+        (
+            "pwm",
+            "pwm1",
+            &[("", "128"), ("enable", "2")],
+            &[
+                ("node_hwmon_pwm", "pwm1", 128.0),
+                ("node_hwmon_pwm_enable", "pwm1", 2.0),
+            ],
+        ),
+        (
+            "beep_enable",
+            "beep_enable0",
+            &[("", "1")],
+            &[("node_hwmon_beep_enabled", "beep_enable0", 1.0)],
+        ),
+        (
+            "beep_enable",
+            "beep_enable0",
+            &[("", "yes")],
+            &[("node_hwmon_beep_enabled", "beep_enable0", 0.0)],
+        ),
+        (
+            "vrm",
+            "vrm0",
+            &[("", "9.1")],
+            &[("node_hwmon_voltage_regulator_version", "vrm0", 9.1)],
+        ),
+        ("vrm", "vrm0", &[("", "x")], &[]),
+        (
+            "update_interval",
+            "update_interval0",
+            &[("", "2000")],
+            &[(
                 "node_hwmon_update_interval_seconds",
                 "update_interval0",
-                2.0
-            )]
-        );
-    }
+                2.0,
+            )],
+        ),
+        // A frequency needs its label, which takes the place of the sensor.
+        (
+            "freq",
+            "freq1",
+            &[("input", "1800000000"), ("label", "sclk")],
+            &[("node_hwmon_freq_freq_mhz", "sclk", 1800.0)],
+        ),
+        ("freq", "freq1", &[("input", "1800000000")], &[]),
+    ];
 
     #[test]
-    fn frequencies_need_a_label_which_becomes_the_sensor() {
-        assert_eq!(
-            rendered(
-                "freq",
-                "freq1",
-                &[("input", "1800000000"), ("label", "sclk")]
-            ),
-            vec![sample("node_hwmon_freq_freq_mhz", "sclk", 1800.0)]
-        );
-        assert!(rendered("freq", "freq1", &[("input", "1800000000")]).is_empty());
+    fn names_and_units_follow_the_sensor_type() {
+        for &(kind, sensor, pairs, expected) in CASES {
+            let got: Vec<(String, String, f64)> = sensor_samples(kind, sensor, &properties(pairs))
+                .into_iter()
+                .map(|s| (s.name, s.sensor, s.value))
+                .collect();
+            let want: Vec<(String, String, f64)> = expected
+                .iter()
+                .map(|&(n, s, v)| (n.to_string(), s.to_string(), v))
+                .collect();
+            assert_eq!(got, want, "{kind} {pairs:?}");
+        }
+        let energy = sensor_samples("energy", "energy1", &properties(&[("input", "1")]));
+        assert_eq!(energy[0].metric_type, MetricType::Counter);
     }
 
     #[test]
@@ -989,15 +1002,16 @@ mod tests {
         std::os::unix::fs::symlink("../../../coretemp.0", chip.join("device")).unwrap();
         // Not a chip.
         fs::write(sys.join("class/hwmon/stray"), "").unwrap();
-        for (file, content) in [
-            ("name", "coretemp\n"),
-            ("temp1_input", "51000\n"),
-            ("temp1_label", "Package id 0\n"),
-            ("temp2_input", "49000\n"),
-            ("temp2_label", "Core 0\n"),
-        ] {
-            fs::write(chip.join(file), content).unwrap();
-        }
+        write_files(
+            &chip,
+            &[
+                ("name", "coretemp\n"),
+                ("temp1_input", "51000\n"),
+                ("temp1_label", "Package id 0\n"),
+                ("temp2_input", "49000\n"),
+                ("temp2_label", "Core 0\n"),
+            ],
+        );
         fs::create_dir(chip.join("temp3_input")).unwrap();
         root
     }

@@ -160,20 +160,13 @@ impl Collector for ThermalZoneCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures};
-
-    fn write_dir(dir: &Path, files: &[(&str, &str)]) {
-        fs::create_dir_all(dir).unwrap();
-        for (file, content) in files {
-            fs::write(dir.join(file), content).unwrap();
-        }
-    }
+    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn reads_zones_and_skips_those_without_a_temperature() {
         let root = tempfile::tempdir().unwrap();
         let zone = |n: &str| root.path().join(n);
-        write_dir(
+        write_files(
             &zone("ok"),
             &[
                 ("type", "x86_pkg_temp\n"),
@@ -189,7 +182,7 @@ mod tests {
                 celsius: -1.5
             })
         );
-        write_dir(
+        write_files(
             &zone("disabled"),
             &[
                 ("type", "acpitz\n"),
@@ -200,13 +193,13 @@ mod tests {
         );
         assert_eq!(ThermalZone::read("0", &zone("disabled")), None);
         // A read that fails (here EISDIR, as EIO or ENODATA would).
-        write_dir(
+        write_files(
             &zone("unreadable"),
             &[("type", "iwlwifi_1\n"), ("policy", "step_wise\n")],
         );
         fs::create_dir(zone("unreadable").join("temp")).unwrap();
         assert_eq!(ThermalZone::read("1", &zone("unreadable")), None);
-        write_dir(
+        write_files(
             &zone("garbage"),
             &[
                 ("type", "pch\n"),
@@ -215,7 +208,7 @@ mod tests {
             ],
         );
         assert_eq!(ThermalZone::read("2", &zone("garbage")), None);
-        write_dir(&zone("no_policy"), &[("type", "pch\n"), ("temp", "1\n")]);
+        write_files(&zone("no_policy"), &[("type", "pch\n"), ("temp", "1\n")]);
         assert_eq!(ThermalZone::read("4", &zone("no_policy")), None);
     }
 
@@ -223,7 +216,7 @@ mod tests {
     fn reads_cooling_devices() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("cooling_device4");
-        write_dir(
+        write_files(
             &dir,
             &[
                 ("type", "intel_powerclamp\n"),
