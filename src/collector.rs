@@ -243,6 +243,15 @@ pub mod testing {
         String::from_utf8(out).expect("exposition is UTF-8")
     }
 
+    /// Creates `dir` (and its parents) and writes each `(file, content)`
+    /// into it: a host directory in the kernel's format, for one test.
+    pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(dir).expect("test directory");
+        for (file, content) in files {
+            std::fs::write(dir.join(file), content).expect("test file");
+        }
+    }
+
     /// Builds `spec`'s collector on the fixture host and renders one run.
     pub fn scrape_fixtures(spec: &CollectorSpec, flags: &[&str]) -> String {
         let collector = build(spec, fixture_host(), flags).expect("collector builds");

@@ -268,6 +268,29 @@ fn skip_rest_of_line(reader: &mut impl BufRead) -> io::Result<()> {
     }
 }
 
+/// Largest sysfs attribute: the kernel formats one into a single page.
+const SYSFS_ATTRIBUTE_BYTES: usize = 4096;
+
+/// Reads a sysfs attribute with a single `read(2)`, untrimmed, with invalid
+/// UTF-8 replaced. The kernel hands over a whole attribute in one read; a
+/// second read is not needed, and some broken hwmon drivers answer it with
+/// EAGAIN forever.
+pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
+    let mut buffer = vec![0; SYSFS_ATTRIBUTE_BYTES];
+    let mut file = File::open(path)?;
+    let length = loop {
+        match file.read(&mut buffer) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    buffer.truncate(length);
+    Ok(match String::from_utf8(buffer) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +364,16 @@ mod tests {
             host.resolve_root_path("/etc/os-release").unwrap(),
             Path::new("/etc/os-release")
         );
+    }
+
+    #[test]
+    fn sysfs_attributes_are_read_whole_and_untrimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("temp1_label");
+        std::fs::write(&path, b"Package id 0\n").unwrap();
+        assert_eq!(read_sysfs_attribute(&path).unwrap(), "Package id 0\n");
+        assert!(read_sysfs_attribute(dir.path()).is_err(), "a directory");
+        assert!(read_sysfs_attribute(&dir.path().join("missing")).is_err());
     }
 
     #[test]

@@ -73,6 +73,12 @@ const VOLATILE: &[Volatile] = &[
         labels: &[],
         value: true,
     },
+    // adjtimex(2) describes the clock of the machine running the test.
+    Volatile {
+        metric: "node_timex_*",
+        labels: &[],
+        value: true,
+    },
 ];
 
 /// The full argument list of the golden run.

@@ -8,10 +8,12 @@
 pub mod arp;
 pub mod conntrack;
 pub mod cpu;
+pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
+pub mod hwmon;
 pub mod kernel_hung;
 pub mod loadavg;
 pub mod meminfo;
@@ -19,13 +21,17 @@ pub mod netclass;
 pub mod netdev;
 pub mod netstat;
 pub mod os;
+pub mod powersupplyclass;
 pub mod pressure;
+pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod tcpstat;
 pub mod textfile;
+pub mod thermal_zone;
 pub mod time;
+pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
@@ -39,9 +45,11 @@ pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
+    cpufreq::SPEC,
     diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
+    hwmon::SPEC,
     kernel_hung::SPEC,
     loadavg::SPEC,
     meminfo::SPEC,
@@ -49,13 +57,17 @@ pub const ALL: &[CollectorSpec] = &[
     netdev::SPEC,
     netstat::SPEC,
     os::SPEC,
+    powersupplyclass::SPEC,
     pressure::SPEC,
+    schedstat::SPEC,
     sockstat::SPEC,
     softnet::SPEC,
     stat::SPEC,
     tcpstat::SPEC,
     textfile::SPEC,
+    thermal_zone::SPEC,
     time::SPEC,
+    timex::SPEC,
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
@@ -70,9 +82,15 @@ pub struct CollectorFlags {
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
+    /// `--collector.cpufreq.*`.
+    #[command(flatten)]
+    pub cpufreq: cpufreq::Flags,
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.hwmon.*`.
+    #[command(flatten)]
+    pub hwmon: hwmon::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -82,6 +100,9 @@ pub struct CollectorFlags {
     /// `--collector.netstat.*`.
     #[command(flatten)]
     pub netstat: netstat::Flags,
+    /// `--collector.powersupply.*`.
+    #[command(flatten)]
+    pub powersupplyclass: powersupplyclass::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -104,7 +125,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "buddyinfo",
     "cgroups",
     "cpu_vulnerabilities",
-    "cpufreq",
     "dmi",
     "dmmultipath",
     "drbd",
@@ -113,7 +133,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "ethtool",
     "fibrechannel",
     "filesystem",
-    "hwmon",
     "infiniband",
     "interrupts",
     "ipvs",
@@ -130,12 +149,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "nvme",
     "pcidevice",
     "perf",
-    "powersupplyclass",
     "processes",
     "qdisc",
     "rapl",
     "runit",
-    "schedstat",
     "selinux",
     "slabinfo",
     "softirqs",
@@ -144,8 +161,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "sysctl",
     "systemd",
     "tapestats",
-    "thermal_zone",
-    "timex",
     "watchdog",
     "wifi",
     "xfrm",
@@ -180,10 +195,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.filesystem.ignored-fs-types", Value),
         ("collector.filesystem.mount-timeout", Value),
         ("collector.filesystem.stat-workers", Value),
-        ("collector.hwmon.chip-include", Value),
-        ("collector.hwmon.chip-exclude", Value),
-        ("collector.hwmon.sensor-include", Value),
-        ("collector.hwmon.sensor-exclude", Value),
         ("collector.interrupts.name-include", Value),
         ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
@@ -202,7 +213,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.perf.hardware-profilers", Value),
         ("collector.perf.software-profilers", Value),
         ("collector.perf.cache-profilers", Value),
-        ("collector.powersupply.ignored-supplies", Value),
         ("collector.qdisc.fixtures", Value),
         ("collector.qdisc.device-include", Value),
         ("collector.qdisc.device-exclude", Value),
