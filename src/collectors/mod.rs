@@ -5,15 +5,19 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod bonding;
 pub mod cpu;
 pub mod device_filter;
 pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
+pub mod interrupts;
 pub mod loadavg;
+pub mod mdadm;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
+pub mod processes;
 pub mod stat;
 pub mod vmstat;
 
@@ -23,14 +27,18 @@ use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
+    bonding::SPEC,
     cpu::SPEC,
     diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
+    interrupts::SPEC,
     loadavg::SPEC,
+    mdadm::SPEC,
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
+    processes::SPEC,
     stat::SPEC,
     vmstat::SPEC,
 ];
@@ -44,6 +52,9 @@ pub struct CollectorFlags {
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.interrupts.*`.
+    #[command(flatten)]
+    pub interrupts: interrupts::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -65,7 +76,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "arp",
     "bcache",
     "bcachefs",
-    "bonding",
     "btrfs",
     "buddyinfo",
     "cgroups",
@@ -82,12 +92,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "filesystem",
     "hwmon",
     "infiniband",
-    "interrupts",
     "ipvs",
     "ksmd",
     "lnstat",
     "logind",
-    "mdadm",
     "meminfo_numa",
     "mountstats",
     "netstat",
@@ -99,7 +107,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "pcidevice",
     "perf",
     "powersupplyclass",
-    "processes",
     "qdisc",
     "rapl",
     "runit",
@@ -160,8 +167,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.hwmon.chip-exclude", Value),
         ("collector.hwmon.sensor-include", Value),
         ("collector.hwmon.sensor-exclude", Value),
-        ("collector.interrupts.name-include", Value),
-        ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
         ("collector.netstat.fields", Value),
         ("collector.ntp.server", Value),
