@@ -6,6 +6,7 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod arp;
+pub mod bonding;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
@@ -14,8 +15,10 @@ pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
 pub mod hwmon;
+pub mod interrupts;
 pub mod kernel_hung;
 pub mod loadavg;
+pub mod mdadm;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
@@ -23,6 +26,7 @@ pub mod netstat;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
+pub mod processes;
 pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
@@ -43,6 +47,7 @@ use crate::collector::CollectorSpec;
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
+    bonding::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
     cpufreq::SPEC,
@@ -50,8 +55,10 @@ pub const ALL: &[CollectorSpec] = &[
     entropy::SPEC,
     filefd::SPEC,
     hwmon::SPEC,
+    interrupts::SPEC,
     kernel_hung::SPEC,
     loadavg::SPEC,
+    mdadm::SPEC,
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
@@ -59,6 +66,7 @@ pub const ALL: &[CollectorSpec] = &[
     os::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
+    processes::SPEC,
     schedstat::SPEC,
     sockstat::SPEC,
     softnet::SPEC,
@@ -91,6 +99,9 @@ pub struct CollectorFlags {
     /// `--collector.hwmon.*`.
     #[command(flatten)]
     pub hwmon: hwmon::Flags,
+    /// `--collector.interrupts.*`.
+    #[command(flatten)]
+    pub interrupts: interrupts::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -120,7 +131,6 @@ pub struct CollectorFlags {
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "bcache",
     "bcachefs",
-    "bonding",
     "btrfs",
     "buddyinfo",
     "cgroups",
@@ -134,12 +144,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "fibrechannel",
     "filesystem",
     "infiniband",
-    "interrupts",
     "ipvs",
     "ksmd",
     "lnstat",
     "logind",
-    "mdadm",
     "meminfo_numa",
     "mountstats",
     "network_route",
@@ -149,7 +157,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "nvme",
     "pcidevice",
     "perf",
-    "processes",
     "qdisc",
     "rapl",
     "runit",
@@ -195,8 +202,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.filesystem.ignored-fs-types", Value),
         ("collector.filesystem.mount-timeout", Value),
         ("collector.filesystem.stat-workers", Value),
-        ("collector.interrupts.name-include", Value),
-        ("collector.interrupts.name-exclude", Value),
         ("collector.ipvs.backend-labels", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
