@@ -380,7 +380,7 @@ mod tests {
             "--collector.netdev.device-exclude=^(veth.*|[a-f0-9]{15})$",
         ]);
         assert_eq!(o.cli.procfs, PathBuf::from("/host/proc"));
-        assert_eq!(o.warnings.len(), 3, "{:?}", o.warnings);
+        assert_eq!(o.warnings.len(), 2, "{:?}", o.warnings);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
 
+pub mod filesystem;
 pub mod loadavg;
 
 use clap::Args;
@@ -12,11 +13,15 @@ use clap::Args;
 use crate::collector::CollectorSpec;
 
 /// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[loadavg::SPEC];
+pub const ALL: &[CollectorSpec] = &[filesystem::SPEC, loadavg::SPEC];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
 #[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {}
+pub struct CollectorFlags {
+    /// `--collector.filesystem.*`.
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
+}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
@@ -40,7 +45,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "edac",
     "ethtool",
     "fibrechannel",
-    "filesystem",
     "hwmon",
     "infiniband",
     "interrupts",
@@ -114,14 +118,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
-        ("collector.filesystem.mount-points-exclude", Value),
-        ("collector.filesystem.mount-points-include", Value),
-        ("collector.filesystem.ignored-mount-points", Value),
-        ("collector.filesystem.fs-types-exclude", Value),
-        ("collector.filesystem.fs-types-include", Value),
-        ("collector.filesystem.ignored-fs-types", Value),
-        ("collector.filesystem.mount-timeout", Value),
-        ("collector.filesystem.stat-workers", Value),
         ("collector.hwmon.chip-include", Value),
         ("collector.hwmon.chip-exclude", Value),
         ("collector.hwmon.sensor-include", Value),
