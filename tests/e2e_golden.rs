@@ -73,6 +73,33 @@ const VOLATILE: &[Volatile] = &[
         labels: &[],
         value: true,
     },
+    // statfs(2) of the fixture mount points measures the filesystem the
+    // checkout lives on.
+    Volatile {
+        metric: "node_filesystem_size_bytes",
+        labels: &[],
+        value: true,
+    },
+    Volatile {
+        metric: "node_filesystem_free_bytes",
+        labels: &[],
+        value: true,
+    },
+    Volatile {
+        metric: "node_filesystem_avail_bytes",
+        labels: &[],
+        value: true,
+    },
+    Volatile {
+        metric: "node_filesystem_files",
+        labels: &[],
+        value: true,
+    },
+    Volatile {
+        metric: "node_filesystem_files_free",
+        labels: &[],
+        value: true,
+    },
     // adjtimex(2) describes the clock of the machine running the test.
     Volatile {
         metric: "node_timex_*",

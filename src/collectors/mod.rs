@@ -14,6 +14,7 @@ pub mod device_filter;
 pub mod diskstats;
 pub mod entropy;
 pub mod filefd;
+pub mod filesystem;
 pub mod hwmon;
 pub mod interrupts;
 pub mod kernel_hung;
@@ -54,6 +55,7 @@ pub const ALL: &[CollectorSpec] = &[
     diskstats::SPEC,
     entropy::SPEC,
     filefd::SPEC,
+    filesystem::SPEC,
     hwmon::SPEC,
     interrupts::SPEC,
     kernel_hung::SPEC,
@@ -96,6 +98,9 @@ pub struct CollectorFlags {
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.filesystem.*`.
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
     /// `--collector.hwmon.*`.
     #[command(flatten)]
     pub hwmon: hwmon::Flags,
@@ -142,7 +147,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "edac",
     "ethtool",
     "fibrechannel",
-    "filesystem",
     "infiniband",
     "ipvs",
     "ksmd",
@@ -194,14 +198,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
-        ("collector.filesystem.mount-points-exclude", Value),
-        ("collector.filesystem.mount-points-include", Value),
-        ("collector.filesystem.ignored-mount-points", Value),
-        ("collector.filesystem.fs-types-exclude", Value),
-        ("collector.filesystem.fs-types-include", Value),
-        ("collector.filesystem.ignored-fs-types", Value),
-        ("collector.filesystem.mount-timeout", Value),
-        ("collector.filesystem.stat-workers", Value),
         ("collector.ipvs.backend-labels", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),

@@ -1,0 +1,656 @@
+//! `filesystem`: size, free space and inodes of every mounted filesystem.
+//!
+//! The mounts come from `<procfs>/1/mountinfo` (the host's init sees the
+//! host's mounts; `<procfs>/self/mountinfo` when hidepid hides PID 1), each
+//! mount point is filtered by the `--collector.filesystem.*` flags, and
+//! `statfs(2)` is called on it under `<rootfs>`. The `mountpoint` label is the
+//! host's path, with the rootfs prefix removed. `readonly` comes from the
+//! `ro` mount option (per mount or of the filesystem).
+//!
+//! Duplicate entries (a mount point listed twice, over-mounts) collapse into
+//! one series per label set, as node_exporter's; each distinct path is
+//! statted once per scrape, and where entries collide the last one listed,
+//! which is the mount actually visible at that path, wins.
+//!
+//! # Hung mounts
+//! `statfs` on a dead NFS server or a stuck FUSE daemon can block forever.
+//! The calls run on a [`statfs_pool::StatfsPool`] of long-lived threads
+//! (`--collector.filesystem.stat-workers`). A scrape waits for them at most
+//! `--collector.filesystem.mount-timeout`; a mount whose stat has not
+//! returned by then is reported with `node_filesystem_device_error 1` and
+//! `device_error="mountpoint timeout"`, without size metrics, and later
+//! scrapes report it the same way at once, without a new stat or thread,
+//! until that stat returns. A blocked worker is replaced (up to
+//! [`statfs_pool::SPARE_THREADS`] spares), so healthy mounts keep being
+//! statted; mounts that no worker could start before the timeout are left
+//! out of that scrape, which then reports the collector as failed.
+
+pub mod filter;
+pub mod mountinfo;
+pub mod statfs;
+pub mod statfs_pool;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use regex::Regex;
+
+use crate::cli::{parse_duration, parse_regex};
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::{read_text, Host};
+use crate::metrics::{MetricSet, MetricType};
+
+use self::filter::{FilterFlags, NameFilter};
+use self::mountinfo::{Mount, MountInfo};
+use self::statfs::FsUsage;
+use self::statfs_pool::{StatOutcome, StatfsPool};
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "filesystem",
+    default_enabled: true,
+    reads: "/proc/1/mountinfo, statfs(2) of each mount point",
+    build,
+};
+
+/// node_exporter's default for `--collector.filesystem.mount-points-exclude`
+/// on Linux.
+pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+
+/// node_exporter's default for `--collector.filesystem.fs-types-exclude` on
+/// Linux.
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
+
+/// The `device_error` label of a mount whose stat did not return in time.
+const TIMEOUT_LABEL: &str = "mountpoint timeout";
+
+/// The filesystem collector's flags, named as node_exporter's.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of mount points to exclude for filesystem collector. (mutually exclusive to mount-points-include) [default: ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)]
+    #[arg(long = "collector.filesystem.mount-points-exclude", value_name = "REGEX", value_parser = parse_regex)]
+    pub mount_points_exclude: Option<Regex>,
+
+    /// Regexp of mount points to include for filesystem collector. (mutually exclusive to mount-points-exclude)
+    #[arg(long = "collector.filesystem.mount-points-include", value_name = "REGEX", value_parser = parse_regex)]
+    pub mount_points_include: Option<Regex>,
+
+    /// Deprecated spelling of --collector.filesystem.mount-points-exclude.
+    #[arg(long = "collector.filesystem.ignored-mount-points", value_name = "REGEX", value_parser = parse_regex, hide = true)]
+    pub ignored_mount_points: Option<Regex>,
+
+    /// Regexp of filesystem types to exclude for filesystem collector. (mutually exclusive to fs-types-include) [default: ^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$]
+    #[arg(long = "collector.filesystem.fs-types-exclude", value_name = "REGEX", value_parser = parse_regex)]
+    pub fs_types_exclude: Option<Regex>,
+
+    /// Regexp of filesystem types to include for filesystem collector. (mutually exclusive to fs-types-exclude)
+    #[arg(long = "collector.filesystem.fs-types-include", value_name = "REGEX", value_parser = parse_regex)]
+    pub fs_types_include: Option<Regex>,
+
+    /// Deprecated spelling of --collector.filesystem.fs-types-exclude.
+    #[arg(long = "collector.filesystem.ignored-fs-types", value_name = "REGEX", value_parser = parse_regex, hide = true)]
+    pub ignored_fs_types: Option<Regex>,
+
+    /// How long to wait for a mount to respond before marking it as stale.
+    #[arg(long = "collector.filesystem.mount-timeout", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub mount_timeout: Duration,
+
+    /// How many stat calls to process simultaneously.
+    #[arg(
+        long = "collector.filesystem.stat-workers",
+        value_name = "N",
+        default_value_t = 4
+    )]
+    pub stat_workers: i64,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    let flags = &ctx.flags.filesystem;
+    let default_mount_points =
+        Regex::new(DEFAULT_MOUNT_POINTS_EXCLUDE).map_err(|e| e.to_string())?;
+    let default_fs_types = Regex::new(DEFAULT_FS_TYPES_EXCLUDE).map_err(|e| e.to_string())?;
+    let mount_points = FilterFlags {
+        exclude_name: "collector.filesystem.mount-points-exclude",
+        exclude: flags.mount_points_exclude.as_ref(),
+        default_exclude: &default_mount_points,
+        include_name: "collector.filesystem.mount-points-include",
+        include: flags.mount_points_include.as_ref(),
+        deprecated_name: "collector.filesystem.ignored-mount-points",
+        deprecated: flags.ignored_mount_points.as_ref(),
+    }
+    .resolve()?;
+    let fs_types = FilterFlags {
+        exclude_name: "collector.filesystem.fs-types-exclude",
+        exclude: flags.fs_types_exclude.as_ref(),
+        default_exclude: &default_fs_types,
+        include_name: "collector.filesystem.fs-types-include",
+        include: flags.fs_types_include.as_ref(),
+        deprecated_name: "collector.filesystem.ignored-fs-types",
+        deprecated: flags.ignored_fs_types.as_ref(),
+    }
+    .resolve()?;
+    for warning in [&mount_points.warning, &fs_types.warning]
+        .into_iter()
+        .flatten()
+    {
+        tracing::warn!("{warning}");
+    }
+    let workers = usize::try_from(flags.stat_workers).unwrap_or(0).max(1);
+    Ok(Box::new(FilesystemCollector {
+        host: Arc::clone(&ctx.host),
+        mount_points: mount_points.filter,
+        fs_types: fs_types.filter,
+        mount_timeout: flags.mount_timeout,
+        pool: StatfsPool::new(workers, flags.mount_timeout, Arc::new(statfs::statfs)),
+    }))
+}
+
+/// Reports `node_filesystem_*` for every selected mount.
+struct FilesystemCollector {
+    host: Arc<Host>,
+    mount_points: NameFilter,
+    fs_types: NameFilter,
+    mount_timeout: Duration,
+    pool: StatfsPool,
+}
+
+/// What one reported mount contributes to the output.
+struct Report<'a> {
+    mount: &'a Mount,
+    /// The host's path of the mount point.
+    mount_point: String,
+    /// Usage, or the `device_error` label text.
+    usage: Result<FsUsage, String>,
+}
+
+impl Report<'_> {
+    fn error_label(&self) -> &str {
+        self.usage.as_ref().err().map_or("", String::as_str)
+    }
+
+    fn labels(&self) -> [&str; 4] {
+        [
+            &self.mount.source,
+            self.error_label(),
+            &self.mount.fs_type,
+            &self.mount_point,
+        ]
+    }
+}
+
+const LABELS: [&str; 4] = ["device", "device_error", "fstype", "mountpoint"];
+
+/// A metric read from [`FsUsage`], reported for mounts whose stat succeeded.
+struct UsageMetric {
+    name: &'static str,
+    help: &'static str,
+    value: fn(&FsUsage) -> f64,
+}
+
+const USAGE_METRICS: [UsageMetric; 5] = [
+    UsageMetric {
+        name: "node_filesystem_size_bytes",
+        help: "Filesystem size in bytes.",
+        value: |u| u.size_bytes,
+    },
+    UsageMetric {
+        name: "node_filesystem_free_bytes",
+        help: "Filesystem free space in bytes.",
+        value: |u| u.free_bytes,
+    },
+    UsageMetric {
+        name: "node_filesystem_avail_bytes",
+        help: "Filesystem space available to non-root users in bytes.",
+        value: |u| u.avail_bytes,
+    },
+    UsageMetric {
+        name: "node_filesystem_files",
+        help: "Filesystem total file nodes.",
+        value: |u| u.files,
+    },
+    UsageMetric {
+        name: "node_filesystem_files_free",
+        help: "Filesystem total free file nodes.",
+        value: |u| u.files_free,
+    },
+];
+
+impl FilesystemCollector {
+    /// Reads PID 1's mountinfo, or this process's own when PID 1's is
+    /// hidden (hidepid), as node_exporter does.
+    fn read_mountinfo(&self) -> Result<(PathBuf, String), CollectError> {
+        let init = self.host.proc_path("1/mountinfo");
+        match read_text(&init) {
+            Ok(text) => Ok((init, text)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                tracing::debug!(path = %init.display(), err = %e, "falling back to self/mountinfo");
+                let own = self.host.proc_path("self/mountinfo");
+                let text = read_text(&own).map_err(|e| CollectError::io(&own, &e))?;
+                Ok((own, text))
+            }
+            Err(e) => Err(CollectError::io(&init, &e)),
+        }
+    }
+
+    /// The mounts the filters keep, with their host paths.
+    fn select<'a>(&self, mounts: &'a [Mount]) -> Vec<(&'a Mount, String)> {
+        mounts
+            .iter()
+            .filter_map(|mount| {
+                let mount_point = self
+                    .host
+                    .host_path_of(Path::new(&mount.mount_point))
+                    .to_string_lossy()
+                    .into_owned();
+                if self.mount_points.ignores(&mount_point) {
+                    tracing::trace!(mountpoint = %mount_point, "ignoring mount point");
+                    return None;
+                }
+                if self.fs_types.ignores(&mount.fs_type) {
+                    tracing::trace!(fstype = %mount.fs_type, "ignoring fs type");
+                    return None;
+                }
+                Some((mount, mount_point))
+            })
+            .collect()
+    }
+}
+
+impl Collector for FilesystemCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let (path, text) = self.read_mountinfo()?;
+        let info = MountInfo::parse(&text);
+        let selected = self.select(&info.mounts);
+        let stat_paths: Vec<PathBuf> = selected
+            .iter()
+            .map(|(_, mount_point)| self.host.root_path(mount_point))
+            .collect();
+        let outcomes = self.pool.stat_all(&stat_paths);
+
+        // Last entry first: samples with equal labels keep the first one
+        // pushed, and the last entry listed is the mount visible at its path.
+        let mut reports = Vec::with_capacity(selected.len());
+        let mut not_started = 0;
+        for ((mount, mount_point), stat_path) in selected.into_iter().zip(&stat_paths).rev() {
+            let usage = match outcomes.get(stat_path) {
+                Some(StatOutcome::Done(result)) => match result {
+                    Ok(usage) => Ok(*usage),
+                    Err(e) => {
+                        tracing::debug!(path = %stat_path.display(), err = %e, "statfs failed");
+                        Err(statfs::error_label(e))
+                    }
+                },
+                Some(StatOutcome::TimedOut | StatOutcome::Stuck) => Err(TIMEOUT_LABEL.to_string()),
+                Some(StatOutcome::NotStarted) | None => {
+                    not_started += 1;
+                    continue;
+                }
+            };
+            reports.push(Report {
+                mount,
+                mount_point,
+                usage,
+            });
+        }
+        emit(&reports, out);
+
+        let mut problems = Vec::new();
+        if let Some(first) = info.malformed.first() {
+            problems.push(format!(
+                "parsing {}: {} malformed line(s), first {first}",
+                path.display(),
+                info.malformed.len()
+            ));
+        }
+        if not_started > 0 {
+            problems.push(format!(
+                "{not_started} mount point(s) not statted within {:?}: every statfs worker was blocked",
+                self.mount_timeout
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CollectError::failed(problems.join("; ")))
+        }
+    }
+}
+
+fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
+    let gauge = MetricType::Gauge;
+    let errors = out.family(
+        "node_filesystem_device_error",
+        "Whether an error occurred while getting statistics for the given device.",
+        gauge,
+        &LABELS,
+    );
+    for report in reports {
+        errors.push(&report.labels(), f64::from(u8::from(report.usage.is_err())));
+    }
+    let read_only = out.family(
+        "node_filesystem_readonly",
+        "Filesystem read-only status.",
+        gauge,
+        &LABELS,
+    );
+    for report in reports {
+        read_only.push(
+            &report.labels(),
+            f64::from(u8::from(report.mount.is_read_only())),
+        );
+    }
+    for metric in USAGE_METRICS {
+        let family = out.family(metric.name, metric.help, gauge, &LABELS);
+        for report in reports {
+            if let Ok(usage) = &report.usage {
+                family.push(&report.labels(), (metric.value)(usage));
+            }
+        }
+    }
+    let mount_info = out.family(
+        "node_filesystem_mount_info",
+        "Filesystem mount information.",
+        gauge,
+        &["device", "major", "minor", "mountpoint"],
+    );
+    for report in reports.iter().filter(|r| r.usage.is_ok()) {
+        let mount = report.mount;
+        mount_info.push(
+            &[
+                mount.source.as_str(),
+                &mount.major.to_string(),
+                &mount.minor.to_string(),
+                &report.mount_point,
+            ],
+            1.0,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{self, fixture_host};
+    use crate::collectors::CollectorFlags;
+    use crate::exposition::Format;
+
+    fn fixture(dir: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(dir)
+    }
+
+    fn flags(args: &[&str]) -> CollectorFlags {
+        testing::parse_args(args).unwrap().cli.collectors
+    }
+
+    fn collector(host: Host, args: &[&str]) -> Result<Box<dyn Collector>, String> {
+        testing::build(&SPEC, host, args)
+    }
+
+    /// Runs the collector once; the text exposition of its metrics, and
+    /// its error.
+    fn scrape(collector: &dyn Collector) -> (String, Option<CollectError>) {
+        let (families, result) = testing::run(collector);
+        let mut out = Vec::new();
+        Format::Text.encode(&families.iter().collect::<Vec<_>>(), &mut out);
+        (String::from_utf8(out).unwrap(), result.err())
+    }
+
+    /// The sample lines of one metric, without their values.
+    fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series))
+            .collect()
+    }
+
+    #[test]
+    fn fixture_host_with_default_flags() {
+        let built = collector(fixture_host(), &[]).unwrap();
+        let (text, error) = scrape(built.as_ref());
+        assert_eq!(error, None, "{text}");
+
+        let errors = series(&text, "node_filesystem_device_error");
+        let mount_points: Vec<&str> = errors
+            .iter()
+            .map(|s| {
+                s.split("mountpoint=\"")
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches("\"}")
+            })
+            .collect();
+        assert_eq!(
+            mount_points,
+            [
+                "/mnt/backup disk",
+                "/boot",
+                "/",
+                "/home",
+                "/srv/data",
+                "/mnt/archive",
+                "/mnt/legacy",
+                "/media/usb",
+                "/mnt/nfs",
+                "/run",
+                "/run/lock",
+                "/run/user/1000",
+                "/var/lib/kubelet/pods/8d0e7b1c/volumes/kubernetes.io~projected/kube-api-access-x2x5k",
+            ],
+            "one series per mount, sorted by device; excluded paths and types absent"
+        );
+        for line in [
+            r#"node_filesystem_device_error{device="/dev/sdc1",device_error="no such file or directory",fstype="vfat",mountpoint="/media/usb"} 1"#,
+            r#"node_filesystem_device_error{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/boot"} 0"#,
+            r#"node_filesystem_readonly{device="/dev/sdb2",device_error="",fstype="ext4",mountpoint="/mnt/archive"} 1"#,
+            r#"node_filesystem_readonly{device="/dev/sdb3",device_error="",fstype="xfs",mountpoint="/mnt/legacy"} 1"#,
+            r#"node_filesystem_readonly{device="/dev/sda2",device_error="",fstype="ext4",mountpoint="/"} 0"#,
+            r#"node_filesystem_readonly{device="/dev/sdc1",device_error="no such file or directory",fstype="vfat",mountpoint="/media/usb"} 0"#,
+            r#"node_filesystem_mount_info{device="tmpfs",major="0",minor="27",mountpoint="/run/lock"} 1"#,
+            r#"node_filesystem_mount_info{device="tmpfs",major="0",minor="52",mountpoint="/run/lock"} 1"#,
+            r#"node_filesystem_mount_info{device="/dev/disk/by-label/Backup Disk",major="8",minor="17",mountpoint="/mnt/backup disk"} 1"#,
+            "# HELP node_filesystem_avail_bytes Filesystem space available to non-root users in bytes.",
+            "# TYPE node_filesystem_size_bytes gauge",
+        ] {
+            assert!(text.contains(line), "missing {line}\n{text}");
+        }
+        assert_eq!(series(&text, "node_filesystem_mount_info").len(), 13);
+        assert_eq!(
+            series(&text, "node_filesystem_readonly").len(),
+            13,
+            "readonly also for failed mounts"
+        );
+        for name in [
+            "node_filesystem_size_bytes",
+            "node_filesystem_free_bytes",
+            "node_filesystem_avail_bytes",
+            "node_filesystem_files",
+            "node_filesystem_files_free",
+        ] {
+            let lines = series(&text, name);
+            assert_eq!(lines.len(), 12, "{name}: all but the failed mount");
+            assert!(!lines.iter().any(|l| l.contains("/media/usb")));
+        }
+        let size = text
+            .lines()
+            .find(|l| l.starts_with("node_filesystem_size_bytes{device=\"/dev/sda2\""))
+            .and_then(|l| l.rsplit_once(' '))
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+            .unwrap();
+        let real = statfs::statfs(&fixture("root")).unwrap();
+        assert_eq!(size, real.size_bytes, "statfs of <rootfs>/<mountpoint>");
+    }
+
+    #[test]
+    fn include_and_type_flags_select_mounts() {
+        let built = collector(
+            fixture_host(),
+            &[
+                "--collector.filesystem.mount-points-include=^/(dev|proc|run/lock)$",
+                "--collector.filesystem.fs-types-exclude=^(proc)$",
+            ],
+        )
+        .unwrap();
+        let (text, _) = scrape(built.as_ref());
+        let mut points: Vec<_> = series(&text, "node_filesystem_device_error")
+            .iter()
+            .map(|s| s.split("mountpoint=").nth(1).unwrap().to_string())
+            .collect();
+        points.sort();
+        assert_eq!(points, [r#""/dev"}"#, r#""/run/lock"}"#]);
+
+        let built = collector(
+            fixture_host(),
+            &["--collector.filesystem.fs-types-include=^(xfs|nfs4)$"],
+        )
+        .unwrap();
+        let (text, _) = scrape(built.as_ref());
+        assert_eq!(series(&text, "node_filesystem_device_error").len(), 4);
+    }
+
+    #[test]
+    fn rootfs_prefix_is_stripped_and_self_mountinfo_is_the_fallback() {
+        let procfs = tempfile::tempdir().unwrap();
+        let rootfs = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(rootfs.path().join("data dir")).unwrap();
+        std::fs::create_dir_all(procfs.path().join("self")).unwrap();
+        let root = rootfs.path().display().to_string();
+        let escaped = root.replace(' ', "\\040");
+        std::fs::write(
+            procfs.path().join("self/mountinfo"),
+            format!(
+                "1 0 8:1 / {escaped} ro,relatime - ext4 /dev/sda1 rw\n\
+                 2 1 8:2 / {escaped}/data\\040dir rw,relatime - ext4 /dev/sda2 rw\n\
+                 3 0 0:5 / /etc/hostname rw - ext4 /dev/sda9 rw\n"
+            ),
+        )
+        .unwrap();
+        let host = Host::new(procfs.path(), "/sys", rootfs.path(), "/run/udev/data");
+        let built = collector(host, &[]).unwrap();
+        let (text, error) = scrape(built.as_ref());
+        assert_eq!(error, None);
+        for line in [
+            r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/"} 1"#,
+            r#"node_filesystem_device_error{device="/dev/sda2",device_error="",fstype="ext4",mountpoint="/data dir"} 0"#,
+            // Outside rootfs: kept as is, and statted under rootfs, where it
+            // does not exist.
+            r#"node_filesystem_device_error{device="/dev/sda9",device_error="no such file or directory",fstype="ext4",mountpoint="/etc/hostname"} 1"#,
+        ] {
+            assert!(text.contains(line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn duplicates_collapse_and_the_last_entry_listed_wins() {
+        let procfs = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(procfs.path().join("1")).unwrap();
+        std::fs::write(
+            procfs.path().join("1/mountinfo"),
+            "1 0 8:1 / /boot ro - ext4 /dev/sda1 rw\n\
+             2 0 8:1 / /boot rw - ext4 /dev/sda1 rw\n\
+             3 0 8:5 / /boot rw - ext4 /dev/sda5 rw\n",
+        )
+        .unwrap();
+        let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
+        let (text, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        assert_eq!(error, None);
+        assert_eq!(
+            series(&text, "node_filesystem_readonly"),
+            [
+                r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/boot"}"#,
+                r#"node_filesystem_readonly{device="/dev/sda5",device_error="",fstype="ext4",mountpoint="/boot"}"#,
+            ]
+        );
+        assert!(text.contains(r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/boot"} 0"#));
+        assert_eq!(series(&text, "node_filesystem_mount_info").len(), 2);
+    }
+
+    #[test]
+    fn malformed_lines_cost_their_mount_and_fail_the_collector() {
+        let procfs = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(procfs.path().join("1")).unwrap();
+        std::fs::write(
+            procfs.path().join("1/mountinfo"),
+            "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n1 0 8:2 / /broken rw ext4\n",
+        )
+        .unwrap();
+        let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
+        let (text, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        assert_eq!(series(&text, "node_filesystem_size_bytes").len(), 1);
+        let error = error.unwrap();
+        assert!(
+            error.message().contains("line 2: too few fields"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_mountinfo_is_an_error() {
+        let procfs = tempfile::tempdir().unwrap();
+        let host = Host::new(procfs.path(), "/sys", "/", "/run/udev/data");
+        let (_, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        assert!(error.unwrap().message().contains("self/mountinfo"));
+    }
+
+    #[test]
+    fn flag_defaults_and_conflicts_match_node_exporter() {
+        let f = flags(&[]).filesystem;
+        assert_eq!(f.mount_timeout, Duration::from_secs(5));
+        assert_eq!(f.stat_workers, 4);
+        assert!(f.mount_points_exclude.is_none() && f.fs_types_include.is_none());
+        let help = crate::cli::command().render_long_help().to_string();
+        let unwrapped: String = help.split_whitespace().collect();
+        for default in [DEFAULT_MOUNT_POINTS_EXCLUDE, DEFAULT_FS_TYPES_EXCLUDE] {
+            assert!(
+                unwrapped.contains(default),
+                "help names the default {default}"
+            );
+        }
+
+        for (args, message) in [
+            (
+                vec![
+                    "--collector.filesystem.ignored-mount-points=^/x",
+                    "--collector.filesystem.mount-points-exclude=^/y",
+                ],
+                "--collector.filesystem.ignored-mount-points and --collector.filesystem.mount-points-exclude are mutually exclusive",
+            ),
+            (
+                vec![
+                    "--collector.filesystem.fs-types-exclude=^x$",
+                    "--collector.filesystem.fs-types-include=^y$",
+                ],
+                "--collector.filesystem.fs-types-exclude and --collector.filesystem.fs-types-include are mutually exclusive",
+            ),
+        ] {
+            let host = Host::new("/proc", "/sys", "/", "/run/udev/data");
+            assert_eq!(collector(host, &args).err().as_deref(), Some(message));
+        }
+        let host = Host::new("/proc", "/sys", "/", "/run/udev/data");
+        assert!(collector(
+            host,
+            &[
+                "--collector.filesystem.ignored-fs-types=^x$",
+                "--collector.filesystem.stat-workers=-3",
+                "--collector.filesystem.mount-timeout=250ms",
+            ]
+        )
+        .is_ok());
+        let bad = crate::cli::parse(["hostwatch", "--collector.filesystem.mount-points-include=("]);
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("mount-points-include"));
+    }
+}
