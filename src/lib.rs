@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod parse;
 pub mod process_metrics;
 pub mod scrape;
+pub mod selfcheck;
 pub mod server;
 pub mod version;
