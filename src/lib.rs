@@ -20,6 +20,7 @@ pub mod parse;
 pub mod process_metrics;
 pub mod procstat;
 pub mod scrape;
+pub mod selfcheck;
 pub mod server;
 pub mod socket_table;
 pub mod textformat;

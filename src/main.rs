@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     for warning in &options.warnings {
         tracing::warn!("{warning}");
     }
+    hostwatch::selfcheck::run(&options.cli);
 
     // The agent is a light, mostly idle process: two workers serve any host,
     // where one per CPU would be hundreds of idle threads on big machines.

@@ -1,0 +1,199 @@
+"""Checks on the rendered Kubernetes manifests that schema validators cannot
+make: that the DaemonSet has what a node agent needs, and that the Service,
+ServiceMonitor and NetworkPolicy point at it. Also splits a rendering into the
+parts each validator takes, and turns the plain Prometheus scrape job into one
+that can run here.
+
+    manifests.py split RENDERED OUTDIR
+    manifests.py check RENDERED
+    manifests.py static-job SCRAPE_JOB OUT TARGET
+    manifests.py args RENDERED
+"""
+
+import json
+import sys
+
+import yaml
+
+# Custom resource kinds, validated against their CRD schema separately.
+CRD_KINDS = {"ServiceMonitor"}
+
+
+def load(path):
+    with open(path) as f:
+        return [doc for doc in yaml.safe_load_all(f) if doc]
+
+
+def split(rendered, outdir):
+    docs = load(rendered)
+    core = [d for d in docs if d["kind"] not in CRD_KINDS]
+    monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    with open(f"{outdir}/core.yaml", "w") as f:
+        yaml.safe_dump_all(core, f)
+    with open(f"{outdir}/servicemonitors.json", "w") as f:
+        json.dump(monitors, f)
+
+
+def one(docs, kind):
+    found = [d for d in docs if d["kind"] == kind]
+    if len(found) != 1:
+        raise SystemExit(f"expected one {kind}, found {len(found)}")
+    return found[0]
+
+
+def check(rendered):
+    docs = load(rendered)
+    problems = []
+
+    def expect(condition, what):
+        if not condition:
+            problems.append(what)
+
+    namespace = one(docs, "Namespace")
+    labels = namespace["metadata"].get("labels", {})
+    expect(labels.get("pod-security.kubernetes.io/enforce") == "privileged",
+           "namespace enforces the privileged Pod Security level")
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            expect(doc["metadata"].get("namespace") == namespace["metadata"]["name"],
+                   f"{doc['kind']} is in the hostwatch namespace")
+
+    account = one(docs, "ServiceAccount")
+    expect(account.get("automountServiceAccountToken") is False,
+           "the ServiceAccount mounts no token")
+
+    ds = one(docs, "DaemonSet")
+    pod = ds["spec"]["template"]["spec"]
+    pod_labels = ds["spec"]["template"]["metadata"]["labels"]
+    expect(pod.get("hostNetwork") is True, "hostNetwork")
+    expect(pod.get("hostPID") is True, "hostPID")
+    expect(pod.get("automountServiceAccountToken") is False, "no token in the pod")
+    expect(pod.get("serviceAccountName") == account["metadata"]["name"], "the ServiceAccount is used")
+    expect({"operator": "Exists"} in pod.get("tolerations", []), "tolerates every taint")
+    expect(pod.get("nodeSelector") == {"kubernetes.io/os": "linux"}, "Linux nodes only")
+    expect(pod.get("priorityClassName") == "system-node-critical", "system-node-critical")
+    strategy = ds["spec"].get("updateStrategy", {})
+    expect(strategy.get("type") == "RollingUpdate"
+           and strategy.get("rollingUpdate", {}).get("maxUnavailable") == "10%",
+           "RollingUpdate with maxUnavailable 10%")
+
+    containers = pod["containers"]
+    expect(len(containers) == 1, "one container")
+    c = containers[0]
+    sc = c.get("securityContext", {})
+    expect(sc.get("runAsNonRoot") is True, "runAsNonRoot")
+    expect(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
+    expect(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false")
+    expect(sc.get("capabilities", {}).get("drop") == ["ALL"], "drops all capabilities")
+    expect(sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", "RuntimeDefault seccomp")
+    expect(not sc.get("privileged"), "not privileged")
+    for kind in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            expect(resource in c.get("resources", {}).get(kind, {}), f"{kind}.{resource}")
+
+    ports = {p["name"]: p for p in c.get("ports", [])}
+    metrics = ports.get("metrics", {})
+    expect(metrics.get("containerPort") == 9100 and metrics.get("hostPort") == 9100,
+           "containerPort and hostPort 9100 named metrics")
+    for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
+        get = c.get(probe, {}).get("httpGet", {})
+        expect(get.get("path") == path and get.get("port") == "metrics", f"{probe} on {path}")
+
+    volumes = {v["name"]: v.get("hostPath", {}).get("path") for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    args = c.get("args", [])
+    for host_path, mount_path, flag in (("/proc", "/host/proc", "--path.procfs"),
+                                        ("/sys", "/host/sys", "--path.sysfs"),
+                                        ("/", "/host/root", "--path.rootfs")):
+        mount = mounts.get(mount_path, {})
+        expect(volumes.get(mount.get("name")) == host_path, f"hostPath {host_path} at {mount_path}")
+        expect(mount.get("readOnly") is True, f"{mount_path} read-only")
+        expect(f"{flag}={mount_path}" in args, f"{flag}={mount_path}")
+    expect(mounts.get("/host/root", {}).get("mountPropagation") == "HostToContainer",
+           "the root mount has HostToContainer propagation")
+    for flag in ("--collector.filesystem.mount-points-exclude=",
+                 "--collector.netclass.ignored-devices=",
+                 "--collector.netdev.device-exclude="):
+        expect(any(a.startswith(flag) for a in args), f"{flag}...")
+
+    def selects(selector, labels):
+        return all(labels.get(k) == v for k, v in selector.items())
+
+    service = one(docs, "Service")
+    expect(service["spec"].get("clusterIP") == "None", "the Service is headless")
+    expect(selects(service["spec"]["selector"], pod_labels), "the Service selects the pods")
+    service_ports = {p["name"]: p for p in service["spec"]["ports"]}
+    expect(service_ports.get("metrics", {}).get("targetPort") == "metrics",
+           "the Service's metrics port targets the pods' metrics port")
+
+    monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    for monitor in monitors:
+        spec = monitor["spec"]
+        expect(selects(spec["selector"]["matchLabels"], service["metadata"]["labels"]),
+               "the ServiceMonitor selects the Service")
+        for endpoint in spec["endpoints"]:
+            expect(endpoint.get("port") in service_ports, "the ServiceMonitor scrapes a named Service port")
+            expect(any(r.get("targetLabel") == "instance"
+                       and r.get("sourceLabels") == ["__meta_kubernetes_pod_node_name"]
+                       for r in endpoint.get("relabelings", [])),
+                   "the ServiceMonitor sets instance to the node name")
+
+    policy = one(docs, "NetworkPolicy")
+    expect(selects(policy["spec"]["podSelector"]["matchLabels"], pod_labels),
+           "the NetworkPolicy selects the pods")
+    rules = policy["spec"].get("ingress", [])
+    expect(len(rules) == 1
+           and [p.get("port") for p in rules[0].get("ports", [])] == ["metrics"]
+           and all(peer.get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": "prometheus"}
+                   for peer in rules[0].get("from", [])),
+           "the NetworkPolicy admits only Prometheus pods, on the metrics port")
+
+    for problem in problems:
+        print(f"{rendered}: missing: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(1)
+
+
+def static_job(scrape_job, out, target):
+    """The scrape job with Kubernetes discovery replaced by one static target
+    carrying the meta labels endpointslice discovery gives a hostwatch pod."""
+    with open(scrape_job) as f:
+        config = yaml.safe_load(f)
+    job = config["scrape_configs"][0]
+    del job["kubernetes_sd_configs"]
+    job["static_configs"] = [{
+        "targets": [target],
+        "labels": {
+            "__meta_kubernetes_namespace": "hostwatch",
+            "__meta_kubernetes_service_name": "hostwatch",
+            "__meta_kubernetes_service_label_app_kubernetes_io_name": "hostwatch",
+            "__meta_kubernetes_service_label_app_kubernetes_io_component": "exporter",
+            "__meta_kubernetes_endpointslice_port_name": "metrics",
+            "__meta_kubernetes_pod_name": "hostwatch-x7k2p",
+            "__meta_kubernetes_pod_container_name": "hostwatch",
+            "__meta_kubernetes_pod_node_name": "node-a",
+        },
+    }, {
+        # Another Service's endpoint in the namespace: must be dropped.
+        "targets": ["127.0.0.1:1"],
+        "labels": {
+            "__meta_kubernetes_service_label_app_kubernetes_io_name": "other",
+            "__meta_kubernetes_endpointslice_port_name": "metrics",
+        },
+    }]
+    job["scrape_interval"] = "1s"
+    job["scrape_timeout"] = "1s"
+    with open(out, "w") as f:
+        yaml.safe_dump(config, f)
+
+
+def args(rendered):
+    """The DaemonSet's agent flags, one per line."""
+    pod = one(load(rendered), "DaemonSet")["spec"]["template"]["spec"]
+    for arg in pod["containers"][0].get("args", []):
+        print(arg)
+
+
+if __name__ == "__main__":
+    command, *rest = sys.argv[1:]
+    {"split": split, "check": check, "static-job": static_job, "args": args}[command](*rest)
