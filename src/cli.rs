@@ -149,7 +149,19 @@ pub fn command() -> Command {
         };
         cmd = cmd.arg(arg.hide(true));
     }
-    cmd
+    // One spelling for every boolean's optional value in --help.
+    cmd.mut_args(|arg| {
+        if is_bool(&arg) {
+            arg.value_name("BOOL")
+        } else {
+            arg
+        }
+    })
+}
+
+/// Booleans are the only flags whose value is optional.
+fn is_bool(arg: &Arg) -> bool {
+    arg.get_num_args() == Some(ValueRange::new(0..=1))
 }
 
 /// A kingpin-style boolean: `--name`, `--name=true|false`.
@@ -218,10 +230,8 @@ fn toggle(matches: &ArgMatches, name: &str) -> Option<bool> {
 /// flag, so that clap's last-occurrence-wins applies across both spellings.
 fn rewrite_negations(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
     let is_bool_flag = |name: &str| {
-        cmd.get_arguments().any(|arg| {
-            // Booleans are the only flags whose value is optional.
-            arg.get_long() == Some(name) && arg.get_num_args() == Some(ValueRange::new(0..=1))
-        })
+        cmd.get_arguments()
+            .any(|arg| arg.get_long() == Some(name) && is_bool(arg))
     };
     let mut rewritten = Vec::with_capacity(args.len());
     let mut after_separator = false;
