@@ -1,7 +1,7 @@
 //! The HTTP side: routes, the metrics handler with node_exporter's
 //! semantics, listen-address parsing, and serving until a shutdown signal.
 
-use std::net::{Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,11 +229,18 @@ impl ListenAddress {
         if host.is_empty() {
             return Ok(ListenAddress::AllInterfaces(port));
         }
-        if let Ok(addr) = text.parse::<SocketAddr>() {
-            return Ok(ListenAddress::Socket(addr));
+        // Go accepts any IP in brackets, and the prometheus-node-exporter
+        // chart passes `[$(HOST_IP)]:9100`, which is an IPv4 address on most
+        // clusters.
+        let unbracketed = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Ok(ip) = unbracketed.parse::<IpAddr>() {
+            return Ok(ListenAddress::Socket(SocketAddr::new(ip, port)));
         }
         if host.starts_with('[') || host.contains(':') {
-            return Err(format!("{text:?}: invalid IPv6 address"));
+            return Err(format!("{text:?}: invalid IP address"));
         }
         if !host
             .chars()
@@ -321,6 +328,10 @@ mod tests {
         assert_eq!(
             ListenAddress::parse("[::1]:9100").unwrap(),
             ListenAddress::Socket("[::1]:9100".parse().unwrap())
+        );
+        assert_eq!(
+            ListenAddress::parse("[10.0.0.1]:9100").unwrap(),
+            ListenAddress::Socket("10.0.0.1:9100".parse().unwrap())
         );
         assert_eq!(
             ListenAddress::parse("localhost:9100").unwrap(),
