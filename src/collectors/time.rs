@@ -47,7 +47,9 @@ pub struct LocalZone {
 impl LocalZone {
     /// The local zone at `unix_seconds`, as the C library resolves it.
     pub fn at(unix_seconds: i64) -> Result<LocalZone, CollectError> {
-        let time: libc::time_t = unix_seconds as libc::time_t;
+        // The width of time_t follows the C library (musl's alias is
+        // deprecated by name), so let the call's signature decide it.
+        let time = unix_seconds as _;
         // SAFETY: tm is plain old data; all zeroes is a valid value.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         // SAFETY: both pointers are valid for the call; localtime_r is the

@@ -106,7 +106,12 @@ for series in '^node_load1 ' '^node_scrape_collector_success{collector="loadavg"
     grep -q "$series" <<<"$metrics" || { echo "/metrics lacks $series" >&2; exit 1; }
 done
 echo "scraped $(grep -vc '^#' <<<"$metrics") samples from the container"
-if "${PODMAN[@]}" logs "$good" 2>&1 | grep 'level=warn'; then
+# A host without udev (this sandbox has no /run/udev/data) makes the diskstats
+# collector warn, as node_exporter does; that is about the host, not the
+# deployment.
+expected_warnings='^$'
+[ -d /run/udev/data ] || expected_warnings='udev data directory not found'
+if "${PODMAN[@]}" logs "$good" 2>&1 | grep 'level=warn' | grep -Ev "$expected_warnings"; then
     echo "the self-check warned about a correct deployment" >&2
     exit 1
 fi
