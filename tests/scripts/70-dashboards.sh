@@ -17,31 +17,17 @@ rules=deploy/prometheus/rules
 checks=tests/dashboards
 work=$(mktemp -d)
 agent_pid=""
+port=""
 prom_pid=""
 exporter_pid=""
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# Stops a process: SIGTERM, then SIGKILL after 5 s.
-stop() {
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=tests/scripts/lib/common.sh
+. tests/scripts/lib/common.sh
 
 cleanup() {
-    stop "$prom_pid"
-    stop "$agent_pid"
-    stop "$exporter_pid"
+    stop_process "$prom_pid"
+    kill_agent
+    stop_process "$exporter_pid"
     rm -rf "$work" "$checks/generated"
 }
 trap cleanup EXIT
@@ -81,17 +67,7 @@ agent_flags=(--collector.processes --collector.interrupts --collector.tcpstat)
 if [ -S /run/systemd/private ] || [ -S /run/dbus/system_bus_socket ]; then
     agent_flags+=(--collector.systemd --collector.systemd.enable-restarts-metrics)
 fi
-"$binary" --web.listen-address=127.0.0.1:0 --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ \
-    "${agent_flags[@]}" 2>"$work/agent.log" &
-agent_pid=$!
-agent_port=""
-for _ in $(seq 100); do
-    agent_port=$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/agent.log" | head -n 1)
-    [ -n "$agent_port" ] && break
-    kill -0 "$agent_pid" 2>/dev/null || fail "agent exited at start-up: $(cat "$work/agent.log")"
-    sleep 0.1
-done
-[ -n "$agent_port" ] || fail "agent logged no listen address within 10 s: $(cat "$work/agent.log")"
+start_agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ "${agent_flags[@]}"
 
 # A free loopback port: bind port 0, note it, release it.
 free_port() {
@@ -108,7 +84,7 @@ exporter_pid=$!
 curl --silent --fail --max-time 30 --retry 30 --retry-delay 1 --retry-connrefused \
     "http://127.0.0.1:$exporter_port/metrics" >"$work/reference.txt" ||
     fail "node_exporter did not answer: $(tail -n 20 "$work/exporter.log")"
-stop "$exporter_pid"
+stop_process "$exporter_pid"
 exporter_pid=""
 
 prom_port=$(free_port)
@@ -123,7 +99,7 @@ rule_files:
 scrape_configs:
   - job_name: hostwatch
     static_configs:
-      - targets: ["127.0.0.1:$agent_port"]
+      - targets: ["127.0.0.1:$port"]
 CONFIG
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
     --web.listen-address="127.0.0.1:$prom_port" --enable-feature=extra-scrape-metrics \
@@ -134,6 +110,6 @@ curl --silent --fail --max-time 5 --retry 30 --retry-delay 1 --retry-connrefused
     fail "prometheus not ready: $(tail -n 20 "$work/prometheus.log")"
 
 timeout 300 python3 "$checks/prove.py" --prometheus "http://127.0.0.1:$prom_port" \
-    --job hostwatch --instance "127.0.0.1:$agent_port" --reference "$work/reference.txt" \
+    --job hostwatch --instance "127.0.0.1:$port" --reference "$work/reference.txt" \
     --procfs /proc --sysfs /sys --rootfs / dashboards/*.json ||
     fail "the proof failed (summary above)"
