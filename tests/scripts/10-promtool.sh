@@ -13,23 +13,8 @@ work=$(mktemp -d)
 agent_pid=""
 port=""
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# Stops the agent if it runs: SIGTERM, then SIGKILL after 5 s.
-kill_agent() {
-    [ -n "$agent_pid" ] || return 0
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$agent_pid" 2>/dev/null || true
-    wait "$agent_pid" 2>/dev/null || true
-    agent_pid=""
-}
+# shellcheck source=tests/scripts/lib/common.sh
+. tests/scripts/lib/common.sh
 
 cleanup() {
     kill_agent
@@ -47,23 +32,6 @@ unexpected_findings() {
         -e "^node_(memory|netstat)_[A-Za-z0-9_]+ metric names should be written in 'snake_case' not 'camelCase'$" \
         -e '^node_entropy_(available|pool_size)_bits use base unit "bytes" instead of "bits"$' \
         "$1" || true
-}
-
-# Starts the agent on a free loopback port with the given flags and waits
-# (bounded) for its listen line and readiness.
-start_agent() {
-    "$binary" --web.listen-address=127.0.0.1:0 "$@" 2>"$work/agent.log" &
-    agent_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/agent.log" | head -n 1)
-        [ -n "$port" ] && break
-        kill -0 "$agent_pid" 2>/dev/null || fail "agent exited at start-up: $(cat "$work/agent.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no listen address logged within 10 s: $(cat "$work/agent.log")"
-    curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-connrefused \
-        "http://127.0.0.1:$port/-/ready" >/dev/null || fail "agent not ready"
 }
 
 # Stops the agent with SIGTERM and checks it exits 0 within 5 s.
