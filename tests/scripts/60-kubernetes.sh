@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 manifests() { "$VENV/bin/python" tests/scripts/lib/manifests.py "$@"; }
 
-# validate DIR: schema-validates DIR/core.yaml and DIR/servicemonitors.json.
+# validate DIR: schema-validates DIR/core.yaml and DIR/custom-resources.json.
 validate() {
     local dir=$1 log
     for version in "${K8S_VERSIONS[@]}"; do
@@ -46,7 +46,7 @@ validate() {
             return 1
         fi
     done
-    timeout 60 node tests/scripts/lib/validate-servicemonitors.mjs "$VENV/npm" "$dir/servicemonitors.json" >/dev/null
+    timeout 60 node tests/scripts/lib/validate-custom-resources.mjs "$VENV/npm" "$dir/custom-resources.json" >/dev/null
 }
 
 run_checkov() {
@@ -73,11 +73,14 @@ base="$work/deploy_kubernetes"
 broken="$work/broken"
 mkdir -p "$broken/checkov"
 sed 's/^      hostNetwork: true$/      hostNetwrok: true/' "$base/core.yaml" > "$broken/core.yaml"
-cp "$base/servicemonitors.json" "$broken/servicemonitors.json"
+cp "$base/custom-resources.json" "$broken/custom-resources.json"
 if validate "$broken" 2>/dev/null; then echo "an unknown DaemonSet field passed" >&2; exit 1; fi
-sed 's/"action": "replace"/"action": "rewrite"/' "$base/servicemonitors.json" > "$broken/servicemonitors.json"
+sed 's/"action": "replace"/"action": "rewrite"/' "$base/custom-resources.json" > "$broken/custom-resources.json"
 cp "$base/core.yaml" "$broken/core.yaml"
 if validate "$broken" 2>/dev/null; then echo "a ServiceMonitor with a bad action passed" >&2; exit 1; fi
+sed 's/"for": "\([0-9]*\)m"/"for": "\1 minutes"/' "$base/custom-resources.json" > "$broken/custom-resources.json"
+cmp -s "$base/custom-resources.json" "$broken/custom-resources.json" && { echo "no alert 'for' to break" >&2; exit 1; }
+if validate "$broken" 2>/dev/null; then echo "a PrometheusRule with a bad duration passed" >&2; exit 1; fi
 grep -v 'checkov.io/skip' "$base/checkov/rendered.yaml" > "$broken/checkov/rendered.yaml"
 if run_checkov "$broken/checkov" >/dev/null 2>&1; then echo "checkov passed hostPID without its skip" >&2; exit 1; fi
 
@@ -106,7 +109,10 @@ done < <(manifests args "$base/checkov/rendered.yaml")
 target/release/hostwatch "${agent_args[@]}" --web.listen-address=127.0.0.1:0 2> "$work/agent.log" &
 pids+=($!)
 port=$(wait_for_port "$work/agent.log" 's/.*msg="Starting hostwatch".* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p')
-curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics" | grep -q '^node_load1 '
+# Read the whole body before matching: `grep -q` stopping early would break
+# curl's pipe.
+metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics")
+grep -q '^node_load1 ' <<<"$metrics"
 
 echo "-- the plain Prometheus job relabels as the ServiceMonitor does"
 manifests static-job deploy/prometheus/scrape-job.yaml "$work/prometheus.yml" "127.0.0.1:$port"

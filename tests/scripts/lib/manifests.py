@@ -16,7 +16,7 @@ import sys
 import yaml
 
 # Custom resource kinds, validated against their CRD schema separately.
-CRD_KINDS = {"ServiceMonitor"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
 def load(path):
@@ -27,11 +27,11 @@ def load(path):
 def split(rendered, outdir):
     docs = load(rendered)
     core = [d for d in docs if d["kind"] not in CRD_KINDS]
-    monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    custom = [d for d in docs if d["kind"] in CRD_KINDS]
     with open(f"{outdir}/core.yaml", "w") as f:
         yaml.safe_dump_all(core, f)
-    with open(f"{outdir}/servicemonitors.json", "w") as f:
-        json.dump(monitors, f)
+    with open(f"{outdir}/custom-resources.json", "w") as f:
+        json.dump(custom, f)
 
 
 def one(docs, kind):
