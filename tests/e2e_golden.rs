@@ -20,6 +20,10 @@ const GOLDEN_FLAGS: &[&str] = &[
     "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
     "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
     "--collector.stat.softirq",
+    "--collector.sysctl.include=vm.swappiness",
+    "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",
+    "--collector.sysctl.include=net.ipv4.tcp_wmem",
+    "--collector.sysctl.include-info=kernel.seccomp.actions_avail",
     "--collector.textfile.directory=tests/fixtures/textfile",
 ];
 

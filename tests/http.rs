@@ -480,6 +480,8 @@ fn regex_flags() -> Vec<String> {
         .filter(|arg| !arg.is_hide_set() && arg.get_action().takes_values())
         .filter_map(|arg| arg.get_long())
         .filter(|name| name.starts_with("collector."))
+        // Parameter names, not regular expressions.
+        .filter(|name| !name.starts_with("collector.sysctl."))
         .filter(|name| REGEX_NAME_PARTS.iter().any(|part| name.contains(part)))
         .map(str::to_string)
         .collect()
@@ -505,6 +507,10 @@ fn bad_flag_values_stop_start_up_naming_the_flag() {
     assert_refused("--collector.nosuch", "--collector.nosuch");
     assert_refused("--web.max-requests=x", "--web.max-requests");
     assert_refused("--scrape.timeout=soon", "--scrape.timeout");
+    assert_refused(
+        "--collector.sysctl.include=net.ipv4.tcp_rmem:min,,max",
+        "--collector.sysctl.include",
+    );
     for flag in regex_flags() {
         assert_refused(&format!("--{flag}=(unclosed"), &format!("--{flag}"));
     }

@@ -18,12 +18,14 @@ pub mod filesystem;
 pub mod hwmon;
 pub mod interrupts;
 pub mod kernel_hung;
+pub mod lnstat;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod network_route;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -32,6 +34,7 @@ pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod sysctl;
 pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
@@ -40,6 +43,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod xfrm;
 
 use clap::Args;
 
@@ -59,12 +63,14 @@ pub const ALL: &[CollectorSpec] = &[
     hwmon::SPEC,
     interrupts::SPEC,
     kernel_hung::SPEC,
+    lnstat::SPEC,
     loadavg::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
+    network_route::SPEC,
     os::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
@@ -73,6 +79,7 @@ pub const ALL: &[CollectorSpec] = &[
     sockstat::SPEC,
     softnet::SPEC,
     stat::SPEC,
+    sysctl::SPEC,
     tcpstat::SPEC,
     textfile::SPEC,
     thermal_zone::SPEC,
@@ -81,6 +88,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    xfrm::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -122,6 +130,9 @@ pub struct CollectorFlags {
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
+    /// `--collector.sysctl.*`.
+    #[command(flatten)]
+    pub sysctl: sysctl::Flags,
     /// `--collector.textfile.*`.
     #[command(flatten)]
     pub textfile: textfile::Flags,
@@ -150,11 +161,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "infiniband",
     "ipvs",
     "ksmd",
-    "lnstat",
     "logind",
     "meminfo_numa",
     "mountstats",
-    "network_route",
     "nfs",
     "nfsd",
     "ntp",
@@ -169,12 +178,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "softirqs",
     "supervisord",
     "swap",
-    "sysctl",
     "systemd",
     "tapestats",
     "watchdog",
     "wifi",
-    "xfrm",
     "xfs",
     "zfs",
     "zoneinfo",
@@ -224,8 +231,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.slabinfo.slabs-include", Value),
         ("collector.slabinfo.slabs-exclude", Value),
         ("collector.supervisord.url", Value),
-        ("collector.sysctl.include", Value),
-        ("collector.sysctl.include-info", Value),
         ("collector.systemd.unit-include", Value),
         ("collector.systemd.unit-exclude", Value),
         ("collector.systemd.unit-whitelist", Value),
