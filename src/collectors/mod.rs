@@ -12,6 +12,8 @@ pub mod cpu;
 pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
+pub mod dmi;
+pub mod edac;
 pub mod entropy;
 pub mod filefd;
 pub mod filesystem;
@@ -24,14 +26,17 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
+pub mod rapl;
 pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod tapestats;
 pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
@@ -40,6 +45,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod watchdog;
 
 use clap::Args;
 
@@ -53,6 +59,8 @@ pub const ALL: &[CollectorSpec] = &[
     cpu::SPEC,
     cpufreq::SPEC,
     diskstats::SPEC,
+    dmi::SPEC,
+    edac::SPEC,
     entropy::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
@@ -65,14 +73,17 @@ pub const ALL: &[CollectorSpec] = &[
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
+    nvme::SPEC,
     os::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
     processes::SPEC,
+    rapl::SPEC,
     schedstat::SPEC,
     sockstat::SPEC,
     softnet::SPEC,
     stat::SPEC,
+    tapestats::SPEC,
     tcpstat::SPEC,
     textfile::SPEC,
     thermal_zone::SPEC,
@@ -81,6 +92,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    watchdog::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -119,9 +131,15 @@ pub struct CollectorFlags {
     /// `--collector.powersupply.*`.
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
+    /// `--collector.rapl.*`.
+    #[command(flatten)]
+    pub rapl: rapl::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
+    /// `--collector.tapestats.*`.
+    #[command(flatten)]
+    pub tapestats: tapestats::Flags,
     /// `--collector.textfile.*`.
     #[command(flatten)]
     pub textfile: textfile::Flags,
@@ -140,11 +158,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "buddyinfo",
     "cgroups",
     "cpu_vulnerabilities",
-    "dmi",
     "dmmultipath",
     "drbd",
     "drm",
-    "edac",
     "ethtool",
     "fibrechannel",
     "infiniband",
@@ -158,11 +174,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "nfs",
     "nfsd",
     "ntp",
-    "nvme",
     "pcidevice",
     "perf",
     "qdisc",
-    "rapl",
     "runit",
     "selinux",
     "slabinfo",
@@ -171,8 +185,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "swap",
     "sysctl",
     "systemd",
-    "tapestats",
-    "watchdog",
     "wifi",
     "xfrm",
     "xfs",
@@ -219,7 +231,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.qdisc.device-exclude", Value),
         ("collector.qdisk.device-include", Value),
         ("collector.qdisk.device-exclude", Value),
-        ("collector.rapl.enable-zone-label", Bool),
         ("collector.runit.servicedir", Value),
         ("collector.slabinfo.slabs-include", Value),
         ("collector.slabinfo.slabs-exclude", Value),
@@ -234,7 +245,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.systemd.enable-restarts-metrics", Bool),
         ("collector.systemd.enable-start-time-metrics", Bool),
         ("collector.systemd.private", Bool),
-        ("collector.tapestats.ignored-devices", Value),
         ("collector.wifi.fixtures", Value),
         ("collector.zfs.pools", Value),
     ]
