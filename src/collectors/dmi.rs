@@ -136,8 +136,7 @@ impl Collector for DmiCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, run, scrape_fixtures, write_files};
-    use crate::host::Host;
+    use crate::collector::testing::{build, host_with_sysfs, run, scrape_fixtures, write_files};
 
     #[test]
     fn attributes_become_sorted_trimmed_labels() {
@@ -182,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_host_without_dmi_has_no_data() {
-        let host = Host::new("/nonexistent", "/nonexistent/sys", "/", "/");
+        let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let collector = build(&SPEC, host, &[]).unwrap();
         let (families, result) = run(collector.as_ref());
         assert!(families.is_empty());

@@ -183,7 +183,9 @@ impl Collector for EdacCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, run, scrape_fixtures, write_files};
+    use crate::collector::testing::{
+        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+    };
 
     #[test]
     fn entry_numbers() {
@@ -209,7 +211,7 @@ mod tests {
         for (dir, contents) in files {
             write_files(&sys.path().join(dir), contents);
         }
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         (sys, host)
     }
 

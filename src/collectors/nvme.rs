@@ -293,7 +293,9 @@ impl Collector for NvmeCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, run, scrape_fixtures, write_files};
+    use crate::collector::testing::{
+        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+    };
     use crate::collector::ErrorKind;
 
     #[test]
@@ -357,7 +359,7 @@ mod tests {
                 ("state", "live\n"),
             ],
         );
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
         let text = render(collector.as_ref());
         assert!(text.contains(
@@ -380,7 +382,7 @@ mod tests {
                 ("state", "live\n"),
             ],
         );
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
         assert!(render(collector.as_ref()).contains(r#"state="live""#));
         write_files(&dir, &[("state", "resetting\n"), ("model", "changed\n")]);
@@ -396,7 +398,7 @@ mod tests {
             &sys.path().join("class/nvme/nvme0"),
             &[("model", "M\n"), ("serial", "S\n")],
         );
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
         let (_, result) = run(collector.as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
@@ -404,7 +406,7 @@ mod tests {
 
     #[test]
     fn no_nvme_class_is_no_data() {
-        let host = Host::new("/nonexistent", "/nonexistent/sys", "/", "/");
+        let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let collector = build(&SPEC, host, &[]).unwrap();
         let (_, result) = run(collector.as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);

@@ -193,7 +193,9 @@ impl Collector for RaplCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, run, scrape_fixtures, write_files};
+    use crate::collector::testing::{
+        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+    };
     use crate::collector::ErrorKind;
 
     #[test]
@@ -253,7 +255,7 @@ mod tests {
                 ],
             ),
         ]);
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let text = render(build(&SPEC, host, &[]).unwrap().as_ref());
         let path = sys.path().join("class/powercap/intel-rapl:0");
         assert!(
@@ -272,7 +274,7 @@ mod tests {
             "intel-rapl:0",
             &[("name", "package-0\n"), ("max_energy_range_uj", "1\n")],
         )]);
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
@@ -290,7 +292,7 @@ mod tests {
 
     #[test]
     fn no_powercap_is_no_data() {
-        let host = Host::new("/nonexistent", "/nonexistent/sys", "/", "/");
+        let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }

@@ -232,7 +232,9 @@ impl Collector for TapestatsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, run, scrape_fixtures, write_files};
+    use crate::collector::testing::{
+        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+    };
     use crate::collector::ErrorKind;
 
     #[test]
@@ -279,7 +281,7 @@ mod tests {
                 &[("read_cnt", "7\n")],
             );
         }
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let collector = build(
             &SPEC,
             host,
@@ -300,14 +302,14 @@ mod tests {
         // Kernels before 4.2 have no statistics.
         let sys = tempfile::tempdir().unwrap();
         write_files(&sys.path().join("class/scsi_tape/st0"), &[("dev", "9:0\n")]);
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
 
     #[test]
     fn no_tape_class_is_no_data() {
-        let host = Host::new("/nonexistent", "/nonexistent/sys", "/", "/");
+        let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }

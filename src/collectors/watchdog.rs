@@ -182,7 +182,9 @@ impl Collector for WatchdogCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, run, scrape_fixtures, write_files};
+    use crate::collector::testing::{
+        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+    };
     use crate::collector::ErrorKind;
     use std::collections::HashMap;
 
@@ -239,7 +241,7 @@ mod tests {
             &sys.path().join("class/watchdog/watchdog0"),
             &[("identity", "Software Watchdog\n"), ("timeout", "60\n")],
         );
-        let host = Host::new("/nonexistent", sys.path(), "/", "/");
+        let host = host_with_sysfs(sys.path());
         let text = render(build(&SPEC, host, &[]).unwrap().as_ref());
         assert!(text.contains("node_watchdog_timeout_seconds{name=\"watchdog0\"} 60\n"));
         assert!(text.contains(
@@ -250,7 +252,7 @@ mod tests {
 
     #[test]
     fn no_watchdog_class_is_no_data() {
-        let host = Host::new("/nonexistent", "/nonexistent/sys", "/", "/");
+        let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
