@@ -191,6 +191,16 @@ pub mod testing {
         ))
     }
 
+    /// A host whose sysfs is `sysfs`; its other roots do not exist.
+    pub fn host_with_sysfs(sysfs: &Path) -> Host {
+        Host::new(
+            "/nonexistent/proc",
+            sysfs,
+            "/nonexistent/root",
+            "/nonexistent/udev",
+        )
+    }
+
     /// Builds `spec`'s collector on `host` with the command-line `flags`.
     pub fn build(
         spec: &CollectorSpec,

@@ -12,6 +12,8 @@ pub mod cpu;
 pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
+pub mod dmi;
+pub mod edac;
 pub mod entropy;
 pub mod filefd;
 pub mod filesystem;
@@ -26,15 +28,18 @@ pub mod netclass;
 pub mod netdev;
 pub mod netstat;
 pub mod network_route;
+pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
+pub mod rapl;
 pub mod schedstat;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod sysctl;
+pub mod tapestats;
 pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
@@ -43,6 +48,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod watchdog;
 pub mod xfrm;
 
 use clap::Args;
@@ -57,6 +63,8 @@ pub const ALL: &[CollectorSpec] = &[
     cpu::SPEC,
     cpufreq::SPEC,
     diskstats::SPEC,
+    dmi::SPEC,
+    edac::SPEC,
     entropy::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
@@ -71,15 +79,18 @@ pub const ALL: &[CollectorSpec] = &[
     netdev::SPEC,
     netstat::SPEC,
     network_route::SPEC,
+    nvme::SPEC,
     os::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
     processes::SPEC,
+    rapl::SPEC,
     schedstat::SPEC,
     sockstat::SPEC,
     softnet::SPEC,
     stat::SPEC,
     sysctl::SPEC,
+    tapestats::SPEC,
     tcpstat::SPEC,
     textfile::SPEC,
     thermal_zone::SPEC,
@@ -88,6 +99,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    watchdog::SPEC,
     xfrm::SPEC,
 ];
 
@@ -127,12 +139,18 @@ pub struct CollectorFlags {
     /// `--collector.powersupply.*`.
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
+    /// `--collector.rapl.*`.
+    #[command(flatten)]
+    pub rapl: rapl::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
     /// `--collector.sysctl.*`.
     #[command(flatten)]
     pub sysctl: sysctl::Flags,
+    /// `--collector.tapestats.*`.
+    #[command(flatten)]
+    pub tapestats: tapestats::Flags,
     /// `--collector.textfile.*`.
     #[command(flatten)]
     pub textfile: textfile::Flags,
@@ -151,11 +169,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "buddyinfo",
     "cgroups",
     "cpu_vulnerabilities",
-    "dmi",
     "dmmultipath",
     "drbd",
     "drm",
-    "edac",
     "ethtool",
     "fibrechannel",
     "infiniband",
@@ -167,11 +183,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "nfs",
     "nfsd",
     "ntp",
-    "nvme",
     "pcidevice",
     "perf",
     "qdisc",
-    "rapl",
     "runit",
     "selinux",
     "slabinfo",
@@ -179,8 +193,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "supervisord",
     "swap",
     "systemd",
-    "tapestats",
-    "watchdog",
     "wifi",
     "xfs",
     "zfs",
@@ -226,7 +238,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.qdisc.device-exclude", Value),
         ("collector.qdisk.device-include", Value),
         ("collector.qdisk.device-exclude", Value),
-        ("collector.rapl.enable-zone-label", Bool),
         ("collector.runit.servicedir", Value),
         ("collector.slabinfo.slabs-include", Value),
         ("collector.slabinfo.slabs-exclude", Value),
@@ -239,7 +250,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.systemd.enable-restarts-metrics", Bool),
         ("collector.systemd.enable-start-time-metrics", Bool),
         ("collector.systemd.private", Bool),
-        ("collector.tapestats.ignored-devices", Value),
         ("collector.wifi.fixtures", Value),
         ("collector.zfs.pools", Value),
     ]
