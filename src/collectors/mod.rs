@@ -7,8 +7,11 @@
 
 pub mod arp;
 pub mod bonding;
+pub mod buddyinfo;
+pub mod cgroups;
 pub mod conntrack;
 pub mod cpu;
+pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
@@ -18,9 +21,11 @@ pub mod filesystem;
 pub mod hwmon;
 pub mod interrupts;
 pub mod kernel_hung;
+pub mod ksmd;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod meminfo_numa;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
@@ -29,7 +34,9 @@ pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
 pub mod schedstat;
+pub mod slabinfo;
 pub mod sockstat;
+pub mod softirqs;
 pub mod softnet;
 pub mod stat;
 pub mod tcpstat;
@@ -40,6 +47,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod zoneinfo;
 
 use clap::Args;
 
@@ -49,8 +57,11 @@ use crate::collector::CollectorSpec;
 pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
     bonding::SPEC,
+    buddyinfo::SPEC,
+    cgroups::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
+    cpu_vulnerabilities::SPEC,
     cpufreq::SPEC,
     diskstats::SPEC,
     entropy::SPEC,
@@ -59,9 +70,11 @@ pub const ALL: &[CollectorSpec] = &[
     hwmon::SPEC,
     interrupts::SPEC,
     kernel_hung::SPEC,
+    ksmd::SPEC,
     loadavg::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
+    meminfo_numa::SPEC,
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
@@ -70,7 +83,9 @@ pub const ALL: &[CollectorSpec] = &[
     pressure::SPEC,
     processes::SPEC,
     schedstat::SPEC,
+    slabinfo::SPEC,
     sockstat::SPEC,
+    softirqs::SPEC,
     softnet::SPEC,
     stat::SPEC,
     tcpstat::SPEC,
@@ -81,6 +96,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    zoneinfo::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -119,6 +135,9 @@ pub struct CollectorFlags {
     /// `--collector.powersupply.*`.
     #[command(flatten)]
     pub powersupplyclass: powersupplyclass::Flags,
+    /// `--collector.slabinfo.*`.
+    #[command(flatten)]
+    pub slabinfo: slabinfo::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -137,9 +156,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "bcache",
     "bcachefs",
     "btrfs",
-    "buddyinfo",
-    "cgroups",
-    "cpu_vulnerabilities",
     "dmi",
     "dmmultipath",
     "drbd",
@@ -149,10 +165,8 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "fibrechannel",
     "infiniband",
     "ipvs",
-    "ksmd",
     "lnstat",
     "logind",
-    "meminfo_numa",
     "mountstats",
     "network_route",
     "nfs",
@@ -165,8 +179,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "rapl",
     "runit",
     "selinux",
-    "slabinfo",
-    "softirqs",
     "supervisord",
     "swap",
     "sysctl",
@@ -177,7 +189,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "xfrm",
     "xfs",
     "zfs",
-    "zoneinfo",
 ];
 
 /// How a flag of an unimplemented collector takes its value.
@@ -221,8 +232,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.qdisk.device-exclude", Value),
         ("collector.rapl.enable-zone-label", Bool),
         ("collector.runit.servicedir", Value),
-        ("collector.slabinfo.slabs-include", Value),
-        ("collector.slabinfo.slabs-exclude", Value),
         ("collector.supervisord.url", Value),
         ("collector.sysctl.include", Value),
         ("collector.sysctl.include-info", Value),
