@@ -78,8 +78,8 @@ fn parse_field(key: &str, rest: &str) -> Option<(String, f64)> {
 
 /// node_exporter's key mangling: the text from the first `(` to the last `)`
 /// is replaced by `_` and what the parentheses enclosed, so `Active(anon)`
-/// becomes `Active_anon`.
-fn mangle_key(key: &str) -> String {
+/// becomes `Active_anon`. Shared with the per-NUMA-node meminfo.
+pub(crate) fn mangle_key(key: &str) -> String {
     let Some(open) = key.find('(') else {
         return key.to_string();
     };

@@ -7,8 +7,11 @@
 
 pub mod arp;
 pub mod bonding;
+pub mod buddyinfo;
+pub mod cgroups;
 pub mod conntrack;
 pub mod cpu;
+pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
@@ -20,10 +23,12 @@ pub mod filesystem;
 pub mod hwmon;
 pub mod interrupts;
 pub mod kernel_hung;
+pub mod ksmd;
 pub mod lnstat;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod meminfo_numa;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
@@ -35,7 +40,9 @@ pub mod pressure;
 pub mod processes;
 pub mod rapl;
 pub mod schedstat;
+pub mod slabinfo;
 pub mod sockstat;
+pub mod softirqs;
 pub mod softnet;
 pub mod stat;
 pub mod sysctl;
@@ -50,6 +57,7 @@ pub mod uname;
 pub mod vmstat;
 pub mod watchdog;
 pub mod xfrm;
+pub mod zoneinfo;
 
 use clap::Args;
 
@@ -59,8 +67,11 @@ use crate::collector::CollectorSpec;
 pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
     bonding::SPEC,
+    buddyinfo::SPEC,
+    cgroups::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
+    cpu_vulnerabilities::SPEC,
     cpufreq::SPEC,
     diskstats::SPEC,
     dmi::SPEC,
@@ -71,10 +82,12 @@ pub const ALL: &[CollectorSpec] = &[
     hwmon::SPEC,
     interrupts::SPEC,
     kernel_hung::SPEC,
+    ksmd::SPEC,
     lnstat::SPEC,
     loadavg::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
+    meminfo_numa::SPEC,
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
@@ -86,7 +99,9 @@ pub const ALL: &[CollectorSpec] = &[
     processes::SPEC,
     rapl::SPEC,
     schedstat::SPEC,
+    slabinfo::SPEC,
     sockstat::SPEC,
+    softirqs::SPEC,
     softnet::SPEC,
     stat::SPEC,
     sysctl::SPEC,
@@ -101,6 +116,7 @@ pub const ALL: &[CollectorSpec] = &[
     vmstat::SPEC,
     watchdog::SPEC,
     xfrm::SPEC,
+    zoneinfo::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -142,6 +158,9 @@ pub struct CollectorFlags {
     /// `--collector.rapl.*`.
     #[command(flatten)]
     pub rapl: rapl::Flags,
+    /// `--collector.slabinfo.*`.
+    #[command(flatten)]
+    pub slabinfo: slabinfo::Flags,
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
@@ -166,9 +185,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "bcache",
     "bcachefs",
     "btrfs",
-    "buddyinfo",
-    "cgroups",
-    "cpu_vulnerabilities",
     "dmmultipath",
     "drbd",
     "drm",
@@ -176,9 +192,7 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "fibrechannel",
     "infiniband",
     "ipvs",
-    "ksmd",
     "logind",
-    "meminfo_numa",
     "mountstats",
     "nfs",
     "nfsd",
@@ -188,15 +202,12 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "qdisc",
     "runit",
     "selinux",
-    "slabinfo",
-    "softirqs",
     "supervisord",
     "swap",
     "systemd",
     "wifi",
     "xfs",
     "zfs",
-    "zoneinfo",
 ];
 
 /// How a flag of an unimplemented collector takes its value.
@@ -239,8 +250,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.qdisk.device-include", Value),
         ("collector.qdisk.device-exclude", Value),
         ("collector.runit.servicedir", Value),
-        ("collector.slabinfo.slabs-include", Value),
-        ("collector.slabinfo.slabs-exclude", Value),
         ("collector.supervisord.url", Value),
         ("collector.systemd.unit-include", Value),
         ("collector.systemd.unit-exclude", Value),
