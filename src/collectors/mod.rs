@@ -12,11 +12,16 @@ pub mod cpu;
 pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
+pub mod dmmultipath;
+pub mod drbd;
 pub mod entropy;
+pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
+pub mod infiniband;
 pub mod interrupts;
+pub mod ipvs;
 pub mod kernel_hung;
 pub mod loadavg;
 pub mod mdadm;
@@ -29,9 +34,11 @@ pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
 pub mod schedstat;
+pub mod selinux;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod sysfs_class;
 pub mod tcpstat;
 pub mod textfile;
 pub mod thermal_zone;
@@ -53,11 +60,16 @@ pub const ALL: &[CollectorSpec] = &[
     cpu::SPEC,
     cpufreq::SPEC,
     diskstats::SPEC,
+    dmmultipath::SPEC,
+    drbd::SPEC,
     entropy::SPEC,
+    fibrechannel::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
     hwmon::SPEC,
+    infiniband::SPEC,
     interrupts::SPEC,
+    ipvs::SPEC,
     kernel_hung::SPEC,
     loadavg::SPEC,
     mdadm::SPEC,
@@ -70,6 +82,7 @@ pub const ALL: &[CollectorSpec] = &[
     pressure::SPEC,
     processes::SPEC,
     schedstat::SPEC,
+    selinux::SPEC,
     sockstat::SPEC,
     softnet::SPEC,
     stat::SPEC,
@@ -107,6 +120,9 @@ pub struct CollectorFlags {
     /// `--collector.interrupts.*`.
     #[command(flatten)]
     pub interrupts: interrupts::Flags,
+    /// `--collector.ipvs.*`.
+    #[command(flatten)]
+    pub ipvs: ipvs::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -141,14 +157,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "cgroups",
     "cpu_vulnerabilities",
     "dmi",
-    "dmmultipath",
-    "drbd",
     "drm",
     "edac",
     "ethtool",
-    "fibrechannel",
-    "infiniband",
-    "ipvs",
     "ksmd",
     "lnstat",
     "logind",
@@ -164,7 +175,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "qdisc",
     "rapl",
     "runit",
-    "selinux",
     "slabinfo",
     "softirqs",
     "supervisord",
@@ -198,7 +208,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
-        ("collector.ipvs.backend-labels", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
         ("collector.ntp.protocol-version", Value),
