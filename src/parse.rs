@@ -20,6 +20,36 @@ pub fn number(field: &str) -> Option<f64> {
     }
 }
 
+/// Parses an unsigned integer as Go's `strconv.ParseUint(text, 0, 64)`
+/// does, which is how node_exporter reads most sysfs counters: decimal,
+/// `0x` hex (Fibre Channel statistics), `0o`/leading-zero octal, `0b`
+/// binary. No sign, no surrounding whitespace; `None` beyond `u64`.
+pub fn go_uint(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let (radix, digits) = go_radix(&lower);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// The radix Go's base-0 integer parsing picks for lower-case `digits`,
+/// and the digits without their prefix: `0x` hex, `0b` binary, `0o` or a
+/// leading `0` octal, decimal otherwise.
+pub fn go_radix(digits: &str) -> (u32, &str) {
+    if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        (2, bin)
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        (8, oct)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    }
+}
+
 /// Splits `key<sep>value` lines such as `/proc/meminfo`'s `MemTotal: 1 kB`
 /// or `/proc/vmstat`'s `nr_free_pages 1`: yields the key and the rest of the
 /// line, trimmed. Lines without the separator are skipped.
@@ -45,6 +75,25 @@ mod tests {
         assert_eq!(number("abc"), None);
         assert_eq!(number("inf"), None);
         assert_eq!(number("NaN"), None);
+    }
+
+    #[test]
+    fn go_unsigned_integers() {
+        assert_eq!(go_uint("42"), Some(42));
+        assert_eq!(go_uint("0x1f"), Some(31));
+        assert_eq!(go_uint("0XFF"), Some(255));
+        assert_eq!(go_uint("0xffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(go_uint("017"), Some(15));
+        assert_eq!(go_uint("0o17"), Some(15));
+        assert_eq!(go_uint("0b101"), Some(5));
+        assert_eq!(go_uint("0"), Some(0));
+        assert_eq!(go_uint("0x"), None);
+        assert_eq!(go_uint("+1"), None);
+        assert_eq!(go_uint("-1"), None);
+        assert_eq!(go_uint(" 1"), None);
+        assert_eq!(go_uint("08"), None);
+        assert_eq!(go_uint("18446744073709551616"), None);
+        assert_eq!(go_uint("N/A (no PMA)"), None);
     }
 
     #[test]

@@ -16,12 +16,17 @@ pub mod cpufreq;
 pub mod device_filter;
 pub mod diskstats;
 pub mod dmi;
+pub mod dmmultipath;
+pub mod drbd;
 pub mod edac;
 pub mod entropy;
+pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
+pub mod infiniband;
 pub mod interrupts;
+pub mod ipvs;
 pub mod kernel_hung;
 pub mod ksmd;
 pub mod lnstat;
@@ -40,12 +45,14 @@ pub mod pressure;
 pub mod processes;
 pub mod rapl;
 pub mod schedstat;
+pub mod selinux;
 pub mod slabinfo;
 pub mod sockstat;
 pub mod softirqs;
 pub mod softnet;
 pub mod stat;
 pub mod sysctl;
+pub mod sysfs_class;
 pub mod tapestats;
 pub mod tcpstat;
 pub mod textfile;
@@ -75,12 +82,17 @@ pub const ALL: &[CollectorSpec] = &[
     cpufreq::SPEC,
     diskstats::SPEC,
     dmi::SPEC,
+    dmmultipath::SPEC,
+    drbd::SPEC,
     edac::SPEC,
     entropy::SPEC,
+    fibrechannel::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
     hwmon::SPEC,
+    infiniband::SPEC,
     interrupts::SPEC,
+    ipvs::SPEC,
     kernel_hung::SPEC,
     ksmd::SPEC,
     lnstat::SPEC,
@@ -99,6 +111,7 @@ pub const ALL: &[CollectorSpec] = &[
     processes::SPEC,
     rapl::SPEC,
     schedstat::SPEC,
+    selinux::SPEC,
     slabinfo::SPEC,
     sockstat::SPEC,
     softirqs::SPEC,
@@ -143,6 +156,9 @@ pub struct CollectorFlags {
     /// `--collector.interrupts.*`.
     #[command(flatten)]
     pub interrupts: interrupts::Flags,
+    /// `--collector.ipvs.*`.
+    #[command(flatten)]
+    pub ipvs: ipvs::Flags,
     /// `--collector.netclass.*`.
     #[command(flatten)]
     pub netclass: netclass::Flags,
@@ -185,13 +201,8 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "bcache",
     "bcachefs",
     "btrfs",
-    "dmmultipath",
-    "drbd",
     "drm",
     "ethtool",
-    "fibrechannel",
-    "infiniband",
-    "ipvs",
     "logind",
     "mountstats",
     "nfs",
@@ -201,7 +212,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "perf",
     "qdisc",
     "runit",
-    "selinux",
     "supervisord",
     "swap",
     "systemd",
@@ -228,7 +238,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
-        ("collector.ipvs.backend-labels", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
         ("collector.ntp.protocol-version", Value),

@@ -182,8 +182,9 @@ fn read_attribute(path: &Path) -> io::Result<Option<String>> {
 
 /// Errors that mean "this attribute has no value" rather than a failure:
 /// missing files, EINVAL from a link that is down, unsupported operations,
-/// permission, and ENODEV from an interface removed mid-read.
-fn means_no_value(err: &io::Error) -> bool {
+/// permission, and ENODEV from an interface removed mid-read. Other sysfs
+/// classes (Fibre Channel, InfiniBand) answer their absent counters alike.
+pub fn means_no_value(err: &io::Error) -> bool {
     matches!(
         err.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput
@@ -202,17 +203,7 @@ pub fn parse_sysfs_int(text: &str) -> Option<i64> {
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let lower = digits.to_ascii_lowercase();
-    let (radix, digits) = if let Some(hex) = lower.strip_prefix("0x") {
-        (16, hex)
-    } else if let Some(bin) = lower.strip_prefix("0b") {
-        (2, bin)
-    } else if let Some(oct) = lower.strip_prefix("0o") {
-        (8, oct)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
+    let (radix, digits) = crate::parse::go_radix(&lower);
     if digits.is_empty() || digits.starts_with(['+', '-']) {
         return None;
     }

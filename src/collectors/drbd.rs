@@ -1,0 +1,288 @@
+//! `drbd`: replicated block devices (DRBD 8.x), from `<procfs>/drbd`.
+//!
+//! The file is read as node_exporter reads it: word by word, `key:value`
+//! pairs, a `<minor>:` word starting the next device. Its quirks are kept:
+//! `nr` is reported as is although DRBD counts it in KiB like `ns`, and
+//! pairs before any device belong to device `unknown`. Where node_exporter
+//! crashes on a role or disk state without `/`, only the local side is
+//! reported here.
+
+use std::sync::Arc;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::{read_text, Host};
+use crate::metrics::{MetricSet, MetricType};
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "drbd",
+    default_enabled: false,
+    reads: "/proc/drbd",
+    build,
+};
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(DrbdCollector {
+        host: Arc::clone(&ctx.host),
+    }))
+}
+
+/// Reports the `node_drbd_*` families.
+struct DrbdCollector {
+    host: Arc<Host>,
+}
+
+/// The numeric keys: key, metric name suffix, help, type, multiplier.
+const NUMERIC: [(&str, &str, &str, MetricType, f64); 12] = [
+    ("ns", "network_sent_bytes_total", "Total number of bytes sent via the network.", MetricType::Counter, 1024.0),
+    ("nr", "network_received_bytes_total", "Total number of bytes received via the network.", MetricType::Counter, 1.0),
+    ("dw", "disk_written_bytes_total", "Net data written on local hard disk; in bytes.", MetricType::Counter, 1024.0),
+    ("dr", "disk_read_bytes_total", "Net data read from local hard disk; in bytes.", MetricType::Counter, 1024.0),
+    ("al", "activitylog_writes_total", "Number of updates of the activity log area of the meta data.", MetricType::Counter, 1.0),
+    ("bm", "bitmap_writes_total", "Number of updates of the bitmap area of the meta data.", MetricType::Counter, 1.0),
+    ("lo", "local_pending", "Number of open requests to the local I/O sub-system.", MetricType::Gauge, 1.0),
+    ("pe", "remote_pending", "Number of requests sent to the peer, but that have not yet been answered by the latter.", MetricType::Gauge, 1.0),
+    ("ua", "remote_unacknowledged", "Number of requests received by the peer via the network connection, but that have not yet been answered.", MetricType::Gauge, 1.0),
+    ("ap", "application_pending", "Number of block I/O requests forwarded to DRBD, but not yet answered by DRBD.", MetricType::Gauge, 1.0),
+    ("ep", "epochs", "Number of Epochs currently on the fly.", MetricType::Gauge, 1.0),
+    ("oos", "out_of_sync_bytes", "Amount of data known to be out of sync; in bytes.", MetricType::Gauge, 1024.0),
+];
+
+/// The `local/remote` keys: key, metric name suffix, help, the value that
+/// reads 1.
+const PAIRS: [(&str, &str, &str, &str); 2] = [
+    (
+        "ro",
+        "node_role_is_primary",
+        "Whether the role of the node is in the primary state.",
+        "Primary",
+    ),
+    (
+        "ds",
+        "disk_state_is_up_to_date",
+        "Whether the disk of the node is up to date.",
+        "UpToDate",
+    ),
+];
+
+/// One value read from `/proc/drbd`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrbdValue {
+    /// A [`NUMERIC`] key's value, multiplied into its unit.
+    Numeric {
+        /// Index into [`NUMERIC`].
+        key: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A [`PAIRS`] key: whether each side has the value that reads 1.
+    Pair {
+        /// Index into [`PAIRS`].
+        key: usize,
+        /// The local side.
+        local: bool,
+        /// The remote side, when given.
+        remote: Option<bool>,
+    },
+    /// `cs`: whether the connection state is `Connected`.
+    Connected(bool),
+}
+
+/// Parses `/proc/drbd` into `(device, value)` in file order. A numeric key
+/// whose value is not a number is an error.
+pub fn parse(text: &str) -> Result<Vec<(String, DrbdValue)>, String> {
+    let mut device = "unknown".to_string();
+    let mut values = Vec::new();
+    for word in text.split_whitespace() {
+        let mut parts = word.split(':');
+        let (Some(key), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if value.is_empty() && !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(minor) = key.parse::<u64>() {
+                device = format!("drbd{minor}");
+                continue;
+            }
+        }
+        let parsed = if let Some(index) = NUMERIC.iter().position(|n| n.0 == key) {
+            let number: f64 = value
+                .parse()
+                .map_err(|_| format!("invalid {key} value {value:?}"))?;
+            DrbdValue::Numeric {
+                key: index,
+                value: number * NUMERIC[index].4,
+            }
+        } else if let Some(index) = PAIRS.iter().position(|p| p.0 == key) {
+            let ok = PAIRS[index].3;
+            let mut sides = value.split('/');
+            DrbdValue::Pair {
+                key: index,
+                local: sides.next() == Some(ok),
+                remote: sides.next().map(|side| side == ok),
+            }
+        } else if key == "cs" {
+            DrbdValue::Connected(value == "Connected")
+        } else {
+            continue;
+        };
+        values.push((device.clone(), parsed));
+    }
+    Ok(values)
+}
+
+impl Collector for DrbdCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = self.host.proc_path("drbd");
+        let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
+        let values = parse(&text).map_err(|e| CollectError::parse(&path, e))?;
+
+        for (index, (_, suffix, help, metric_type, _)) in NUMERIC.iter().enumerate() {
+            let family = out.family(
+                format!("node_drbd_{suffix}"),
+                *help,
+                *metric_type,
+                &["device"],
+            );
+            for (device, value) in &values {
+                if let DrbdValue::Numeric { key, value } = value {
+                    if *key == index {
+                        family.push(&[device], *value);
+                    }
+                }
+            }
+        }
+        for (index, (_, suffix, help, _)) in PAIRS.iter().enumerate() {
+            let family = out.family(
+                format!("node_drbd_{suffix}"),
+                *help,
+                MetricType::Gauge,
+                &["device", "node"],
+            );
+            for (device, value) in &values {
+                if let DrbdValue::Pair { key, local, remote } = value {
+                    if *key == index {
+                        family.push(&[device.as_str(), "local"], f64::from(u8::from(*local)));
+                        if let Some(remote) = remote {
+                            family.push(&[device.as_str(), "remote"], f64::from(u8::from(*remote)));
+                        }
+                    }
+                }
+            }
+        }
+        let connected = out.family(
+            "node_drbd_connected",
+            "Whether DRBD is connected to the peer.",
+            MetricType::Gauge,
+            &["device"],
+        );
+        for (device, value) in &values {
+            if let DrbdValue::Connected(up) = value {
+                connected.push(&[device], f64::from(u8::from(*up)));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{build, host_with_procfs, procfs_with, scrape_fixtures};
+
+    #[test]
+    fn parses_devices_and_values() {
+        let values = parse(
+            "version: 8.4.11 (api:1/proto:86-101)\n 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r----s\n    ns:2 nr:3 dw:4 oos:1 wo:f\n 12: cs:Connected ro:Secondary\n",
+        )
+        .unwrap();
+        let drbd0 = |v: DrbdValue| ("drbd0".to_string(), v);
+        assert_eq!(
+            values,
+            [
+                drbd0(DrbdValue::Connected(false)),
+                drbd0(DrbdValue::Pair {
+                    key: 0,
+                    local: true,
+                    remote: Some(false)
+                }),
+                drbd0(DrbdValue::Pair {
+                    key: 1,
+                    local: true,
+                    remote: Some(false)
+                }),
+                drbd0(DrbdValue::Numeric {
+                    key: 0,
+                    value: 2048.0
+                }),
+                drbd0(DrbdValue::Numeric { key: 1, value: 3.0 }),
+                drbd0(DrbdValue::Numeric {
+                    key: 2,
+                    value: 4096.0
+                }),
+                drbd0(DrbdValue::Numeric {
+                    key: 11,
+                    value: 1024.0
+                }),
+                ("drbd12".to_string(), DrbdValue::Connected(true)),
+                (
+                    "drbd12".to_string(),
+                    DrbdValue::Pair {
+                        key: 0,
+                        local: false,
+                        remote: None
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn values_before_a_device_and_garbage() {
+        assert_eq!(
+            parse("ns:1\n").unwrap(),
+            [(
+                "unknown".to_string(),
+                DrbdValue::Numeric {
+                    key: 0,
+                    value: 1024.0
+                }
+            )]
+        );
+        assert!(parse(" 0: ns:lots\n").is_err());
+        assert_eq!(parse("").unwrap(), []);
+        assert_eq!(parse(" +1: a:b:c 0:00:30 :\n").unwrap(), []);
+    }
+
+    #[test]
+    fn reports_the_fixture_host() {
+        let text = scrape_fixtures(&SPEC, &[]);
+        for expected in [
+            "# HELP node_drbd_network_sent_bytes_total Total number of bytes sent via the network.",
+            "# TYPE node_drbd_network_sent_bytes_total counter",
+            r#"node_drbd_network_sent_bytes_total{device="drbd0"} 1.262911488e+09"#,
+            r#"node_drbd_network_received_bytes_total{device="drbd1"} 512"#,
+            r#"node_drbd_disk_read_bytes_total{device="drbd0"} 4.677520384e+09"#,
+            r#"node_drbd_activitylog_writes_total{device="drbd0"} 310"#,
+            r#"node_drbd_bitmap_writes_total{device="drbd1"} 256"#,
+            "# TYPE node_drbd_remote_pending gauge",
+            r#"node_drbd_remote_pending{device="drbd1"} 2"#,
+            r#"node_drbd_out_of_sync_bytes{device="drbd1"} 1.073741824e+09"#,
+            r#"node_drbd_connected{device="drbd0"} 1"#,
+            r#"node_drbd_connected{device="drbd1"} 0"#,
+            r#"node_drbd_connected{device="drbd2"} 0"#,
+            r#"node_drbd_node_role_is_primary{device="drbd0",node="local"} 1"#,
+            r#"node_drbd_node_role_is_primary{device="drbd1",node="remote"} 1"#,
+            r#"node_drbd_disk_state_is_up_to_date{device="drbd1",node="remote"} 0"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected}\n{text}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_no_data() {
+        let empty = procfs_with(&[]);
+        let collector = build(&SPEC, Host::clone(&host_with_procfs(empty.path())), &[]).unwrap();
+        let err = collector.update(&mut MetricSet::new()).unwrap_err();
+        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+    }
+}

@@ -1,0 +1,511 @@
+//! `infiniband`: InfiniBand (and RoCE, iWARP) adapters, from
+//! `<sysfs>/class/infiniband/<device>/` and each port's `state`,
+//! `phys_state`, `rate`, `counters/`, `counters_ext/` (kernels before 4.5)
+//! and `hw_counters/`.
+//!
+//! As node_exporter: `port_rcv_data` and `port_xmit_data` count 4-byte
+//! words, so the byte counters are 4 times them; `hw_counters/` is read only
+//! for `mlx5_*` and `irdma*` devices, and `counters/` not for `irdma*` and
+//! `nvs_*` ones; a counter the adapter cannot read (`N/A (no PMA)`) is left
+//! out, and `lifespan` (milliseconds) is reported in whole seconds. A device
+//! without `fw_ver` or `ports/`, or a port with an unreadable state or rate,
+//! fails the run as it does there; a port without `counters/` or
+//! `hw_counters/` (soft-RoCE, kernels before 4.6) just has no such samples,
+//! where node_exporter fails.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::sysfs_class::{read_devices, read_optional};
+use crate::host::{read_sysfs_attribute, read_text, Host};
+use crate::metrics::{MetricSet, MetricType};
+use crate::parse::go_uint;
+
+/// Registry entry.
+pub const SPEC: CollectorSpec = CollectorSpec {
+    name: "infiniband",
+    default_enabled: true,
+    reads: "/sys/class/infiniband/*/",
+    build,
+};
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(InfinibandCollector {
+        host: Arc::clone(&ctx.host),
+    }))
+}
+
+/// Reports `node_infiniband_info` and the per-port families.
+struct InfinibandCollector {
+    host: Arc<Host>,
+}
+
+/// How a port counter file becomes a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// A counter, as read.
+    Count,
+    /// A counter of 4-byte words, reported in bytes.
+    Words,
+    /// A duration in milliseconds, reported as a gauge in whole seconds.
+    Milliseconds,
+}
+
+/// One counter file: its directory under the port, its name, and the
+/// metric name suffix, help and unit node_exporter gives it.
+struct PortCounter {
+    dir: &'static str,
+    file: &'static str,
+    suffix: &'static str,
+    help: &'static str,
+    unit: Unit,
+}
+
+const fn counter(
+    dir: &'static str,
+    file: &'static str,
+    suffix: &'static str,
+    help: &'static str,
+    unit: Unit,
+) -> PortCounter {
+    PortCounter {
+        dir,
+        file,
+        suffix,
+        help,
+        unit,
+    }
+}
+
+const COUNTERS: &str = "counters";
+const COUNTERS_EXT: &str = "counters_ext";
+const HW_COUNTERS: &str = "hw_counters";
+
+/// Every counter file reported.
+const PORT_COUNTERS: &[PortCounter] = &[
+    counter(COUNTERS_EXT, "port_multicast_rcv_packets", "legacy_multicast_packets_received_total", "Number of multicast packets received", Unit::Count),
+    counter(COUNTERS_EXT, "port_multicast_xmit_packets", "legacy_multicast_packets_transmitted_total", "Number of multicast packets transmitted", Unit::Count),
+    counter(COUNTERS_EXT, "port_rcv_data_64", "legacy_data_received_bytes_total", "Number of data octets received on all links", Unit::Words),
+    counter(COUNTERS_EXT, "port_rcv_packets_64", "legacy_packets_received_total", "Number of data packets received on all links", Unit::Count),
+    counter(COUNTERS_EXT, "port_unicast_rcv_packets", "legacy_unicast_packets_received_total", "Number of unicast packets received", Unit::Count),
+    counter(COUNTERS_EXT, "port_unicast_xmit_packets", "legacy_unicast_packets_transmitted_total", "Number of unicast packets transmitted", Unit::Count),
+    counter(COUNTERS_EXT, "port_xmit_data_64", "legacy_data_transmitted_bytes_total", "Number of data octets transmitted on all links", Unit::Words),
+    counter(COUNTERS_EXT, "port_xmit_packets_64", "legacy_packets_transmitted_total", "Number of data packets received on all links", Unit::Count),
+    counter(COUNTERS, "excessive_buffer_overrun_errors", "excessive_buffer_overrun_errors_total", "Number of times that OverrunErrors consecutive flow control update periods occurred, each having at least one overrun error.", Unit::Count),
+    counter(COUNTERS, "link_downed", "link_downed_total", "Number of times the link failed to recover from an error state and went down", Unit::Count),
+    counter(COUNTERS, "link_error_recovery", "link_error_recovery_total", "Number of times the link successfully recovered from an error state", Unit::Count),
+    counter(COUNTERS, "local_link_integrity_errors", "local_link_integrity_errors_total", "Number of times that the count of local physical errors exceeded the threshold specified by LocalPhyErrors.", Unit::Count),
+    counter(COUNTERS, "multicast_rcv_packets", "multicast_packets_received_total", "Number of multicast packets received (including errors)", Unit::Count),
+    counter(COUNTERS, "multicast_xmit_packets", "multicast_packets_transmitted_total", "Number of multicast packets transmitted (including errors)", Unit::Count),
+    counter(COUNTERS, "port_rcv_constraint_errors", "port_constraint_errors_received_total", "Number of packets received on the switch physical port that are discarded", Unit::Count),
+    counter(COUNTERS, "port_xmit_constraint_errors", "port_constraint_errors_transmitted_total", "Number of packets not transmitted from the switch physical port", Unit::Count),
+    counter(COUNTERS, "port_rcv_data", "port_data_received_bytes_total", "Number of data octets received on all links", Unit::Words),
+    counter(COUNTERS, "port_xmit_data", "port_data_transmitted_bytes_total", "Number of data octets transmitted on all links", Unit::Words),
+    counter(COUNTERS, "port_rcv_discards", "port_discards_received_total", "Number of inbound packets discarded by the port because the port is down or congested", Unit::Count),
+    counter(COUNTERS, "port_xmit_discards", "port_discards_transmitted_total", "Number of outbound packets discarded by the port because the port is down or congested", Unit::Count),
+    counter(COUNTERS, "port_rcv_errors", "port_errors_received_total", "Number of packets containing an error that were received on this port", Unit::Count),
+    counter(COUNTERS, "port_rcv_packets", "port_packets_received_total", "Number of packets received on all VLs by this port (including errors)", Unit::Count),
+    counter(COUNTERS, "port_xmit_packets", "port_packets_transmitted_total", "Number of packets transmitted on all VLs from this port (including errors)", Unit::Count),
+    counter(COUNTERS, "port_xmit_wait", "port_transmit_wait_total", "Number of ticks during which the port had data to transmit but no data was sent during the entire tick", Unit::Count),
+    counter(COUNTERS, "unicast_rcv_packets", "unicast_packets_received_total", "Number of unicast packets received (including errors)", Unit::Count),
+    counter(COUNTERS, "unicast_xmit_packets", "unicast_packets_transmitted_total", "Number of unicast packets transmitted (including errors)", Unit::Count),
+    counter(COUNTERS, "port_rcv_remote_physical_errors", "port_receive_remote_physical_errors_total", "Number of packets marked with the EBP (End of Bad Packet) delimiter received on the port.", Unit::Count),
+    counter(COUNTERS, "port_rcv_switch_relay_errors", "port_receive_switch_relay_errors_total", "Number of packets that could not be forwarded by the switch.", Unit::Count),
+    counter(COUNTERS, "symbol_error", "symbol_error_total", "Number of minor link errors detected on one or more physical lanes.", Unit::Count),
+    counter(COUNTERS, "VL15_dropped", "vl15_dropped_total", "Number of incoming VL15 packets dropped due to resource limitations.", Unit::Count),
+    counter(HW_COUNTERS, "lifespan", "lifespan_seconds", "The maximum period in ms which defines the aging of the counter reads. Two consecutive reads within this period might return the same values.", Unit::Milliseconds),
+    counter(HW_COUNTERS, "duplicate_request", "duplicate_requests_packets_total", "The number of received packets. A duplicate request is a request that had been previously executed.", Unit::Count),
+    counter(HW_COUNTERS, "implied_nak_seq_err", "implied_nak_seq_errors_total", "The number of time the requested decided an ACK. with a PSN larger than the expected PSN for an RDMA read or response.", Unit::Count),
+    counter(HW_COUNTERS, "local_ack_timeout_err", "local_ack_timeout_errors_total", "The number of times QP's ack timer expired for RC, XRC, DCT QPs at the sender side. The QP retry limit was not exceed, therefore it is still recoverable error.", Unit::Count),
+    counter(HW_COUNTERS, "np_cnp_sent", "np_cnp_packets_sent_total", "The number of CNP packets sent by the Notification Point when it noticed congestion experienced in the RoCEv2 IP header (ECN bits). The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "np_ecn_marked_roce_packets", "np_ecn_marked_roce_packets_received_total", "The number of RoCEv2 packets received by the notification point which were marked for experiencing the congestion (ECN bits where '11' on the ingress RoCE traffic) . The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "out_of_buffer", "out_of_buffer_drops_total", "The number of drops occurred due to lack of WQE for the associated QPs.", Unit::Count),
+    counter(HW_COUNTERS, "out_of_sequence", "out_of_sequence_packets_received_total", "The number of out of sequence packets received.", Unit::Count),
+    counter(HW_COUNTERS, "packet_seq_err", "packet_sequence_errors_total", "The number of received NAK sequence error packets. The QP retry limit was not exceeded.", Unit::Count),
+    counter(HW_COUNTERS, "req_cqe_error", "req_cqes_errors_total", "The number of times requester detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "req_cqe_flush_error", "req_cqes_flush_errors_total", "The number of times requester detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "req_remote_access_errors", "req_remote_access_errors_total", "The number of times requester detected remote access errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "req_remote_invalid_request", "req_remote_invalid_request_errors_total", "The number of times requester detected remote invalid request errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "resp_cqe_error", "resp_cqes_errors_total", "The number of times responder detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "resp_cqe_flush_error", "resp_cqes_flush_errors_total", "The number of times responder detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "resp_local_length_error", "resp_local_length_errors_total", "The number of times responder detected local length errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "resp_remote_access_errors", "resp_remote_access_errors_total", "The number of times responder detected remote access errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "rnr_nak_retry_err", "rnr_nak_retry_packets_received_total", "The number of received RNR NAK packets. The QP retry limit was not exceeded.", Unit::Count),
+    counter(HW_COUNTERS, "roce_adp_retrans", "roce_adp_retransmits_total", "The number of adaptive retransmissions for RoCE traffic. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
+    counter(HW_COUNTERS, "roce_adp_retrans_to", "roce_adp_retransmits_timeout_total", "The number of times RoCE traffic reached timeout due to adaptive retransmission. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
+    counter(HW_COUNTERS, "roce_slow_restart", "roce_slow_restart_used_total", "The number of times RoCE slow restart was used. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
+    counter(HW_COUNTERS, "roce_slow_restart_cnps", "roce_slow_restart_cnps_total", "The number of times RoCE slow restart generated CNP packets. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
+    counter(HW_COUNTERS, "roce_slow_restart_trans", "roce_slow_restart_total", "The number of times RoCE slow restart changed state to slow restart. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
+    counter(HW_COUNTERS, "rp_cnp_handled", "rp_cnp_packets_handled_total", "The number of CNP packets handled by the Reaction Point HCA to throttle the transmission rate. The counters was added in MLNX_OFED 4.1", Unit::Count),
+    counter(HW_COUNTERS, "rp_cnp_ignored", "rp_cnp_ignored_packets_received_total", "The number of CNP packets received and ignored by the Reaction Point HCA. This counter should not raise if RoCE Congestion Control was enabled in the network. If this counter raise, verify that ECN was enabled on the adapter.", Unit::Count),
+    counter(HW_COUNTERS, "rx_atomic_requests", "rx_atomic_requests_total", "The number of received ATOMIC request for the associated QPs.", Unit::Count),
+    counter(HW_COUNTERS, "rx_dct_connect", "rx_dct_connect_requests_total", "The number of received connection requests for the associated DCTs.", Unit::Count),
+    counter(HW_COUNTERS, "rx_read_requests", "rx_read_requests_total", "The number of received READ requests for the associated QPs.", Unit::Count),
+    counter(HW_COUNTERS, "rx_write_requests", "rx_write_requests_total", "The number of received WRITE requests for the associated QPs.", Unit::Count),
+    counter(HW_COUNTERS, "rx_icrc_encapsulated", "rx_icrc_encapsulated_errors_total", "The number of RoCE packets with ICRC errors. This counter was added in MLNX_OFED 4.4 and kernel 4.19", Unit::Count),
+];
+
+/// One InfiniBand device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IbDevice {
+    /// The device name (`mlx5_0`).
+    pub name: String,
+    /// `board_id`, empty when the driver has none.
+    pub board_id: String,
+    /// `fw_ver`.
+    pub firmware_version: String,
+    /// `hca_type`, empty when the driver has none.
+    pub hca_type: String,
+    /// Its ports.
+    pub ports: Vec<IbPort>,
+}
+
+/// One port of an InfiniBand device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IbPort {
+    /// The port number, from 1.
+    pub number: u32,
+    /// The logical state id of `state` (4 is ACTIVE).
+    pub state_id: u32,
+    /// The physical state id of `phys_state` (5 is LinkUp).
+    pub phys_state_id: u32,
+    /// `rate` in bytes per second.
+    pub rate: u64,
+    /// The [`PORT_COUNTERS`] values, in order, already in their unit.
+    counters: Vec<Option<u64>>,
+}
+
+/// Reads one value of a port.
+type PortValue = fn(&IbPort) -> u64;
+
+/// Parses `state` or `phys_state` (`4: ACTIVE`) to its id.
+pub fn parse_state(text: &str) -> Result<u32, String> {
+    let mut parts = text.split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(id), Some(_), None) => id
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid state id in {text:?}")),
+        _ => Err(format!("state {text:?} is not \"<id>: <name>\"")),
+    }
+}
+
+/// Parses `rate` (`100 Gb/sec (4X EDR)`, `2.5 Gb/sec (1X SDR)`) to bytes per
+/// second. The number is read with single precision, as node_exporter does.
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let (number, _) = text
+        .split_once(' ')
+        .ok_or_else(|| format!("rate {text:?} has no unit"))?;
+    let gbits: f32 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid rate {text:?}"))?;
+    Ok((f64::from(gbits) * 125_000_000.0) as u64)
+}
+
+/// Parses one counter file; `None` when the adapter cannot read it
+/// (`N/A (no PMA)`, iWARP adapters on older kernels).
+pub fn parse_counter(text: &str) -> Result<Option<u64>, String> {
+    match go_uint(text.trim()) {
+        Some(value) => Ok(Some(value)),
+        None if text.contains("N/A (no PMA)") => Ok(None),
+        None => Err(format!("invalid counter {:?}", text.trim())),
+    }
+}
+
+impl IbDevice {
+    /// Reads the device directory `dir`.
+    pub fn read(name: &str, dir: &Path) -> Result<IbDevice, String> {
+        let firmware_version = read_sysfs_attribute(&dir.join("fw_ver"))
+            .map_err(|e| format!("reading fw_ver: {e}"))?
+            .trim()
+            .to_string();
+        let optional = |file: &str| -> Result<String, String> {
+            Ok(read_optional(&dir.join(file))?.unwrap_or_default())
+        };
+        let board_id = optional("board_id")?;
+        let hca_type = optional("hca_type")?;
+        let ports_dir = dir.join("ports");
+        let entries = fs::read_dir(&ports_dir)
+            .map_err(|e| format!("listing {}: {e}", ports_dir.display()))?;
+        let mut ports = Vec::new();
+        for entry in entries.filter_map(Result::ok) {
+            let port = entry.file_name().to_string_lossy().into_owned();
+            let number = port
+                .parse()
+                .map_err(|_| format!("invalid port number {port:?}"))?;
+            let port = IbPort::read(name, number, &entry.path())
+                .map_err(|e| format!("port {port}: {e}"))?;
+            ports.push(port);
+        }
+        Ok(IbDevice {
+            name: name.to_string(),
+            board_id,
+            firmware_version,
+            hca_type,
+            ports,
+        })
+    }
+}
+
+impl IbPort {
+    /// Reads the port directory `dir` of device `device`.
+    pub fn read(device: &str, number: u32, dir: &Path) -> Result<IbPort, String> {
+        let read =
+            |file: &str| read_text(&dir.join(file)).map_err(|e| format!("reading {file}: {e}"));
+        let state_id = parse_state(&read("state")?)?;
+        let phys_state_id = parse_state(&read("phys_state")?)?;
+        let rate = parse_rate(&read("rate")?)?;
+        let reads_counters = !device.starts_with("irdma") && !device.starts_with("nvs_");
+        let reads_hw_counters = device.starts_with("irdma") || device.starts_with("mlx5_");
+        let mut counters = Vec::with_capacity(PORT_COUNTERS.len());
+        for c in PORT_COUNTERS {
+            let wanted = if c.dir == HW_COUNTERS {
+                reads_hw_counters
+            } else {
+                reads_counters
+            };
+            let value = match wanted {
+                false => None,
+                true => match read_optional(&dir.join(c.dir).join(c.file))? {
+                    None => None,
+                    Some(text) => {
+                        parse_counter(&text).map_err(|e| format!("{}/{}: {e}", c.dir, c.file))?
+                    }
+                },
+            };
+            counters.push(value.map(|v| match c.unit {
+                Unit::Count => v,
+                // As node_exporter's uint64 arithmetic: wrapping, truncating.
+                Unit::Words => v.wrapping_mul(4),
+                Unit::Milliseconds => v / 1000,
+            }));
+        }
+        Ok(IbPort {
+            number,
+            state_id,
+            phys_state_id,
+            rate,
+            counters,
+        })
+    }
+
+    /// The value of counter file `dir/file`, if the port has it.
+    pub fn counter(&self, dir: &str, file: &str) -> Option<u64> {
+        let slot = PORT_COUNTERS
+            .iter()
+            .position(|c| c.dir == dir && c.file == file)?;
+        self.counters[slot]
+    }
+}
+
+impl Collector for InfinibandCollector {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let devices = read_devices(&self.host, "infiniband", IbDevice::read)?;
+        let info = out.family(
+            "node_infiniband_info",
+            "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
+            MetricType::Gauge,
+            &["device", "board_id", "firmware_version", "hca_type"],
+        );
+        for d in &devices {
+            info.push(
+                &[&d.name, &d.board_id, &d.firmware_version, &d.hca_type],
+                1.0,
+            );
+        }
+        let ports: Vec<(&str, String, &IbPort)> = devices
+            .iter()
+            .flat_map(|d| {
+                d.ports
+                    .iter()
+                    .map(move |p| (d.name.as_str(), p.number.to_string(), p))
+            })
+            .collect();
+        let gauges: [(&str, &str, PortValue); 3] = [
+            ("state_id", "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)", |p| p.state_id.into()),
+            ("physical_state_id", "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)", |p| p.phys_state_id.into()),
+            ("rate_bytes_per_second", "Maximum signal transfer rate", |p| p.rate),
+        ];
+        for (suffix, help, value) in gauges {
+            let family = out.family(
+                format!("node_infiniband_{suffix}"),
+                help,
+                MetricType::Gauge,
+                &["device", "port"],
+            );
+            for (device, port, p) in &ports {
+                family.push(&[device, port.as_str()], value(p) as f64);
+            }
+        }
+        for (slot, c) in PORT_COUNTERS.iter().enumerate() {
+            let metric_type = match c.unit {
+                Unit::Milliseconds => MetricType::Gauge,
+                Unit::Count | Unit::Words => MetricType::Counter,
+            };
+            let family = out.family(
+                format!("node_infiniband_{}", c.suffix),
+                c.help,
+                metric_type,
+                &["device", "port"],
+            );
+            for (device, port, p) in &ports {
+                if let Some(value) = p.counters[slot] {
+                    family.push(&[device, port.as_str()], value as f64);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::testing::{build, scrape_fixtures, write_files};
+
+    #[test]
+    fn states() {
+        assert_eq!(parse_state("4: ACTIVE\n"), Ok(4));
+        assert_eq!(parse_state("5: LinkUp\n"), Ok(5));
+        assert_eq!(parse_state("1: DOWN"), Ok(1));
+        assert!(parse_state("ACTIVE").is_err());
+        assert!(parse_state("x: ACTIVE").is_err());
+        assert!(parse_state("4: ACTIVE: more").is_err());
+        assert!(parse_state("").is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("100 Gb/sec (4X EDR)\n"), Ok(12_500_000_000));
+        assert_eq!(parse_rate("2.5 Gb/sec (1X SDR)\n"), Ok(312_500_000));
+        assert_eq!(parse_rate("10 Gb/sec (4X)\n"), Ok(1_250_000_000));
+        assert_eq!(parse_rate("53.125 Gb/sec (1X NDR)\n"), Ok(6_640_625_000));
+        assert!(parse_rate("100\n").is_err(), "no unit");
+        assert!(parse_rate("fast Gb/sec").is_err());
+        assert!(parse_rate("").is_err());
+    }
+
+    #[test]
+    fn counters() {
+        assert_eq!(parse_counter("4379001855\n"), Ok(Some(4_379_001_855)));
+        assert_eq!(parse_counter("N/A (no PMA)\n"), Ok(None));
+        assert!(parse_counter("garbage\n").is_err());
+        assert!(parse_counter("").is_err());
+    }
+
+    #[test]
+    fn reads_a_port_with_words_and_unreadable_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        write_files(
+            dir.path(),
+            &[
+                ("state", "4: ACTIVE\n"),
+                ("phys_state", "5: LinkUp\n"),
+                ("rate", "25 Gb/sec (1X EDR)\n"),
+            ],
+        );
+        write_files(
+            &dir.path().join("counters"),
+            &[
+                ("port_xmit_data", "18446744073709551615\n"),
+                ("port_rcv_data", "N/A (no PMA)\n"),
+                ("unknown_counter", "not a number\n"),
+            ],
+        );
+        write_files(&dir.path().join("hw_counters"), &[("lifespan", "1500\n")]);
+        let port = IbPort::read("mlx5_3", 1, dir.path()).unwrap();
+        assert_eq!(
+            (port.state_id, port.phys_state_id, port.rate),
+            (4, 5, 3_125_000_000)
+        );
+        assert_eq!(
+            port.counter(COUNTERS, "port_xmit_data"),
+            Some(u64::MAX.wrapping_mul(4)),
+            "wraps as node_exporter's uint64 does"
+        );
+        assert_eq!(port.counter(COUNTERS, "port_rcv_data"), None);
+        assert_eq!(port.counter(HW_COUNTERS, "lifespan"), Some(1));
+
+        // Other drivers' hw_counters are not read; irdma's counters are not.
+        let other = IbPort::read("bnxt_re0", 1, dir.path()).unwrap();
+        assert_eq!(other.counter(HW_COUNTERS, "lifespan"), None);
+        let irdma = IbPort::read("irdma0", 1, dir.path()).unwrap();
+        assert_eq!(irdma.counter(COUNTERS, "port_xmit_data"), None);
+        assert_eq!(irdma.counter(HW_COUNTERS, "lifespan"), Some(1));
+    }
+
+    #[test]
+    fn a_port_without_counters_or_with_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        write_files(
+            dir.path(),
+            &[
+                ("state", "1: DOWN\n"),
+                ("phys_state", "3: Disabled\n"),
+                ("rate", "10 Gb/sec (4X)\n"),
+            ],
+        );
+        let port = IbPort::read("rxe0", 1, dir.path()).unwrap();
+        assert!(port.counters.iter().all(Option::is_none));
+        write_files(&dir.path().join("counters"), &[("symbol_error", "lots\n")]);
+        let err = IbPort::read("rxe0", 1, dir.path()).unwrap_err();
+        assert!(err.contains("counters/symbol_error"), "{err}");
+        write_files(dir.path(), &[("rate", "\n")]);
+        assert!(IbPort::read("rxe0", 1, dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_device_needs_its_firmware_version() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ports")).unwrap();
+        assert!(IbDevice::read("mlx5_9", dir.path()).is_err());
+        write_files(dir.path(), &[("fw_ver", "1.2.3\n")]);
+        let device = IbDevice::read("mlx5_9", dir.path()).unwrap();
+        assert_eq!(device.firmware_version, "1.2.3");
+        assert_eq!(
+            (device.board_id.as_str(), device.hca_type.as_str()),
+            ("", "")
+        );
+        assert!(device.ports.is_empty());
+    }
+
+    #[test]
+    fn reports_the_fixture_host() {
+        let text = scrape_fixtures(&SPEC, &[]);
+        for expected in [
+            "# HELP node_infiniband_info Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
+            r#"node_infiniband_info{board_id="MT_0000000010",device="mlx5_0",firmware_version="16.35.2000",hca_type="MT4119"} 1"#,
+            r#"node_infiniband_info{board_id="SM_1141000001000",device="mlx4_0",firmware_version="2.31.5050",hca_type="MT4099"} 1"#,
+            "# TYPE node_infiniband_state_id gauge",
+            r#"node_infiniband_state_id{device="mlx4_0",port="2"} 1"#,
+            r#"node_infiniband_physical_state_id{device="mlx5_0",port="1"} 5"#,
+            r#"node_infiniband_rate_bytes_per_second{device="mlx5_0",port="1"} 1.25e+10"#,
+            r#"node_infiniband_rate_bytes_per_second{device="mlx4_0",port="2"} 1.25e+09"#,
+            "# TYPE node_infiniband_port_data_received_bytes_total counter",
+            r#"node_infiniband_port_data_received_bytes_total{device="mlx5_0",port="1"} 1.751600742e+10"#,
+            r#"node_infiniband_legacy_data_received_bytes_total{device="mlx4_0",port="1"} 4.442447218e+10"#,
+            r#"node_infiniband_port_transmit_wait_total{device="mlx5_0",port="1"} 3003"#,
+            r#"node_infiniband_vl15_dropped_total{device="mlx4_0",port="2"} 0"#,
+            "# TYPE node_infiniband_lifespan_seconds gauge",
+            r#"node_infiniband_lifespan_seconds{device="mlx5_0",port="1"} 0"#,
+            r#"node_infiniband_rx_read_requests_total{device="mlx5_0",port="1"} 1.75528982e+08"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected}\n{text}");
+        }
+        assert!(!text.contains(r#"node_infiniband_lifespan_seconds{device="mlx4_0""#));
+        assert!(!text.contains(
+            r#"node_infiniband_legacy_packets_received_total{device="mlx4_0",port="2"}"#
+        ));
+    }
+
+    #[test]
+    fn missing_class_is_no_data() {
+        let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
+        let collector = build(&SPEC, host, &[]).unwrap();
+        let err = collector.update(&mut MetricSet::new()).unwrap_err();
+        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+    }
+}

@@ -1,0 +1,71 @@
+//! Reading a sysfs device class (`<sysfs>/class/<class>/*/`) whose devices
+//! carry optional attributes, as the Fibre Channel and InfiniBand
+//! collectors do.
+
+use std::fs;
+use std::path::Path;
+
+use crate::collector::CollectError;
+use crate::collectors::netclass::means_no_value;
+use crate::host::{read_sysfs_attribute, Host};
+
+/// Reads every device of `<sysfs>/class/<class>` with `read(name, dir)`.
+/// A missing class is "no data"; a device `read` refuses fails the run.
+pub fn read_devices<T>(
+    host: &Host,
+    class: &str,
+    read: impl Fn(&str, &Path) -> Result<T, String>,
+) -> Result<Vec<T>, CollectError> {
+    let root = host.sys_path(&format!("class/{class}"));
+    let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
+    let mut devices = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let device =
+            read(&name, &entry.path()).map_err(|e| CollectError::parse(&entry.path(), e))?;
+        devices.push(device);
+    }
+    Ok(devices)
+}
+
+/// Reads one attribute, trimmed; `None` when the driver has no value for it
+/// (absent, or refused as [`means_no_value`] says).
+pub fn read_optional(path: &Path) -> Result<Option<String>, String> {
+    match read_sysfs_attribute(path) {
+        Ok(text) => Ok(Some(text.trim().to_string())),
+        Err(err) if means_no_value(&err) => Ok(None),
+        Err(err) => Err(format!("reading {}: {err}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("speed"), " 16 Gbit\n").unwrap();
+        assert_eq!(
+            read_optional(&dir.path().join("speed")),
+            Ok(Some("16 Gbit".to_string()))
+        );
+        assert_eq!(read_optional(&dir.path().join("absent")), Ok(None));
+        assert!(read_optional(dir.path()).is_err(), "a directory");
+    }
+
+    #[test]
+    fn devices_of_a_class() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("class/demo/b")).unwrap();
+        std::fs::create_dir_all(dir.path().join("class/demo/a")).unwrap();
+        let host = Host::new("/nonexistent", dir.path(), "/", "/nonexistent");
+        let mut names = read_devices(&host, "demo", |name, _| Ok(name.to_string())).unwrap();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+        let err = read_devices(&host, "demo", |_, _| Err::<(), _>("bad".to_string())).unwrap_err();
+        assert!(err.message().contains("bad"), "{err}");
+        let err = read_devices(&host, "absent", |_, _| Ok(())).unwrap_err();
+        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+    }
+}
