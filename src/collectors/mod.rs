@@ -15,6 +15,7 @@ pub mod meminfo;
 pub mod netclass;
 pub mod netdev;
 pub mod stat;
+pub mod systemd;
 pub mod vmstat;
 
 use clap::Args;
@@ -32,6 +33,7 @@ pub const ALL: &[CollectorSpec] = &[
     netclass::SPEC,
     netdev::SPEC,
     stat::SPEC,
+    systemd::SPEC,
     vmstat::SPEC,
 ];
 
@@ -53,6 +55,9 @@ pub struct CollectorFlags {
     /// `--collector.stat.*`.
     #[command(flatten)]
     pub stat: stat::Flags,
+    /// `--collector.systemd.*`.
+    #[command(flatten)]
+    pub systemd: systemd::Flags,
     /// `--collector.vmstat.*`.
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
@@ -112,7 +117,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "supervisord",
     "swap",
     "sysctl",
-    "systemd",
     "tapestats",
     "tcpstat",
     "textfile",
@@ -192,14 +196,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.supervisord.url", Value),
         ("collector.sysctl.include", Value),
         ("collector.sysctl.include-info", Value),
-        ("collector.systemd.unit-include", Value),
-        ("collector.systemd.unit-exclude", Value),
-        ("collector.systemd.unit-whitelist", Value),
-        ("collector.systemd.unit-blacklist", Value),
-        ("collector.systemd.enable-task-metrics", Bool),
-        ("collector.systemd.enable-restarts-metrics", Bool),
-        ("collector.systemd.enable-start-time-metrics", Bool),
-        ("collector.systemd.private", Bool),
         ("collector.tapestats.ignored-devices", Value),
         ("collector.textfile.directory", Value),
         ("collector.wifi.fixtures", Value),

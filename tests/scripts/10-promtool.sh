@@ -8,31 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-binary=target/release/hostwatch
 work=$(mktemp -d)
-agent_pid=""
-port=""
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# Stops the agent if it runs: SIGTERM, then SIGKILL after 5 s.
-kill_agent() {
-    [ -n "$agent_pid" ] || return 0
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$agent_pid" 2>/dev/null || true
-    wait "$agent_pid" 2>/dev/null || true
-    agent_pid=""
-}
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
 
 cleanup() {
-    kill_agent
+    kill_all_agents
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,42 +28,10 @@ unexpected_findings() {
         "$1" || true
 }
 
-# Starts the agent on a free loopback port with the given flags and waits
-# (bounded) for its listen line and readiness.
-start_agent() {
-    "$binary" --web.listen-address=127.0.0.1:0 "$@" 2>"$work/agent.log" &
-    agent_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/agent.log" | head -n 1)
-        [ -n "$port" ] && break
-        kill -0 "$agent_pid" 2>/dev/null || fail "agent exited at start-up: $(cat "$work/agent.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no listen address logged within 10 s: $(cat "$work/agent.log")"
-    curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-connrefused \
-        "http://127.0.0.1:$port/-/ready" >/dev/null || fail "agent not ready"
-}
-
-# Stops the agent with SIGTERM and checks it exits 0 within 5 s.
-stop_agent() {
-    kill -TERM "$agent_pid"
-    for _ in $(seq 50); do
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$agent_pid" 2>/dev/null && fail "agent still running 5 s after SIGTERM"
-    local status=0
-    wait "$agent_pid" || status=$?
-    agent_pid=""
-    [ "$status" -eq 0 ] || fail "agent exited with $status after SIGTERM"
-}
-
 # Scrapes the running agent and runs promtool on the text format.
 check_metrics() {
     local what=$1
-    curl --silent --show-error --fail --max-time 30 \
-        "http://127.0.0.1:$port/metrics" >"$work/metrics.txt" || fail "$what: scrape failed"
+    scrape agent >"$work/metrics.txt"
     grep -q '^node_scrape_collector_success{collector="loadavg"} 1$' "$work/metrics.txt" ||
         fail "$what: loadavg did not succeed"
     local status=0
@@ -99,7 +48,7 @@ check_metrics() {
     echo "ok: $what: $samples samples pass promtool check metrics"
 }
 
-[ -x "$binary" ] || fail "$binary missing: run cargo build --release (scripts/test does)"
+require_binary
 command -v promtool >/dev/null || fail "promtool missing: run scripts/install-test-deps"
 
 for flag in --help --version; do
@@ -107,11 +56,11 @@ for flag in --help --version; do
 done
 echo "ok: --help and --version exit 0"
 
-start_agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/
+start_agent agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/
 check_metrics "this machine"
-stop_agent
+stop_agent agent
 
-start_agent --path.procfs=tests/fixtures/proc --path.sysfs=tests/fixtures/sys \
+start_agent agent --path.procfs=tests/fixtures/proc --path.sysfs=tests/fixtures/sys \
     --path.rootfs=tests/fixtures/root --path.udev.data=tests/fixtures/udev
 check_metrics "fixture tree"
-stop_agent
+stop_agent agent
