@@ -26,30 +26,19 @@ private="$root/run/systemd/private"
 bus_pid=""
 fake_pid=""
 
-stop_process() {
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 stop_systemd() {
-    stop_process "$fake_pid"
+    # The fake may have been stopped to wedge it.
+    [ -z "$fake_pid" ] || kill -CONT "$fake_pid" 2>/dev/null || true
+    terminate "$fake_pid"
     fake_pid=""
-    stop_process "$bus_pid"
+    terminate "$bus_pid"
     bus_pid=""
 }
 
 cleanup() {
     kill_all_agents
     stop_systemd
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+    rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -75,21 +64,11 @@ start_systemd() {
 EOF
     dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>"$work/bus.log" &
     bus_pid=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        kill -0 "$bus_pid" 2>/dev/null || fail "dbus-daemon exited: $(cat "$work/bus.log")"
-        sleep 0.1
-    done
-    [ -S "$socket" ] || fail "dbus-daemon made no socket within 10 s"
+    wait_until "$bus_pid" "$work/bus.log" test -S "$socket"
     "$python" tests/fake_systemd.py --bus "unix:path=$socket" --private "$private" \
         --ready "$work/fake.ready" 2>"$work/fake.log" &
     fake_pid=$!
-    for _ in $(seq 100); do
-        [ -s "$work/fake.ready" ] && break
-        kill -0 "$fake_pid" 2>/dev/null || fail "fake systemd exited: $(cat "$work/fake.log")"
-        sleep 0.1
-    done
-    [ -s "$work/fake.ready" ] || fail "fake systemd not serving within 10 s"
+    wait_until "$fake_pid" "$work/fake.log" test -s "$work/fake.ready"
 }
 
 # check_series NAME WHAT EXPECTED_FILE: the agent's node_systemd_* samples

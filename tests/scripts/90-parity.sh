@@ -19,10 +19,7 @@ ne_pid=""
 
 cleanup() {
     kill_all_agents
-    if [ -n "$ne_pid" ]; then
-        kill -TERM "$ne_pid" 2>/dev/null || true
-        wait "$ne_pid" 2>/dev/null || true
-    fi
+    terminate "$ne_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,8 +61,7 @@ for _ in 1 2 3; do
         ne_port=$port
         break
     fi
-    kill -TERM "$ne_pid" 2>/dev/null || true
-    wait "$ne_pid" 2>/dev/null || true
+    terminate "$ne_pid"
     ne_pid=""
 done
 [ -n "$ne_port" ] || fail "node_exporter did not start: $(tail -n 5 "$work/node_exporter.log")"

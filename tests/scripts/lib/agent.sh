@@ -47,9 +47,10 @@ scrape() {
         "http://127.0.0.1:${agent_ports[$1]}/metrics" || fail "scraping agent $1 failed"
 }
 
-# kill_agent NAME: stops the agent if it runs: SIGTERM, then SIGKILL after 5 s.
-kill_agent() {
-    local pid=${agent_pids[$1]:-}
+# terminate PID: stops a child process if it runs: SIGTERM, then SIGKILL
+# after 5 s.
+terminate() {
+    local pid=$1
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do
@@ -58,6 +59,24 @@ kill_agent() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+# wait_until PID LOG COMMAND...: polls COMMAND for up to 10 s, failing with
+# LOG's content should the process PID exit first.
+wait_until() {
+    local pid=$1 log=$2
+    shift 2
+    for _ in $(seq 100); do
+        "$@" && return 0
+        kill -0 "$pid" 2>/dev/null || fail "process $pid exited: $(cat "$log")"
+        sleep 0.1
+    done
+    fail "not within 10 s: $*"
+}
+
+# kill_agent NAME: stops the agent if it runs.
+kill_agent() {
+    terminate "${agent_pids[$1]:-}"
     unset "agent_pids[$1]"
 }
 
