@@ -53,6 +53,7 @@ pub mod softnet;
 pub mod stat;
 pub mod sysctl;
 pub mod sysfs_class;
+pub mod systemd;
 pub mod tapestats;
 pub mod tcpstat;
 pub mod textfile;
@@ -118,6 +119,7 @@ pub const ALL: &[CollectorSpec] = &[
     softnet::SPEC,
     stat::SPEC,
     sysctl::SPEC,
+    systemd::SPEC,
     tapestats::SPEC,
     tcpstat::SPEC,
     textfile::SPEC,
@@ -183,6 +185,9 @@ pub struct CollectorFlags {
     /// `--collector.sysctl.*`.
     #[command(flatten)]
     pub sysctl: sysctl::Flags,
+    /// `--collector.systemd.*`.
+    #[command(flatten)]
+    pub systemd: systemd::Flags,
     /// `--collector.tapestats.*`.
     #[command(flatten)]
     pub tapestats: tapestats::Flags,
@@ -214,7 +219,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "runit",
     "supervisord",
     "swap",
-    "systemd",
     "wifi",
     "xfs",
     "zfs",
@@ -260,14 +264,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.qdisk.device-exclude", Value),
         ("collector.runit.servicedir", Value),
         ("collector.supervisord.url", Value),
-        ("collector.systemd.unit-include", Value),
-        ("collector.systemd.unit-exclude", Value),
-        ("collector.systemd.unit-whitelist", Value),
-        ("collector.systemd.unit-blacklist", Value),
-        ("collector.systemd.enable-task-metrics", Bool),
-        ("collector.systemd.enable-restarts-metrics", Bool),
-        ("collector.systemd.enable-start-time-metrics", Bool),
-        ("collector.systemd.private", Bool),
         ("collector.wifi.fixtures", Value),
         ("collector.zfs.pools", Value),
     ]

@@ -89,7 +89,7 @@ impl Sockstat {
             };
             let protocol = first.strip_suffix(':').unwrap_or(first);
             let pairs: Vec<&str> = words.collect();
-            if pairs.is_empty() || pairs.len() % 2 != 0 {
+            if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
                 return Err(format!("malformed line {line:?}"));
             }
             let mut sockets = ProtocolSockets {

@@ -8,25 +8,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-binary=target/release/hostwatch
 work=$(mktemp -d)
-agent_pid=""
-port=""
-
-# shellcheck source=tests/scripts/lib/common.sh
-. tests/scripts/lib/common.sh
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
 
 cleanup() {
-    kill_agent
+    kill_all_agents
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The lint findings that node_exporter's own metric names trigger (it keeps the
-# kernel's field names of /proc/meminfo and /proc/net/{netstat,snmp,snmp6},
-# and reports entropy in bits); hostwatch keeps those names, so these lines
-# are expected. Anything else fails.
+# The lint findings that node_exporter's own metric names trigger; hostwatch
+# keeps those names, so these lines are expected. Anything else fails.
 unexpected_findings() {
     grep -Ev \
         -e "^node_(memory|netstat)_[A-Za-z0-9_]+ metric names should be written in 'snake_case' not 'camelCase'$" \
@@ -34,25 +28,10 @@ unexpected_findings() {
         "$1" || true
 }
 
-# Stops the agent with SIGTERM and checks it exits 0 within 5 s.
-stop_agent() {
-    kill -TERM "$agent_pid"
-    for _ in $(seq 50); do
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$agent_pid" 2>/dev/null && fail "agent still running 5 s after SIGTERM"
-    local status=0
-    wait "$agent_pid" || status=$?
-    agent_pid=""
-    [ "$status" -eq 0 ] || fail "agent exited with $status after SIGTERM"
-}
-
 # Scrapes the running agent and runs promtool on the text format.
 check_metrics() {
     local what=$1
-    curl --silent --show-error --fail --max-time 30 \
-        "http://127.0.0.1:$port/metrics" >"$work/metrics.txt" || fail "$what: scrape failed"
+    scrape agent >"$work/metrics.txt"
     grep -q '^node_scrape_collector_success{collector="loadavg"} 1$' "$work/metrics.txt" ||
         fail "$what: loadavg did not succeed"
     local status=0
@@ -69,7 +48,7 @@ check_metrics() {
     echo "ok: $what: $samples samples pass promtool check metrics"
 }
 
-[ -x "$binary" ] || fail "$binary missing: run cargo build --release (scripts/test does)"
+require_binary
 command -v promtool >/dev/null || fail "promtool missing: run scripts/install-test-deps"
 
 for flag in --help --version; do
@@ -77,11 +56,11 @@ for flag in --help --version; do
 done
 echo "ok: --help and --version exit 0"
 
-start_agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/
+start_agent agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/
 check_metrics "this machine"
-stop_agent
+stop_agent agent
 
-start_agent --path.procfs=tests/fixtures/proc --path.sysfs=tests/fixtures/sys \
+start_agent agent --path.procfs=tests/fixtures/proc --path.sysfs=tests/fixtures/sys \
     --path.rootfs=tests/fixtures/root --path.udev.data=tests/fixtures/udev
 check_metrics "fixture tree"
-stop_agent
+stop_agent agent

@@ -12,22 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-binary=target/release/hostwatch
 rules=deploy/prometheus/rules
 checks=tests/dashboards
 work=$(mktemp -d)
-agent_pid=""
-port=""
 prom_pid=""
 exporter_pid=""
 
-# shellcheck source=tests/scripts/lib/common.sh
-. tests/scripts/lib/common.sh
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
 
 cleanup() {
-    stop_process "$prom_pid"
-    kill_agent
-    stop_process "$exporter_pid"
+    terminate "$prom_pid"
+    kill_all_agents
+    terminate "$exporter_pid"
     rm -rf "$work" "$checks/generated"
 }
 trap cleanup EXIT
@@ -41,7 +38,7 @@ python=python3
 for tool in promtool prometheus prometheus-node-exporter npm node curl; do
     command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-test-deps"
 done
-[ -x "$binary" ] || fail "$binary missing: run cargo build --release (scripts/test does)"
+require_binary
 
 echo "-- rules"
 timeout 60 promtool check rules "$rules"/*.yaml
@@ -67,7 +64,7 @@ agent_flags=(--collector.processes --collector.interrupts --collector.tcpstat)
 if [ -S /run/systemd/private ] || [ -S /run/dbus/system_bus_socket ]; then
     agent_flags+=(--collector.systemd --collector.systemd.enable-restarts-metrics)
 fi
-start_agent --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ "${agent_flags[@]}"
+start_agent hostwatch --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ "${agent_flags[@]}"
 
 # A free loopback port: bind port 0, note it, release it.
 free_port() {
@@ -84,7 +81,7 @@ exporter_pid=$!
 curl --silent --fail --max-time 30 --retry 30 --retry-delay 1 --retry-connrefused \
     "http://127.0.0.1:$exporter_port/metrics" >"$work/reference.txt" ||
     fail "node_exporter did not answer: $(tail -n 20 "$work/exporter.log")"
-stop_process "$exporter_pid"
+terminate "$exporter_pid"
 exporter_pid=""
 
 prom_port=$(free_port)
@@ -99,7 +96,7 @@ rule_files:
 scrape_configs:
   - job_name: hostwatch
     static_configs:
-      - targets: ["127.0.0.1:$port"]
+      - targets: ["127.0.0.1:${agent_ports[hostwatch]}"]
 CONFIG
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
     --web.listen-address="127.0.0.1:$prom_port" --enable-feature=extra-scrape-metrics \
@@ -110,6 +107,6 @@ curl --silent --fail --max-time 5 --retry 30 --retry-delay 1 --retry-connrefused
     fail "prometheus not ready: $(tail -n 20 "$work/prometheus.log")"
 
 timeout 300 python3 "$checks/prove.py" --prometheus "http://127.0.0.1:$prom_port" \
-    --job hostwatch --instance "127.0.0.1:$port" --reference "$work/reference.txt" \
+    --job hostwatch --instance "127.0.0.1:${agent_ports[hostwatch]}" --reference "$work/reference.txt" \
     --procfs /proc --sysfs /sys --rootfs / dashboards/*.json ||
     fail "the proof failed (summary above)"
