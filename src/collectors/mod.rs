@@ -21,9 +21,12 @@ pub mod kernel_hung;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
+pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
+pub mod nfs;
+pub mod nfsd;
 pub mod os;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -40,6 +43,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod xfs;
 
 use clap::Args;
 
@@ -62,9 +66,12 @@ pub const ALL: &[CollectorSpec] = &[
     loadavg::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
+    mountstats::SPEC,
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
+    nfs::SPEC,
+    nfsd::SPEC,
     os::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
@@ -81,6 +88,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    xfs::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -153,10 +161,7 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "lnstat",
     "logind",
     "meminfo_numa",
-    "mountstats",
     "network_route",
-    "nfs",
-    "nfsd",
     "ntp",
     "nvme",
     "pcidevice",
@@ -175,7 +180,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "watchdog",
     "wifi",
     "xfrm",
-    "xfs",
     "zfs",
     "zoneinfo",
 ];
