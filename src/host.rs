@@ -72,6 +72,34 @@ impl Host {
         self.procfs.join(relative)
     }
 
+    /// Reads a file of PID 1's procfs directory (`<procfs>/1/<file>`): the
+    /// host init's view, e.g. of the host's mounts when the agent shares the
+    /// host's PID namespace. Falls back to the agent's own
+    /// (`<procfs>/self/<file>`) when PID 1's is missing or unreadable
+    /// (hidepid, owner-only files). Returns the directory read from, with
+    /// the text; on failure, the path that failed, with the error.
+    pub fn read_init_or_self(&self, file: &str) -> Result<(PathBuf, String), (PathBuf, io::Error)> {
+        let init = self.procfs.join("1");
+        let path = init.join(file);
+        match read_text(&path) {
+            Ok(text) => Ok((init, text)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                tracing::debug!(path = %path.display(), err = %e, "falling back to self/{file}");
+                let own = self.procfs.join("self");
+                let path = own.join(file);
+                read_text(&path)
+                    .map(|text| (own, text))
+                    .map_err(|e| (path, e))
+            }
+            Err(e) => Err((path, e)),
+        }
+    }
+
     /// The host's view of a per-network-namespace file under `/proc/net`,
     /// e.g. `net_path("snmp")`.
     ///
@@ -312,6 +340,22 @@ mod tests {
             Path::new("/var/lib")
         );
         assert_eq!(host.host_path_of(Path::new("/host/root")), Path::new("/"));
+    }
+
+    #[test]
+    fn init_files_fall_back_to_the_agents_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), "/sys", "/", "/run/udev/data");
+        let (path, _) = host.read_init_or_self("mountstats").unwrap_err();
+        assert_eq!(path, dir.path().join("self/mountstats"));
+        fs::create_dir_all(dir.path().join("self")).unwrap();
+        fs::write(dir.path().join("self/mountstats"), "own").unwrap();
+        let (from, text) = host.read_init_or_self("mountstats").unwrap();
+        assert_eq!((from, text.as_str()), (dir.path().join("self"), "own"));
+        fs::create_dir_all(dir.path().join("1")).unwrap();
+        fs::write(dir.path().join("1/mountstats"), "init").unwrap();
+        let (from, text) = host.read_init_or_self("mountstats").unwrap();
+        assert_eq!((from, text.as_str()), (dir.path().join("1"), "init"));
     }
 
     #[test]

@@ -34,10 +34,13 @@ pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
+pub mod mountstats;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;
 pub mod network_route;
+pub mod nfs;
+pub mod nfsd;
 pub mod nvme;
 pub mod os;
 pub mod powersupplyclass;
@@ -65,6 +68,7 @@ pub mod uname;
 pub mod vmstat;
 pub mod watchdog;
 pub mod xfrm;
+pub mod xfs;
 pub mod zoneinfo;
 
 use clap::Args;
@@ -101,10 +105,13 @@ pub const ALL: &[CollectorSpec] = &[
     mdadm::SPEC,
     meminfo::SPEC,
     meminfo_numa::SPEC,
+    mountstats::SPEC,
     netclass::SPEC,
     netdev::SPEC,
     netstat::SPEC,
     network_route::SPEC,
+    nfs::SPEC,
+    nfsd::SPEC,
     nvme::SPEC,
     os::SPEC,
     powersupplyclass::SPEC,
@@ -131,6 +138,7 @@ pub const ALL: &[CollectorSpec] = &[
     vmstat::SPEC,
     watchdog::SPEC,
     xfrm::SPEC,
+    xfs::SPEC,
     zoneinfo::SPEC,
 ];
 
@@ -209,9 +217,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "drm",
     "ethtool",
     "logind",
-    "mountstats",
-    "nfs",
-    "nfsd",
     "ntp",
     "pcidevice",
     "perf",
@@ -220,7 +225,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "supervisord",
     "swap",
     "wifi",
-    "xfs",
     "zfs",
 ];
 

@@ -119,7 +119,7 @@ fn parse_line(line: &str) -> Result<Mount, &'static str> {
 
 /// Decodes the kernel's `\ooo` octal escapes; a backslash not followed by
 /// three octal digits is kept as it is.
-fn unescape(field: &str) -> String {
+pub fn unescape(field: &str) -> String {
     if !field.contains('\\') {
         return field.to_string();
     }
