@@ -30,7 +30,6 @@ pub mod mountinfo;
 pub mod statfs;
 pub mod statfs_pool;
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +39,7 @@ use regex::Regex;
 
 use crate::cli::{parse_duration, parse_regex};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
 use self::filter::{FilterFlags, NameFilter};
@@ -221,27 +220,6 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 ];
 
 impl FilesystemCollector {
-    /// Reads PID 1's mountinfo, or this process's own when PID 1's is
-    /// hidden (hidepid), as node_exporter does.
-    fn read_mountinfo(&self) -> Result<(PathBuf, String), CollectError> {
-        let init = self.host.proc_path("1/mountinfo");
-        match read_text(&init) {
-            Ok(text) => Ok((init, text)),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
-                ) =>
-            {
-                tracing::debug!(path = %init.display(), err = %e, "falling back to self/mountinfo");
-                let own = self.host.proc_path("self/mountinfo");
-                let text = read_text(&own).map_err(|e| CollectError::io(&own, &e))?;
-                Ok((own, text))
-            }
-            Err(e) => Err(CollectError::io(&init, &e)),
-        }
-    }
-
     /// The mounts the filters keep, with their host paths.
     fn select<'a>(&self, mounts: &'a [Mount]) -> Vec<(&'a Mount, String)> {
         mounts
@@ -268,7 +246,7 @@ impl FilesystemCollector {
 
 impl Collector for FilesystemCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (path, text) = self.read_mountinfo()?;
+        let (path, text) = mountinfo::read_host_mountinfo(&self.host)?;
         let info = MountInfo::parse(&text);
         let selected = self.select(&info.mounts);
         let stat_paths: Vec<PathBuf> = selected

@@ -17,6 +17,34 @@
 //! per-mount options (6) from the filesystem's own (11), and carries the
 //! device numbers.
 
+use std::io;
+use std::path::PathBuf;
+
+use crate::collector::CollectError;
+use crate::host::{read_text, Host};
+
+/// Reads the host's mountinfo: PID 1's, or this process's own when PID 1's
+/// is hidden (hidepid), as node_exporter does. Returns the path read and its
+/// text.
+pub fn read_host_mountinfo(host: &Host) -> Result<(PathBuf, String), CollectError> {
+    let init = host.proc_path("1/mountinfo");
+    match read_text(&init) {
+        Ok(text) => Ok((init, text)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            tracing::debug!(path = %init.display(), err = %e, "falling back to self/mountinfo");
+            let own = host.proc_path("self/mountinfo");
+            let text = read_text(&own).map_err(|e| CollectError::io(&own, &e))?;
+            Ok((own, text))
+        }
+        Err(e) => Err(CollectError::io(&init, &e)),
+    }
+}
+
 /// One mount, as a line of mountinfo describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
