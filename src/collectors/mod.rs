@@ -6,7 +6,10 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod arp;
+pub mod bcache;
+pub mod bcachefs;
 pub mod bonding;
+pub mod btrfs;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
@@ -40,6 +43,7 @@ pub mod timex;
 pub mod udp_queues;
 pub mod uname;
 pub mod vmstat;
+pub mod zfs;
 
 use clap::Args;
 
@@ -48,7 +52,10 @@ use crate::collector::CollectorSpec;
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
+    bcache::SPEC,
+    bcachefs::SPEC,
     bonding::SPEC,
+    btrfs::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
     cpufreq::SPEC,
@@ -81,6 +88,7 @@ pub const ALL: &[CollectorSpec] = &[
     udp_queues::SPEC,
     uname::SPEC,
     vmstat::SPEC,
+    zfs::SPEC,
 ];
 
 /// The flags of every collector, under `--collector.<name>.<flag>`.
@@ -89,6 +97,9 @@ pub struct CollectorFlags {
     /// `--collector.arp.*`.
     #[command(flatten)]
     pub arp: arp::Flags,
+    /// `--collector.bcache.*`.
+    #[command(flatten)]
+    pub bcache: bcache::Flags,
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
@@ -134,9 +145,6 @@ pub struct CollectorFlags {
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "bcache",
-    "bcachefs",
-    "btrfs",
     "buddyinfo",
     "cgroups",
     "cpu_vulnerabilities",
@@ -176,7 +184,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "wifi",
     "xfrm",
     "xfs",
-    "zfs",
     "zoneinfo",
 ];
 
@@ -194,7 +201,6 @@ pub enum IgnoredFlagKind {
 pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
-        ("collector.bcache.priorityStats", Bool),
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
@@ -236,7 +242,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.systemd.private", Bool),
         ("collector.tapestats.ignored-devices", Value),
         ("collector.wifi.fixtures", Value),
-        ("collector.zfs.pools", Value),
     ]
 };
 
