@@ -389,39 +389,42 @@ fn emit(out: &mut MetricSet, filesystems: &[Filesystem]) {
     for fs in filesystems {
         cache.push(&[&fs.uuid], fs.btree_cache_size as f64);
     }
-    let compressed = out.family(
-        "node_bcachefs_compression_compressed_bytes",
-        "Compressed size by algorithm.",
-        MetricType::Gauge,
-        &["uuid", "algorithm"],
+    keyed(
+        out,
+        filesystems,
+        (
+            "node_bcachefs_compression_compressed_bytes",
+            "Compressed size by algorithm.",
+            MetricType::Gauge,
+        ),
+        "algorithm",
+        |fs| &fs.compression,
+        |c| c.compressed,
     );
-    for fs in filesystems {
-        for (algorithm, c) in &fs.compression {
-            compressed.push(&[&fs.uuid, algorithm], c.compressed as f64);
-        }
-    }
-    let uncompressed = out.family(
-        "node_bcachefs_compression_uncompressed_bytes",
-        "Uncompressed size by algorithm.",
-        MetricType::Gauge,
-        &["uuid", "algorithm"],
+    keyed(
+        out,
+        filesystems,
+        (
+            "node_bcachefs_compression_uncompressed_bytes",
+            "Uncompressed size by algorithm.",
+            MetricType::Gauge,
+        ),
+        "algorithm",
+        |fs| &fs.compression,
+        |c| c.uncompressed,
     );
-    for fs in filesystems {
-        for (algorithm, c) in &fs.compression {
-            uncompressed.push(&[&fs.uuid, algorithm], c.uncompressed as f64);
-        }
-    }
-    let errors = out.family(
-        "node_bcachefs_errors_total",
-        "Error count by error type.",
-        MetricType::Counter,
-        &["uuid", "error_type"],
+    keyed(
+        out,
+        filesystems,
+        (
+            "node_bcachefs_errors_total",
+            "Error count by error type.",
+            MetricType::Counter,
+        ),
+        "error_type",
+        |fs| &fs.errors,
+        |count| *count,
     );
-    for fs in filesystems {
-        for (kind, count) in &fs.errors {
-            errors.push(&[&fs.uuid, kind], *count as f64);
-        }
-    }
     for fs in filesystems {
         for (name, value) in &fs.counters {
             out.family_named(
@@ -433,29 +436,49 @@ fn emit(out: &mut MetricSet, filesystems: &[Filesystem]) {
             .push(&[&fs.uuid], *value as f64);
         }
     }
-    let writes = out.family(
-        "node_bcachefs_btree_writes_total",
-        "Number of btree writes by type.",
-        MetricType::Counter,
-        &["uuid", "type"],
+    keyed(
+        out,
+        filesystems,
+        (
+            "node_bcachefs_btree_writes_total",
+            "Number of btree writes by type.",
+            MetricType::Counter,
+        ),
+        "type",
+        |fs| &fs.btree_writes,
+        |w| w.count,
     );
-    for fs in filesystems {
-        for (kind, w) in &fs.btree_writes {
-            writes.push(&[&fs.uuid, kind], w.count as f64);
-        }
-    }
-    let sizes = out.family(
-        "node_bcachefs_btree_write_average_size_bytes",
-        "Average btree write size by type.",
-        MetricType::Gauge,
-        &["uuid", "type"],
+    keyed(
+        out,
+        filesystems,
+        (
+            "node_bcachefs_btree_write_average_size_bytes",
+            "Average btree write size by type.",
+            MetricType::Gauge,
+        ),
+        "type",
+        |fs| &fs.btree_writes,
+        |w| w.average_bytes,
     );
-    for fs in filesystems {
-        for (kind, w) in &fs.btree_writes {
-            sizes.push(&[&fs.uuid, kind], w.average_bytes as f64);
-        }
-    }
     emit_devices(out, filesystems);
+}
+
+/// Adds the family `(name, help, type)` with one sample per filesystem and
+/// key of one of its maps, the key under the label `key_label`.
+fn keyed<T>(
+    out: &mut MetricSet,
+    filesystems: &[Filesystem],
+    (name, help, metric_type): (&'static str, &'static str, MetricType),
+    key_label: &'static str,
+    map: fn(&Filesystem) -> &BTreeMap<String, T>,
+    value: fn(&T) -> u64,
+) {
+    let family = out.family(name, help, metric_type, &["uuid", key_label]);
+    for fs in filesystems {
+        for (key, item) in map(fs) {
+            family.push(&[&fs.uuid, key], value(item) as f64);
+        }
+    }
 }
 
 /// A per-device gauge: name, help and value.
