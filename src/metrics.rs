@@ -219,6 +219,28 @@ impl MetricSet {
         self.families.last_mut().expect("just pushed")
     }
 
+    /// The family named `name` if one was started already (its help, type
+    /// and label names stay as first given), else a new one: for families
+    /// whose names come from host data and recur across devices or files.
+    pub fn family_named<N, H, L>(
+        &mut self,
+        name: N,
+        help: H,
+        metric_type: MetricType,
+        label_names: &[L],
+    ) -> &mut Family
+    where
+        N: Into<Cow<'static, str>>,
+        H: Into<Cow<'static, str>>,
+        L: Clone + Into<Cow<'static, str>>,
+    {
+        let name = name.into();
+        match self.families.iter().position(|f| f.name == name) {
+            Some(index) => &mut self.families[index],
+            None => self.family(name, help, metric_type, label_names),
+        }
+    }
+
     /// Adds a family that has one label-less sample.
     pub fn single<N, H>(&mut self, name: N, help: H, metric_type: MetricType, value: f64)
     where
@@ -363,6 +385,22 @@ mod tests {
             .map(|f| f.name().to_string())
             .collect();
         assert_eq!(names, vec!["a_total", "b"]);
+    }
+
+    #[test]
+    fn family_named_reuses_a_family_of_the_same_name() {
+        let mut set = MetricSet::new();
+        set.family_named("x", "first", MetricType::Untyped, &["pool"])
+            .push(&["a"], 1.0);
+        set.family_named("x", "second", MetricType::Gauge, &["pool"])
+            .push(&["b"], 2.0);
+        set.family_named("y", "other", MetricType::Untyped, &["pool"])
+            .push(&["a"], 3.0);
+        let families = set.into_sorted();
+        assert_eq!(families.len(), 2);
+        assert_eq!(families[0].help(), "first");
+        assert_eq!(families[0].metric_type(), MetricType::Untyped);
+        assert_eq!(families[0].samples().len(), 2);
     }
 
     #[test]

@@ -19,6 +19,7 @@ const GOLDEN_FLAGS: &[&str] = &[
     "--collector.cpu.info",
     "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
     "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
+    "--collector.bcache.priorityStats",
     "--collector.stat.softirq",
     "--collector.sysctl.include=vm.swappiness",
     "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",

@@ -6,7 +6,10 @@
 //! their flags are accepted, with a warning, instead of failing start-up.
 
 pub mod arp;
+pub mod bcache;
+pub mod bcachefs;
 pub mod bonding;
+pub mod btrfs;
 pub mod buddyinfo;
 pub mod cgroups;
 pub mod conntrack;
@@ -69,6 +72,7 @@ pub mod vmstat;
 pub mod watchdog;
 pub mod xfrm;
 pub mod xfs;
+pub mod zfs;
 pub mod zoneinfo;
 
 use clap::Args;
@@ -78,7 +82,10 @@ use crate::collector::CollectorSpec;
 /// Every collector, in name order.
 pub const ALL: &[CollectorSpec] = &[
     arp::SPEC,
+    bcache::SPEC,
+    bcachefs::SPEC,
     bonding::SPEC,
+    btrfs::SPEC,
     buddyinfo::SPEC,
     cgroups::SPEC,
     conntrack::SPEC,
@@ -139,6 +146,7 @@ pub const ALL: &[CollectorSpec] = &[
     watchdog::SPEC,
     xfrm::SPEC,
     xfs::SPEC,
+    zfs::SPEC,
     zoneinfo::SPEC,
 ];
 
@@ -148,6 +156,9 @@ pub struct CollectorFlags {
     /// `--collector.arp.*`.
     #[command(flatten)]
     pub arp: arp::Flags,
+    /// `--collector.bcache.*`.
+    #[command(flatten)]
+    pub bcache: bcache::Flags,
     /// `--collector.cpu.*`.
     #[command(flatten)]
     pub cpu: cpu::Flags,
@@ -211,9 +222,6 @@ pub struct CollectorFlags {
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "bcache",
-    "bcachefs",
-    "btrfs",
     "drm",
     "ethtool",
     "logind",
@@ -225,7 +233,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "supervisord",
     "swap",
     "wifi",
-    "zfs",
 ];
 
 /// How a flag of an unimplemented collector takes its value.
@@ -242,7 +249,6 @@ pub enum IgnoredFlagKind {
 pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
-        ("collector.bcache.priorityStats", Bool),
         ("collector.ethtool.device-include", Value),
         ("collector.ethtool.device-exclude", Value),
         ("collector.ethtool.metrics-include", Value),
@@ -269,7 +275,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.runit.servicedir", Value),
         ("collector.supervisord.url", Value),
         ("collector.wifi.fixtures", Value),
-        ("collector.zfs.pools", Value),
     ]
 };
 

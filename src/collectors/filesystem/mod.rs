@@ -220,15 +220,6 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 ];
 
 impl FilesystemCollector {
-    /// Reads PID 1's mountinfo, or this process's own when PID 1's is
-    /// hidden (hidepid), as node_exporter does.
-    fn read_mountinfo(&self) -> Result<(PathBuf, String), CollectError> {
-        self.host
-            .read_init_or_self("mountinfo")
-            .map(|(dir, text)| (dir.join("mountinfo"), text))
-            .map_err(|(path, e)| CollectError::io(&path, &e))
-    }
-
     /// The mounts the filters keep, with their host paths.
     fn select<'a>(&self, mounts: &'a [Mount]) -> Vec<(&'a Mount, String)> {
         mounts
@@ -255,7 +246,7 @@ impl FilesystemCollector {
 
 impl Collector for FilesystemCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (path, text) = self.read_mountinfo()?;
+        let (path, text) = mountinfo::read_host_mountinfo(&self.host)?;
         let info = MountInfo::parse(&text);
         let selected = self.select(&info.mounts);
         let stat_paths: Vec<PathBuf> = selected

@@ -17,6 +17,20 @@
 //! per-mount options (6) from the filesystem's own (11), and carries the
 //! device numbers.
 
+use std::path::PathBuf;
+
+use crate::collector::CollectError;
+use crate::host::Host;
+
+/// Reads the host's mountinfo: PID 1's, or this process's own when PID 1's
+/// is hidden (hidepid), as node_exporter does. Returns the path read and its
+/// text.
+pub fn read_host_mountinfo(host: &Host) -> Result<(PathBuf, String), CollectError> {
+    host.read_init_or_self("mountinfo")
+        .map(|(dir, text)| (dir.join("mountinfo"), text))
+        .map_err(|(path, e)| CollectError::io(&path, &e))
+}
+
 /// One mount, as a line of mountinfo describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
