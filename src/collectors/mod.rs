@@ -18,6 +18,7 @@ pub mod diskstats;
 pub mod dmi;
 pub mod edac;
 pub mod entropy;
+pub mod ethtool;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
@@ -77,6 +78,7 @@ pub const ALL: &[CollectorSpec] = &[
     dmi::SPEC,
     edac::SPEC,
     entropy::SPEC,
+    ethtool::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
     hwmon::SPEC,
@@ -134,6 +136,9 @@ pub struct CollectorFlags {
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.ethtool.*`.
+    #[command(flatten)]
+    pub ethtool: ethtool::Flags,
     /// `--collector.filesystem.*`.
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
@@ -188,7 +193,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "dmmultipath",
     "drbd",
     "drm",
-    "ethtool",
     "fibrechannel",
     "infiniband",
     "ipvs",
@@ -225,9 +229,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
         ("collector.bcache.priorityStats", Bool),
-        ("collector.ethtool.device-include", Value),
-        ("collector.ethtool.device-exclude", Value),
-        ("collector.ethtool.metrics-include", Value),
         ("collector.ipvs.backend-labels", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
