@@ -10,6 +10,12 @@
 //! An interface the namespace does not have (ENODEV), or whose driver does
 //! not answer a command (EOPNOTSUPP) or refuses it (EPERM), is skipped for
 //! that command quietly.
+//!
+//! Link modes come from the legacy `ETHTOOL_GSET` masks, as node_exporter
+//! reads them, so modes numbered 32 and above are not reported. A statistic
+//! whose name sanitisation changes (`tx-0.packets`) is reported with its
+//! value, where node_exporter looks the value up under the sanitised name
+//! and reports 0.
 
 mod ioctl;
 mod link;
