@@ -23,6 +23,7 @@ pub mod dmmultipath;
 pub mod drbd;
 pub mod edac;
 pub mod entropy;
+pub mod ethtool;
 pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
@@ -98,6 +99,7 @@ pub const ALL: &[CollectorSpec] = &[
     drbd::SPEC,
     edac::SPEC,
     entropy::SPEC,
+    ethtool::SPEC,
     fibrechannel::SPEC,
     filefd::SPEC,
     filesystem::SPEC,
@@ -168,6 +170,9 @@ pub struct CollectorFlags {
     /// `--collector.diskstats.*`.
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    /// `--collector.ethtool.*`.
+    #[command(flatten)]
+    pub ethtool: ethtool::Flags,
     /// `--collector.filesystem.*`.
     #[command(flatten)]
     pub filesystem: filesystem::Flags,
@@ -223,7 +228,6 @@ pub struct CollectorFlags {
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "drm",
-    "ethtool",
     "logind",
     "ntp",
     "pcidevice",
@@ -249,9 +253,6 @@ pub enum IgnoredFlagKind {
 pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
     use IgnoredFlagKind::{Bool, Value};
     &[
-        ("collector.ethtool.device-include", Value),
-        ("collector.ethtool.device-exclude", Value),
-        ("collector.ethtool.metrics-include", Value),
         ("collector.ntp.server", Value),
         ("collector.ntp.server-port", Value),
         ("collector.ntp.protocol-version", Value),
