@@ -403,3 +403,21 @@ fn broken_configurations_stop_start_up_naming_the_problem() {
         missing.stderr
     );
 }
+
+#[test]
+fn oversized_requests_are_refused() {
+    let setup = Setup::new();
+    let agent = setup.start("");
+    let big = "x".repeat(20_000);
+    match http::request(agent.port(), "GET", "/-/healthy", &[("X-Padding", &big)]) {
+        Ok(response) => assert_eq!(response.status, 431),
+        Err(e) => assert_ne!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
+    }
+    let body = agent.request("GET", "/-/healthy", &[("Content-Length", "100000")]);
+    assert_eq!(body.status, 413);
+    assert_eq!(
+        agent.get("/-/healthy").status,
+        200,
+        "the agent still serves"
+    );
+}
