@@ -58,6 +58,10 @@ pub struct Cli {
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
     pub max_requests: usize,
 
+    /// Path to a configuration file that can enable TLS, basic authentication, response headers and rate limiting (exporter-toolkit's web configuration format).
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Exclude metrics about the exporter itself (process_*).
     #[arg(long = "web.disable-exporter-metrics", num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]

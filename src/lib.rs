@@ -25,3 +25,4 @@ pub mod server;
 pub mod socket_table;
 pub mod textformat;
 pub mod version;
+pub mod web;

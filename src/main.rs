@@ -10,6 +10,7 @@ use hostwatch::collector::BuildContext;
 use hostwatch::host::Host;
 use hostwatch::scrape::Scraper;
 use hostwatch::server::{self, AppState, ListenAddress};
+use hostwatch::web::{self, guard::Guard, WebConfig};
 use tokio::sync::watch;
 
 /// How long in-flight requests get to finish after a shutdown signal: a
@@ -88,6 +89,17 @@ async fn run(options: Options) -> Result<(), String> {
         .map(|a| ListenAddress::parse(a).map_err(|e| format!("invalid --web.listen-address {e}")))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let web_config = match &cli.web_config_file {
+        Some(path) => WebConfig::load(path)?,
+        None => WebConfig::default(),
+    };
+    let tls = match &web_config.tls {
+        Some(settings) => Some(tokio_rustls::TlsAcceptor::from(
+            web::tls::server_config(settings).map_err(|e| format!("invalid web config: {e}"))?,
+        )),
+        None => None,
+    };
+
     let ctx = BuildContext {
         host: Arc::clone(&host),
         flags: &cli.collectors,
@@ -131,30 +143,28 @@ async fn run(options: Options) -> Result<(), String> {
         cli.max_requests,
         &cli.telemetry_path,
     ));
-    let app = server::router(state, &cli.telemetry_path);
+    tracing::info!(
+        tls = tls.is_some(),
+        basic_auth = !web_config.basic_auth_users.is_empty(),
+        "web configuration"
+    );
+    let app = Guard::new(&web_config).protect(server::router(state, &cli.telemetry_path));
     let (stop_sender, stop) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
-        let mut stop = stop.clone();
-        let app = app.clone();
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await
-        });
+        servers.spawn(web::serve::serve(
+            listener,
+            app.clone(),
+            tls.clone(),
+            stop.clone(),
+        ));
     }
 
     let signal = signals.recv().await;
     tracing::info!(signal, "shutting down: finishing in-flight requests");
     let _ = stop_sender.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while let Some(result) = servers.join_next().await {
-            if let Ok(Err(e)) = result {
-                tracing::warn!(err = %e, "server ended with an error");
-            }
-        }
+        while servers.join_next().await.is_some() {}
     })
     .await;
     if drained.is_err() {

@@ -58,10 +58,27 @@ pub fn request(
     target: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Response> {
+    request_on(connect(port)?, port, method, target, headers)
+}
+
+/// A connection to `127.0.0.1:port` with the I/O timeouts set.
+pub fn connect(port: u16) -> io::Result<TcpStream> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&address, IO_TIMEOUT)?;
+    let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Sends one request on `stream` (plain or TLS) and reads the response to
+/// the end (`Connection: close`).
+pub fn request_on(
+    mut stream: impl Read + Write,
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> io::Result<Response> {
     let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
     head.push_str("Connection: close\r\n");
     for (name, value) in headers {

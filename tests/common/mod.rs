@@ -132,6 +132,14 @@ impl Agent {
 
     /// [`Agent::start`] with extra environment variables for the process.
     pub fn start_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Agent {
+        let mut agent = Agent::start_listening(args, env);
+        agent.wait_ready();
+        agent
+    }
+
+    /// Starts the agent and returns once it listens, without asking it for
+    /// readiness: for agents that speak TLS or demand credentials.
+    pub fn start_listening<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Agent {
         let mut child = Command::new(BINARY)
             .current_dir(crate_root())
             .arg(LOOPBACK_ANY_PORT)
@@ -158,7 +166,6 @@ impl Agent {
             .as_deref()
             .and_then(listen_port)
             .unwrap_or_else(|| panic!("no listen address logged; stderr:\n{}", agent.stderr()));
-        agent.wait_ready();
         agent
     }
 

@@ -95,9 +95,15 @@ def check(rendered):
     metrics = ports.get("metrics", {})
     expect(metrics.get("containerPort") == 9100 and metrics.get("hostPort") == 9100,
            "containerPort and hostPort 9100 named metrics")
+    secured = any(a.startswith("--web.config.file=") for a in c.get("args", []))
     for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
-        get = c.get(probe, {}).get("httpGet", {})
-        expect(get.get("path") == path and get.get("port") == "metrics", f"{probe} on {path}")
+        if secured:
+            # Every path needs credentials then; the probe checks the port.
+            tcp = c.get(probe, {}).get("tcpSocket", {})
+            expect(tcp.get("port") == "metrics", f"{probe} on the metrics port (tcpSocket)")
+        else:
+            get = c.get(probe, {}).get("httpGet", {})
+            expect(get.get("path") == path and get.get("port") == "metrics", f"{probe} on {path}")
 
     volumes = {v["name"]: v.get("hostPath", {}).get("path") for v in pod.get("volumes", [])}
     mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
