@@ -63,19 +63,16 @@ COLLECTOR_METRICS = {
     "uname": r"node_uname_info$",
 }
 
-# Collectors not merged into this branch yet: their metrics are missing
-# because hostwatch does not have the collector. An entry applies only while
-# the agent reports no node_scrape_collector_success for it, and only to
-# metric names node_exporter itself exposes on this machine (--reference), so
-# a misspelt name is never excused; once the collector reports, the summary
-# says the entry can go. Shrink this list as collectors land. (Collectors
-# whose hardware this machine lacks, such as mdadm or hwmon, need no entry:
-# node_exporter has none of their metrics here either, and ABSENT explains
-# them.)
-NOT_MERGED = [
-    "arp", "conntrack", "filesystem", "interrupts", "netstat", "os", "pressure", "processes",
-    "sockstat", "softnet", "tcpstat", "time", "timex", "udp_queues", "uname",
-]
+# Collectors hostwatch does not have: their metrics are missing because the
+# agent lacks the collector. An entry applies only while the agent reports no
+# node_scrape_collector_success for it, and only to metric names
+# node_exporter itself exposes on this machine (--reference), so a misspelt
+# name is never excused; once the collector reports, the summary says the
+# entry can go. Every collector the dashboards and rules use exists today.
+# (Collectors whose hardware this machine lacks, such as mdadm or hwmon, need
+# no entry: node_exporter has none of their metrics here either, and ABSENT
+# explains them.)
+NOT_MERGED = []
 
 
 def _missing(path):
