@@ -10,8 +10,13 @@
 //!   from an earlier one) waits for that run's result instead of starting
 //!   another, so a hung read costs one thread, not one per scrape, and HA
 //!   Prometheus pairs scraping together share one collection.
+//!
+//! A scrape's runs share blocking threads rather than taking one each (see
+//! [`RunQueue`]): most collectors take microseconds, less than a thread hop.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -156,14 +161,19 @@ impl Scraper {
     /// waits for them until `deadline`.
     pub async fn scrape(&self, selection: &[usize], deadline: Instant) -> Scrape {
         let started = Instant::now();
+        let mut fresh = VecDeque::new();
         let runs: Vec<(&Arc<Slot>, OutcomeReceiver)> = selection
             .iter()
             .filter_map(|&i| self.slots.get(i))
-            .map(|slot| (slot, start_or_join(slot)))
+            .map(|slot| (slot, start_or_join(slot, &mut fresh)))
             .collect();
+        RunQueue::start(fresh);
 
+        // Waiting for the last run first: queued runs finish in order, so
+        // by then the earlier ones are usually done, and this task wakes
+        // once rather than once per collector.
         let mut results = Vec::with_capacity(runs.len());
-        for (slot, mut receiver) in runs {
+        for (slot, mut receiver) in runs.into_iter().rev() {
             let waited =
                 tokio::time::timeout_at(deadline, receiver.wait_for(Option::is_some)).await;
             let result = match waited {
@@ -176,6 +186,7 @@ impl Scraper {
             log_result(slot, &result);
             results.push((slot.name, result));
         }
+        results.reverse();
 
         let mut meta = MetricSet::new();
         let duration = meta.family(
@@ -207,18 +218,107 @@ impl Scraper {
     }
 }
 
-/// Starts a run of the slot's collector, or joins the one in flight.
-fn start_or_join(slot: &Arc<Slot>) -> OutcomeReceiver {
+/// Starts a run of the slot's collector, queued in `fresh`, or joins the
+/// one in flight.
+fn start_or_join(slot: &Arc<Slot>, fresh: &mut VecDeque<Run>) -> OutcomeReceiver {
     let mut in_flight = slot.in_flight.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(receiver) = in_flight.as_ref() {
         return receiver.clone();
     }
     let (sender, receiver) = watch::channel(None);
     *in_flight = Some(receiver.clone());
-    drop(in_flight);
+    fresh.push_back(Run {
+        slot: Arc::clone(slot),
+        sender,
+    });
+    receiver
+}
 
-    let slot = Arc::clone(slot);
-    tokio::task::spawn_blocking(move || {
+/// How long a run queue may go without starting its next run before another
+/// thread joins in: longer than the cheap collectors take, short enough that
+/// one hung or slow collector barely delays the ones queued behind it.
+const STALL: Duration = Duration::from_millis(20);
+
+/// One collector run waiting for a thread.
+struct Run {
+    slot: Arc<Slot>,
+    sender: watch::Sender<Option<Arc<Outcome>>>,
+}
+
+/// The runs one scrape started, taken in order by blocking threads.
+///
+/// Most collectors finish in microseconds, so one thread running them one
+/// after another costs far less than a thread hop each. A watcher adds a
+/// thread whenever the queue stops moving, so a hung or slow collector holds
+/// only its own thread and the rest still meet the deadline.
+struct RunQueue {
+    runs: Mutex<VecDeque<Run>>,
+    /// How many runs have been taken from the queue, to notice a stall.
+    taken: AtomicUsize,
+}
+
+impl RunQueue {
+    /// Starts the runs on a blocking thread and watches the queue.
+    fn start(runs: VecDeque<Run>) {
+        if runs.is_empty() {
+            return;
+        }
+        let several = runs.len() > 1;
+        let queue = Arc::new(RunQueue {
+            runs: Mutex::new(runs),
+            taken: AtomicUsize::new(0),
+        });
+        queue.add_thread();
+        if several {
+            tokio::spawn(queue.watch());
+        }
+    }
+
+    fn add_thread(self: &Arc<Self>) {
+        let queue = Arc::clone(self);
+        tokio::task::spawn_blocking(move || queue.drain());
+    }
+
+    /// Adds a thread each time the queue has not moved for [`STALL`]; ends
+    /// when the queue is empty, so it adds at most one thread per run.
+    async fn watch(self: Arc<Self>) {
+        loop {
+            let taken = self.taken.load(Ordering::Acquire);
+            tokio::time::sleep(STALL).await;
+            if self.is_empty() {
+                return;
+            }
+            if self.taken.load(Ordering::Acquire) == taken {
+                self.add_thread();
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
+    fn drain(&self) {
+        loop {
+            let next = self
+                .runs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            let Some(run) = next else { return };
+            self.taken.fetch_add(1, Ordering::Release);
+            run.execute();
+        }
+    }
+}
+
+impl Run {
+    /// Runs the collector and publishes its outcome.
+    fn execute(self) {
+        let Run { slot, sender } = self;
         let started = std::time::Instant::now();
         let mut set = MetricSet::new();
         let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(&mut set)));
@@ -236,8 +336,7 @@ fn start_or_join(slot: &Arc<Slot>) -> OutcomeReceiver {
         // after this point starts a fresh run rather than reusing this one.
         *slot.in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let _ = sender.send(Some(Arc::new(outcome)));
-    });
-    receiver
+    }
 }
 
 /// How one collector fared in one scrape.
@@ -337,7 +436,6 @@ impl Scrape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Fixed(f64);
     impl Collector for Fixed {
@@ -460,6 +558,31 @@ mod tests {
         );
         assert!(out.contains("node_hanging 1\n"));
         assert_eq!(hanging.runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn collectors_queued_behind_a_hung_one_still_report() {
+        let hanging = Arc::new(Hanging {
+            runs: AtomicUsize::new(0),
+            release: Mutex::new(false),
+            wake: std::sync::Condvar::new(),
+        });
+        let scraper = Scraper::from_collectors(
+            vec![
+                ("a_hanging", hanging.clone() as Arc<dyn Collector>),
+                ("b_fixed", Arc::new(Fixed(1.0))),
+                ("c_fixed", Arc::new(Fixed(2.0))),
+            ],
+            Duration::from_secs(5),
+            false,
+        );
+        let all = scraper.select(&[], &[]).unwrap();
+        let out = text(&scraper.scrape(&all, deadline_in(1000)).await);
+        assert!(out.contains("node_scrape_collector_success{collector=\"a_hanging\"} 0\n"));
+        assert!(out.contains("node_scrape_collector_success{collector=\"b_fixed\"} 1\n"));
+        assert!(out.contains("node_scrape_collector_success{collector=\"c_fixed\"} 1\n"));
+        *hanging.release.lock().unwrap() = true;
+        hanging.wake.notify_all();
     }
 
     #[test]
