@@ -11,11 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=tests/scripts/lib/deps.sh
 source tests/scripts/lib/deps.sh
-# shellcheck source=tests/scripts/lib/common.sh
-source tests/scripts/lib/common.sh
+work=$(mktemp -d)
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
 
-binary=$PWD/target/release/hostwatch
-[ -x "$binary" ] || fail "$binary is not built (scripts/test builds it first)"
+require_binary
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: ethtool test: creating network namespaces needs root"
     exit 0
@@ -26,12 +26,11 @@ ns=hwethtool$$
 # Interface names stay within IFNAMSIZ (15 characters).
 left=hwe$$a
 right=hwe$$b
-work=$(mktemp -d)
 agent_pid=""
 port=""
 
 cleanup() {
-    stop_process "$agent_pid"
+    terminate "$agent_pid"
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -83,7 +82,7 @@ expect_line() {
 
 start_in_ns --collector.ethtool
 scrape
-stop_process "$agent_pid"
+terminate "$agent_pid"
 agent_pid=""
 
 expect_line 'node_scrape_collector_success{collector="ethtool"} 1'
