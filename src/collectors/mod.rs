@@ -60,6 +60,7 @@ pub mod softnet;
 pub mod stat;
 pub mod sysctl;
 pub mod sysfs_class;
+pub mod system_bus;
 pub mod systemd;
 pub mod tapestats;
 pub mod tcpstat;
