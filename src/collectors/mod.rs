@@ -35,6 +35,7 @@ pub mod kernel_hung;
 pub mod ksmd;
 pub mod lnstat;
 pub mod loadavg;
+pub mod logind;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
@@ -112,6 +113,7 @@ pub const ALL: &[CollectorSpec] = &[
     ksmd::SPEC,
     lnstat::SPEC,
     loadavg::SPEC,
+    logind::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
     meminfo_numa::SPEC,
@@ -229,7 +231,6 @@ pub struct CollectorFlags {
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "drm",
-    "logind",
     "ntp",
     "pcidevice",
     "perf",

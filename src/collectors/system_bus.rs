@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 use zbus::connection::Builder;
-use zbus::zvariant::OwnedValue;
+use zbus::zvariant::{OwnedValue, Value};
 use zbus::Connection;
 
 use crate::host::Host;
@@ -290,6 +290,25 @@ pub async fn get(
         .await
         .map_err(failed)?;
     reply.body().deserialize::<OwnedValue>().map_err(failed)
+}
+
+/// A D-Bus property value as a string, for `s` (and `o`) properties.
+pub fn text(value: &Value<'_>) -> Option<String> {
+    match value {
+        Value::Str(s) => Some(s.as_str().to_string()),
+        Value::ObjectPath(p) => Some(p.as_str().to_string()),
+        Value::Value(inner) => text(inner),
+        _ => None,
+    }
+}
+
+/// A D-Bus property value as a boolean, for `b` properties.
+pub fn boolean(value: &Value<'_>) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Value(inner) => boolean(inner),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::Connection;
 
 use super::units::{
-    parse_version, text, unsigned, Snapshot, UnitDetails, UnitFilter, UnitKind, UnitStatus,
+    parse_version, unsigned, Snapshot, UnitDetails, UnitFilter, UnitKind, UnitStatus,
     MIN_VERSION_SYSTEM_STATE,
 };
-use crate::collectors::system_bus::{self, BusConnection, CallError, Endpoint};
+use crate::collectors::system_bus::{self, text, BusConnection, CallError, Endpoint};
 use crate::host::Host;
 
 const DESTINATION: &str = "org.freedesktop.systemd1";
