@@ -59,6 +59,7 @@ pub mod sockstat;
 pub mod softirqs;
 pub mod softnet;
 pub mod stat;
+pub mod swap;
 pub mod sysctl;
 pub mod sysfs_class;
 pub mod system_bus;
@@ -137,6 +138,7 @@ pub const ALL: &[CollectorSpec] = &[
     softirqs::SPEC,
     softnet::SPEC,
     stat::SPEC,
+    swap::SPEC,
     sysctl::SPEC,
     systemd::SPEC,
     tapestats::SPEC,
@@ -237,7 +239,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "qdisc",
     "runit",
     "supervisord",
-    "swap",
     "wifi",
 ];
 
