@@ -250,21 +250,29 @@ start_agent private --path.rootfs="$root" --collector.disable-defaults --collect
 check_series private "--collector.systemd.private" "$work/full.txt"
 stop_agent private
 
-# 7. No socket: the collector fails, with one warning naming the socket and
-# what to mount, however many scrapes.
-start_agent missing --path.rootfs="$work/empty" --collector.disable-defaults --collector.systemd
-for _ in 1 2 3; do
-    scrape missing >"$work/missing.metrics"
-    grep -qx 'node_scrape_collector_success{collector="systemd"} 0' "$work/missing.metrics" ||
-        fail "a missing socket was reported as success"
-done
-warnings=$(grep 'level=warn' "$work/missing.log" | grep -c 'collector=systemd' || true)
-[ "$warnings" -eq 1 ] || fail "expected one warning, got $warnings: $(cat "$work/missing.log")"
-grep 'level=warn' "$work/missing.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
-    grep -q "mount the host's /run/dbus/system_bus_socket" ||
-    fail "the warning names neither the socket nor the mount: $(cat "$work/missing.log")"
-stop_agent missing
-echo "ok: a missing socket is one clear warning"
+# check_missing_socket COLLECTOR: without a socket under --path.rootfs the
+# collector fails, with one warning naming the socket and what to mount,
+# however many scrapes.
+check_missing_socket() {
+    local collector=$1 name="$1-missing"
+    start_agent "$name" --path.rootfs="$work/empty" --collector.disable-defaults "--collector.$collector"
+    for _ in 1 2 3; do
+        scrape "$name" >"$work/$name.metrics"
+        grep -qx "node_scrape_collector_success{collector=\"$collector\"} 0" "$work/$name.metrics" ||
+            fail "$collector: a missing socket was reported as success"
+    done
+    local warnings
+    warnings=$(grep 'level=warn' "$work/$name.log" | grep -c "collector=$collector" || true)
+    [ "$warnings" -eq 1 ] || fail "$collector: expected one warning, got $warnings: $(cat "$work/$name.log")"
+    grep 'level=warn' "$work/$name.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
+        grep -q "mount the host's /run/dbus/system_bus_socket" ||
+        fail "$collector: the warning names neither the socket nor the mount: $(cat "$work/$name.log")"
+    stop_agent "$name"
+    echo "ok: $collector: a missing socket is one clear warning"
+}
+
+# 7. No socket: one clear warning.
+check_missing_socket systemd
 
 # logind_sessions SSH_SESSIONS: the node_logind_sessions samples expected of
 # the fake's sessions with SSH_SESSIONS remote tty sessions: every seat
@@ -308,9 +316,10 @@ logind_sessions 3 >"$work/logind-ssh.txt"
 # session seen live, and reconnection after the bus restarts.
 start_agent logind --path.rootfs="$root" --collector.disable-defaults --collector.logind
 check_logind logind "--path.rootfs" "$work/logind.txt"
-grep -qx '# HELP node_logind_sessions Number of sessions registered in logind.' "$work/logind.metrics" &&
-    grep -qx '# TYPE node_logind_sessions gauge' "$work/logind.metrics" ||
-    fail "logind: HELP or TYPE differ from node_exporter's"
+grep -qx '# HELP node_logind_sessions Number of sessions registered in logind.' "$work/logind.metrics" ||
+    fail "logind: HELP differs from node_exporter's"
+grep -qx '# TYPE node_logind_sessions gauge' "$work/logind.metrics" ||
+    fail "logind: TYPE differs from node_exporter's"
 kill -USR2 "$fake_pid"
 check_logind logind "after an SSH login" "$work/logind-ssh.txt"
 stop_systemd
@@ -319,16 +328,4 @@ check_logind logind "after the bus restarted" "$work/logind.txt"
 stop_agent logind
 
 # 9. logind without a socket: one warning naming it and what to mount.
-start_agent logind-missing --path.rootfs="$work/empty" --collector.disable-defaults --collector.logind
-for _ in 1 2 3; do
-    scrape logind-missing >"$work/logind-missing.metrics"
-    grep -qx 'node_scrape_collector_success{collector="logind"} 0' "$work/logind-missing.metrics" ||
-        fail "logind: a missing socket was reported as success"
-done
-warnings=$(grep 'level=warn' "$work/logind-missing.log" | grep -c 'collector=logind' || true)
-[ "$warnings" -eq 1 ] || fail "logind: expected one warning, got $warnings: $(cat "$work/logind-missing.log")"
-grep 'level=warn' "$work/logind-missing.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
-    grep -q "mount the host's /run/dbus/system_bus_socket" ||
-    fail "logind: the warning names neither the socket nor the mount: $(cat "$work/logind-missing.log")"
-stop_agent logind-missing
-echo "ok: logind: a missing socket is one clear warning"
+check_missing_socket logind
