@@ -39,8 +39,8 @@ const TEXTFILE_MTIME: u64 = 1_700_000_000;
 
 /// Collectors that read a live service rather than files, so the fixture
 /// tree cannot serve them: left out of the golden run and tested by their
-/// own scripts under `tests/scripts/` (systemd: `40-systemd.sh`).
-const LIVE_SERVICE_COLLECTORS: &[&str] = &["systemd"];
+/// own scripts under `tests/scripts/` (systemd and logind: `40-systemd.sh`).
+const LIVE_SERVICE_COLLECTORS: &[&str] = &["logind", "systemd"];
 
 /// The registry's collectors the golden run enables.
 fn golden_collectors() -> impl Iterator<Item = &'static hostwatch::collector::CollectorSpec> {

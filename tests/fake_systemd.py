@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""A stand-in for systemd's D-Bus API, for testing the systemd collector on
-machines without systemd.
+"""A stand-in for systemd's D-Bus API, for testing the systemd and logind
+collectors on machines without systemd.
 
 It owns org.freedesktop.systemd1 on the bus at --bus (a D-Bus address) and
 exports the manager (ListUnits and the Version, Virtualization and
@@ -9,7 +9,12 @@ collector reads, under the object paths systemd uses. With --private PATH it
 also serves the same objects peer-to-peer on a socket at PATH, as systemd's
 /run/systemd/private does.
 
-Signals: SIGUSR1 fails cron.service (and counts a restart), SIGTERM exits.
+It also owns org.freedesktop.login1 on the bus and exports logind's manager
+(ListSeats, ListSessions) and one object per session with the Remote, Type
+and Class properties.
+
+Signals: SIGUSR1 fails cron.service (and counts a restart), SIGUSR2 opens
+another SSH session, SIGTERM exits.
 Once serving, it writes its PID to --ready.
 
 Needs Debian's python3-dbus and python3-gi.
@@ -34,6 +39,9 @@ SOCKET = "org.freedesktop.systemd1.Socket"
 TIMER = "org.freedesktop.systemd1.Timer"
 MOUNT = "org.freedesktop.systemd1.Mount"
 PROPERTIES = "org.freedesktop.DBus.Properties"
+LOGIN_PATH = "/org/freedesktop/login1"
+LOGIN_MANAGER = "org.freedesktop.login1.Manager"
+SESSION = "org.freedesktop.login1.Session"
 
 # systemd's "infinity" for counters and limits.
 UINT64_MAX = 2**64 - 1
@@ -109,6 +117,29 @@ MANAGER_PROPERTIES = {
 }
 
 
+SEATS = ["seat0"]
+
+# id: (uid, user, seat, remote, type, class); None for a session listed but
+# without an object (it ended in between).
+SESSIONS = {
+    "1": (1000, "alice", "seat0", False, "wayland", "user"),
+    "c1": (120, "gdm", "seat0", False, "x11", "greeter"),
+    "3": (1001, "bob", "", True, "tty", "user"),
+    "4": (1001, "bob", "", True, "tty", "user"),
+    # Values of a newer logind: counted as "other".
+    "5": (0, "root", "", False, "unspecified", "manager"),
+    "6": (1002, "carol", "", False, "remote-desktop", "background"),
+    # A seat ListSeats does not list: not counted.
+    "7": (1003, "dave", "seat1", False, "tty", "user"),
+    "8": None,
+}
+
+
+def session_path(session_id):
+    return LOGIN_PATH + "/session/_3" + session_id if session_id[0].isdigit() \
+        else LOGIN_PATH + "/session/" + session_id
+
+
 def unit_path(name):
     """systemd's object path for a unit: bytes other than [A-Za-z0-9]
     become _xx (lowercase hex)."""
@@ -179,10 +210,58 @@ class Unit(PropertiesObject):
         return merged
 
 
+class LoginManager(PropertiesObject):
+    def properties(self):
+        return {}
+
+    @dbus.service.method(LOGIN_MANAGER, in_signature="", out_signature="a(so)")
+    def ListSeats(self):
+        return dbus.Array(
+            [dbus.Struct((seat, dbus.ObjectPath(LOGIN_PATH + "/seat/" + seat)), signature="so")
+             for seat in SEATS],
+            signature="(so)",
+        )
+
+    @dbus.service.method(LOGIN_MANAGER, in_signature="", out_signature="a(susso)")
+    def ListSessions(self):
+        rows = []
+        for session_id, session in SESSIONS.items():
+            uid, user, seat = session[:3] if session else (0, "gone", "")
+            rows.append(dbus.Struct(
+                (session_id, u(uid), user, seat, dbus.ObjectPath(session_path(session_id))),
+                signature="susso",
+            ))
+        return dbus.Array(rows, signature="(susso)")
+
+
+class Session(PropertiesObject):
+    def __init__(self, session_id):
+        super().__init__()
+        self.session_id = session_id
+
+    def properties(self):
+        _, _, _, remote, kind, cls = SESSIONS[self.session_id]
+        return {SESSION: {"Id": s(self.session_id), "Remote": dbus.Boolean(remote),
+                          "Type": s(kind), "Class": s(cls)}}
+
+
 def objects():
     found = [(Manager(), MANAGER_PATH)]
     found += [(Unit(name), unit_path(name)) for name in UNITS]
     return found
+
+
+def login_objects():
+    found = [(LoginManager(), LOGIN_PATH)]
+    found += [(Session(i), session_path(i)) for i, session in SESSIONS.items() if session]
+    return found
+
+
+def open_ssh_session(bus):
+    session_id = "%d" % (100 + len(SESSIONS))
+    SESSIONS[session_id] = (1001, "bob", "", True, "tty", "user")
+    Session(session_id).add_to_connection(bus, session_path(session_id))
+    return GLib.SOURCE_CONTINUE
 
 
 def fail_cron():
@@ -209,6 +288,8 @@ def main():
     exported = objects()
     export(exported, bus)
     name = dbus.service.BusName("org.freedesktop.systemd1", bus, do_not_queue=True)
+    export(login_objects(), bus)
+    login_name = dbus.service.BusName("org.freedesktop.login1", bus, do_not_queue=True)
 
     server = None
     if args.private:
@@ -218,6 +299,7 @@ def main():
 
     loop = GLib.MainLoop()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, fail_cron)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, open_ssh_session, bus)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     with open(args.ready + ".tmp", "w") as ready:
         ready.write("%d\n" % os.getpid())
@@ -225,7 +307,7 @@ def main():
     loop.run()
     if server is not None:
         server.disconnect()
-    del name
+    del name, login_name
 
 
 if __name__ == "__main__":

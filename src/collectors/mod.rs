@@ -35,6 +35,7 @@ pub mod kernel_hung;
 pub mod ksmd;
 pub mod lnstat;
 pub mod loadavg;
+pub mod logind;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
@@ -58,8 +59,10 @@ pub mod sockstat;
 pub mod softirqs;
 pub mod softnet;
 pub mod stat;
+pub mod swap;
 pub mod sysctl;
 pub mod sysfs_class;
+pub mod system_bus;
 pub mod systemd;
 pub mod tapestats;
 pub mod tcpstat;
@@ -111,6 +114,7 @@ pub const ALL: &[CollectorSpec] = &[
     ksmd::SPEC,
     lnstat::SPEC,
     loadavg::SPEC,
+    logind::SPEC,
     mdadm::SPEC,
     meminfo::SPEC,
     meminfo_numa::SPEC,
@@ -134,6 +138,7 @@ pub const ALL: &[CollectorSpec] = &[
     softirqs::SPEC,
     softnet::SPEC,
     stat::SPEC,
+    swap::SPEC,
     sysctl::SPEC,
     systemd::SPEC,
     tapestats::SPEC,
@@ -228,14 +233,12 @@ pub struct CollectorFlags {
 /// `--collector.<name>` is accepted with a warning that it does nothing.
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "drm",
-    "logind",
     "ntp",
     "pcidevice",
     "perf",
     "qdisc",
     "runit",
     "supervisord",
-    "swap",
     "wifi",
 ];
 

@@ -27,7 +27,7 @@ use regex::Regex;
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::with_deprecated_alias;
 use crate::metrics::{MetricSet, MetricType};
-use bus::{Endpoint, SystemdBus, Wanted};
+use bus::{SystemdBus, Wanted};
 use units::{
     parse_version, summarize, usec_to_seconds, virtualization_type, Snapshot, UnitFilter,
     MIN_VERSION_SYSTEM_STATE, UNIT_STATES,
@@ -134,7 +134,7 @@ impl Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     let flags = &ctx.flags.systemd;
-    let endpoint = Endpoint::resolve(
+    let endpoint = bus::endpoint(
         &ctx.host,
         flags.private,
         std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok(),

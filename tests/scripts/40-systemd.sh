@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The systemd collector against a stand-in systemd (tests/fake_systemd.py) on
-# a private dbus-daemon: every series and value over the system bus found
+# The systemd and logind collectors against a stand-in systemd and logind
+# (tests/fake_systemd.py) on a private dbus-daemon. systemd: every series and
+# value over the system bus found
 # through DBUS_SYSTEM_BUS_ADDRESS, through the host root's
 # run/dbus/system_bus_socket, and through systemd's private socket; live
 # updates between scrapes; reconnection after the bus restarts; recovery
 # after a wedged systemd; and one clear error when the socket is missing.
+# logind: the session counts over the host root's socket, live updates,
+# reconnection, and the same clear error without a socket.
 # Installs dbus-daemon, python3-dbus and python3-gi if needed. Every wait is
 # bounded, and everything started is stopped however the script ends.
 set -euo pipefail
@@ -247,18 +250,82 @@ start_agent private --path.rootfs="$root" --collector.disable-defaults --collect
 check_series private "--collector.systemd.private" "$work/full.txt"
 stop_agent private
 
-# 7. No socket: the collector fails, with one warning naming the socket and
-# what to mount, however many scrapes.
-start_agent missing --path.rootfs="$work/empty" --collector.disable-defaults --collector.systemd
-for _ in 1 2 3; do
-    scrape missing >"$work/missing.metrics"
-    grep -qx 'node_scrape_collector_success{collector="systemd"} 0' "$work/missing.metrics" ||
-        fail "a missing socket was reported as success"
-done
-warnings=$(grep 'level=warn' "$work/missing.log" | grep -c 'collector=systemd' || true)
-[ "$warnings" -eq 1 ] || fail "expected one warning, got $warnings: $(cat "$work/missing.log")"
-grep 'level=warn' "$work/missing.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
-    grep -q "mount the host's /run/dbus/system_bus_socket" ||
-    fail "the warning names neither the socket nor the mount: $(cat "$work/missing.log")"
-stop_agent missing
-echo "ok: a missing socket is one clear warning"
+# check_missing_socket COLLECTOR: without a socket under --path.rootfs the
+# collector fails, with one warning naming the socket and what to mount,
+# however many scrapes.
+check_missing_socket() {
+    local collector=$1 name="$1-missing"
+    start_agent "$name" --path.rootfs="$work/empty" --collector.disable-defaults "--collector.$collector"
+    for _ in 1 2 3; do
+        scrape "$name" >"$work/$name.metrics"
+        grep -qx "node_scrape_collector_success{collector=\"$collector\"} 0" "$work/$name.metrics" ||
+            fail "$collector: a missing socket was reported as success"
+    done
+    local warnings
+    warnings=$(grep 'level=warn' "$work/$name.log" | grep -c "collector=$collector" || true)
+    [ "$warnings" -eq 1 ] || fail "$collector: expected one warning, got $warnings: $(cat "$work/$name.log")"
+    grep 'level=warn' "$work/$name.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
+        grep -q "mount the host's /run/dbus/system_bus_socket" ||
+        fail "$collector: the warning names neither the socket nor the mount: $(cat "$work/$name.log")"
+    stop_agent "$name"
+    echo "ok: $collector: a missing socket is one clear warning"
+}
+
+# 7. No socket: one clear warning.
+check_missing_socket systemd
+
+# logind_sessions SSH_SESSIONS: the node_logind_sessions samples expected of
+# the fake's sessions with SSH_SESSIONS remote tty sessions: every seat
+# (seat0 and the empty one) x remote x known type x known class, zero but
+# for the fake's sessions; unknown types and classes count as "other", and
+# the session on an unlisted seat and the one without an object not at all.
+logind_sessions() {
+    local ssh=$1 remote type class seat value
+    for remote in true false; do
+        for type in other unspecified tty x11 wayland mir web; do
+            for class in other user greeter lock-screen background; do
+                for seat in seat0 ""; do
+                    case "$seat/$remote/$type/$class" in
+                    seat0/false/wayland/user | seat0/false/x11/greeter) value=1 ;;
+                    /false/unspecified/other | /false/other/background) value=1 ;;
+                    /true/tty/user) value=$ssh ;;
+                    *) value=0 ;;
+                    esac
+                    echo "node_logind_sessions{class=\"$class\",remote=\"$remote\",seat=\"$seat\",type=\"$type\"} $value"
+                done
+            done
+        done
+    done
+}
+
+# check_logind NAME WHAT EXPECTED_FILE: as check_series, for node_logind_*.
+check_logind() {
+    local name=$1 what=$2 expected=$3
+    scrape "$name" >"$work/$name.metrics"
+    grep -qx 'node_scrape_collector_success{collector="logind"} 1' "$work/$name.metrics" ||
+        fail "$what: logind collector failed: $(tail -n 5 "$work/$name.log")"
+    grep '^node_logind_' "$work/$name.metrics" | sort >"$work/$name.actual"
+    sort "$expected" | diff -u - "$work/$name.actual" >&2 ||
+        fail "$what: node_logind_* series differ from $expected (- expected, + actual)"
+    echo "ok: logind: $what: $(wc -l <"$work/$name.actual") samples as expected"
+}
+logind_sessions 2 >"$work/logind.txt"
+logind_sessions 3 >"$work/logind-ssh.txt"
+
+# 8. logind over the host root's bus socket: counts, HELP and TYPE, a new
+# session seen live, and reconnection after the bus restarts.
+start_agent logind --path.rootfs="$root" --collector.disable-defaults --collector.logind
+check_logind logind "--path.rootfs" "$work/logind.txt"
+grep -qx '# HELP node_logind_sessions Number of sessions registered in logind.' "$work/logind.metrics" ||
+    fail "logind: HELP differs from node_exporter's"
+grep -qx '# TYPE node_logind_sessions gauge' "$work/logind.metrics" ||
+    fail "logind: TYPE differs from node_exporter's"
+kill -USR2 "$fake_pid"
+check_logind logind "after an SSH login" "$work/logind-ssh.txt"
+stop_systemd
+start_systemd
+check_logind logind "after the bus restarted" "$work/logind.txt"
+stop_agent logind
+
+# 9. logind without a socket: one warning naming it and what to mount.
+check_missing_socket logind

@@ -148,16 +148,6 @@ pub fn unsigned(value: &Value<'_>) -> Option<u64> {
     }
 }
 
-/// A D-Bus property value as a string, for `s` (and `o`) properties.
-pub fn text(value: &Value<'_>) -> Option<String> {
-    match value {
-        Value::Str(s) => Some(s.as_str().to_string()),
-        Value::ObjectPath(p) => Some(p.as_str().to_string()),
-        Value::Value(inner) => text(inner),
-        _ => None,
-    }
-}
-
 /// A microsecond timestamp or duration in seconds.
 pub fn usec_to_seconds(usec: u64) -> f64 {
     usec as f64 / 1e6
@@ -211,6 +201,7 @@ pub struct UnitDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collectors::system_bus::text;
     use zbus::zvariant::{ObjectPath, Str};
 
     fn unit(name: &str, load: &str, active: &str) -> UnitStatus {
