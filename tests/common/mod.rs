@@ -409,7 +409,7 @@ impl HungTree {
 
 /// Copies a directory tree, keeping symlinks as symlinks (sysfs fixtures
 /// are made of them) and skipping anything that is not a file or directory.
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
