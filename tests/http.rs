@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
@@ -433,6 +434,66 @@ fn sigterm_during_a_hung_scrape_exits_0() {
         assert_eq!(status.code(), Some(0), "stderr:\n{}", agent.stderr());
         // The request ends with the process, answered or cut.
         let _ = hung.join().expect("the hung request's thread");
+    });
+}
+
+/// Scrapes that keep the agent busy while a signal comes.
+const LOADERS: usize = 4;
+/// Upper bound of each loader's scrapes.
+const LOAD_SCRAPES: usize = 500;
+
+#[test]
+fn sigterm_during_an_in_flight_scrape_under_load_finishes_it_and_exits_0() {
+    let tree = HungTree::new("loadavg");
+    let mut args = tree.args();
+    args.push("--scrape.timeout=60s".to_string());
+    let mut agent = Agent::start(&args);
+    let port = agent.port();
+    let stopped = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let loaders: Vec<_> = (0..LOADERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut statuses = Vec::new();
+                    while statuses.len() < LOAD_SCRAPES && !stopped.load(Ordering::Relaxed) {
+                        match http::request(port, "GET", "/metrics?exclude[]=loadavg", &[]) {
+                            Ok(response) => statuses.push(response.status),
+                            // Refused or cut once the agent is gone.
+                            Err(_) => break,
+                        }
+                    }
+                    statuses
+                })
+            })
+            .collect();
+        // One scrape is surely in flight: its loadavg read waits on the FIFO.
+        let in_flight = scope.spawn(|| http::request(port, "GET", "/metrics", &[]));
+        let blocked = tree.wait_for_reader();
+        assert!(blocked.is_some(), "loadavg did not block on the FIFO");
+        agent.signal(libc::SIGTERM);
+        let signalled = Instant::now();
+        tree.hand_over(blocked, LOADAVG);
+
+        let response = in_flight
+            .join()
+            .expect("the in-flight scrape's thread")
+            .expect("the in-flight scrape is answered");
+        assert_eq!(response.status, 200);
+        let text = response.text();
+        assert_eq!(collector_success(&text, "loadavg"), Some(1.0), "{text}");
+        assert!(text.contains("\nnode_load1 0.25\n"), "{text}");
+        let status = agent
+            .wait_exit(Duration::from_secs(2).saturating_sub(signalled.elapsed()))
+            .unwrap_or_else(|| panic!("still running 2 s after SIGTERM"));
+        assert_eq!(status.code(), Some(0), "stderr:\n{}", agent.stderr());
+        stopped.store(true, Ordering::Relaxed);
+        for loader in loaders {
+            let statuses = loader.join().expect("a loader's thread");
+            assert!(
+                statuses.iter().all(|&s| s == 200),
+                "a scrape under load was not answered 200: {statuses:?}"
+            );
+        }
     });
 }
 

@@ -387,6 +387,15 @@ impl HungTree {
     /// `content`, and puts a regular file with `content` in the FIFO's place
     /// so later reads succeed. Returns whether a reader came.
     pub fn release(&self, content: &str) -> bool {
+        let blocked = self.wait_for_reader();
+        let came = blocked.is_some();
+        self.hand_over(blocked, content);
+        came
+    }
+
+    /// Waits (bounded) for a reader to block opening the FIFO; the FIFO's
+    /// write end, which [`HungTree::hand_over`] takes, when one came.
+    pub fn wait_for_reader(&self) -> Option<fs::File> {
         // Opening for write without blocking succeeds only if a reader waits.
         let mut writer = None;
         eventually(READER_TIMEOUT, || {
@@ -401,22 +410,24 @@ impl HungTree {
             }
             writer.is_some()
         });
+        writer
+    }
+
+    /// Puts a regular file with `content` in the FIFO's place and hands
+    /// `content` to the reader blocked on `writer`'s FIFO, if any.
+    pub fn hand_over(&self, writer: Option<fs::File>, content: &str) {
         let staged = self.fifo.with_extension("regular");
         fs::write(&staged, content).expect("writing the replacement file");
         fs::rename(&staged, &self.fifo).expect("replacing the FIFO");
-        match writer {
-            Some(mut writer) => {
-                io::Write::write_all(&mut writer, content.as_bytes()).expect("writing the FIFO");
-                true
-            }
-            None => false,
+        if let Some(mut writer) = writer {
+            io::Write::write_all(&mut writer, content.as_bytes()).expect("writing the FIFO");
         }
     }
 }
 
 /// Copies a directory tree, keeping symlinks as symlinks (sysfs fixtures
 /// are made of them) and skipping anything that is not a file or directory.
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;

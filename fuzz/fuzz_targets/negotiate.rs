@@ -1,0 +1,6 @@
+//! The parser of the Accept header: no input may make it panic.
+#![no_main]
+
+hostwatch_fuzz::parser_target!(
+    |text| hostwatch::exposition::negotiate::negotiate_format(Some(text))
+);

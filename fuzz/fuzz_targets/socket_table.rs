@@ -1,0 +1,7 @@
+//! The parser of /proc/net/{tcp,tcp6,udp,udp6} lines: no input may make it panic.
+#![no_main]
+
+hostwatch_fuzz::parser_target!(|text| text
+    .lines()
+    .map(hostwatch::socket_table::SocketLine::parse)
+    .count());
