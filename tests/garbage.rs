@@ -77,7 +77,7 @@ impl Variant {
                 let mut out = Vec::with_capacity(original.len() * 2);
                 for &byte in original {
                     out.push(byte);
-                    if rng.next() % 4 == 0 {
+                    if rng.next().is_multiple_of(4) {
                         out.push(0);
                     }
                 }
