@@ -60,31 +60,33 @@ struct BcacheCollector {
 /// `0.4k`) to bytes, as node_exporter does. A unit letter it does not know
 /// makes the value 0.
 pub fn dehumanize(text: &str) -> Result<u64, String> {
-    let Some(last) = text.bytes().last() else {
+    // The unit is a character, not a byte: garbage may end in a multi-byte
+    // one, which must not be cut in half.
+    let Some(last) = text.chars().last() else {
         return Err("empty value".to_string());
     };
-    if last <= b'9' {
+    if last <= '9' {
         let value: f64 = text
             .parse()
             .map_err(|_| format!("invalid number {text:?}"))?;
         return Ok(value as u64);
     }
     let multiplier = match last {
-        b'k' => 1u64 << 10,
-        b'M' => 1 << 20,
-        b'G' => 1 << 30,
-        b'T' => 1 << 40,
-        b'P' => 1 << 50,
-        b'E' => 1 << 60,
+        'k' => 1u64 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        'T' => 1 << 40,
+        'P' => 1 << 50,
+        'E' => 1 << 60,
         _ => 0,
     } as f64;
     // Z and Y do not fit 64 bits; f64 still holds them.
     let multiplier = match last {
-        b'Z' => 2f64.powi(70),
-        b'Y' => 2f64.powi(80),
+        'Z' => 2f64.powi(70),
+        'Y' => 2f64.powi(80),
         _ => multiplier,
     };
-    let mantissa = parse_pseudo_float(&text[..text.len() - 1])?;
+    let mantissa = parse_pseudo_float(&text[..text.len() - last.len_utf8()])?;
     Ok((mantissa * multiplier) as u64)
 }
 
@@ -665,9 +667,11 @@ mod tests {
         assert_eq!(dehumanize("2.9T"), Ok(3_165_390_897_152));
         // A unit letter bcache never writes counts as zero.
         assert_eq!(dehumanize("3x"), Ok(0));
-        for garbage in ["", "k", "1.M", "abc", "1..k", "-"] {
+        for garbage in ["", "k", "1.M", "abc", "1..k", "-", "\u{19}wn\u{fffd}"] {
             assert!(dehumanize(garbage).is_err(), "{garbage:?}");
         }
+        // A multi-byte unit is an unknown one, not a panic.
+        assert_eq!(dehumanize("1\u{fffd}"), Ok(0));
     }
 
     #[test]
