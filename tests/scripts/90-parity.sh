@@ -56,7 +56,7 @@ for _ in 1 2 3; do
         --web.disable-exporter-metrics --collector.disable-defaults "${enable[@]}" \
         2>"$work/node_exporter.log" &
     ne_pid=$!
-    if curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-connrefused \
+    if curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-max-time 15 --retry-connrefused \
         "http://127.0.0.1:$port/" >/dev/null && kill -0 "$ne_pid" 2>/dev/null; then
         ne_port=$port
         break

@@ -26,6 +26,9 @@ start_agent() {
     local name=$1
     shift
     local log="$work/$name.log"
+    # Empty the log first: the child truncates it only once it runs, and the
+    # loop below must not read a previous agent's listen line meanwhile.
+    : >"$log"
     "$binary" --web.listen-address=127.0.0.1:0 "$@" 2>"$log" &
     agent_pids[$name]=$!
     local port=""
@@ -37,7 +40,7 @@ start_agent() {
     done
     [ -n "$port" ] || fail "agent $name logged no listen address within 10 s: $(cat "$log")"
     agent_ports[$name]=$port
-    curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-connrefused \
+    curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-max-time 15 --retry-connrefused \
         "http://127.0.0.1:$port/-/ready" >/dev/null || fail "agent $name not ready"
 }
 
