@@ -2,7 +2,7 @@
 //! `node_disk_info` and the filesystem, device-mapper and ATA facts udev
 //! records for each device under `--path.udev.data`.
 
-mod udev;
+pub mod udev;
 
 use std::collections::HashMap;
 use std::fs;

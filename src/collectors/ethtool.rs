@@ -19,7 +19,7 @@
 
 mod ioctl;
 mod link;
-mod stats;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::fs;
