@@ -11,9 +11,7 @@
 # Prints the figures. Installs wrk (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. tests/scripts/lib/common.sh
 
-binary=target/release/hostwatch
 LOAD_SECONDS=20
 LOAD_CONNECTIONS=64
 MAX_REQUESTS=40
@@ -28,17 +26,19 @@ RSS_SLACK_KIB=$((8 * 1024))
 THREAD_SLACK=2
 FD_SLACK=2
 
-[ -x "$binary" ] || fail "$binary is not built (scripts/test builds it first)"
+work=$(mktemp -d /tmp/hostwatch-load.XXXXXX)
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
+
+require_binary
 if ! command -v wrk >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
 
-work=$(mktemp -d /tmp/hostwatch-load.XXXXXX)
-agent_pid=""
 cleanup() {
-    kill_agent
+    kill_all_agents
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -128,7 +128,9 @@ fds_settle() {
     return 1
 }
 
-start_agent --web.max-requests="$MAX_REQUESTS"
+start_agent load --web.max-requests="$MAX_REQUESTS"
+agent_pid=${agent_pids[load]}
+port=${agent_ports[load]}
 
 # Load.
 run_wrk "$LOAD_CONNECTIONS" "$LOAD_SECONDS" 0 "$work/load.txt"
@@ -138,7 +140,7 @@ refused=$(awk '$1 == "status" && $2 == 503 { print $3 }' "$work/load.txt")
 [ "${ok:-0}" -gt 0 ] || fail "no scrape answered 200 under load: $(cat "$work/load.txt")"
 peak_rss=$(status_field VmHWM | tr -d ' ')
 [ "$peak_rss" -le "$MAX_RSS_KIB" ] || fail "peak RSS ${peak_rss} KiB over ${MAX_RSS_KIB} KiB under load"
-grep -qi "panic" "$work/agent.log" && fail "the agent panicked: $(cat "$work/agent.log")"
+grep -qi "panic" "$work/load.log" && fail "the agent panicked: $(cat "$work/load.log")"
 echo "load: $LOAD_CONNECTIONS connections, ${LOAD_SECONDS}s: $load_answers answers, ${ok:-0} x 200, ${refused:-0} x 503, no socket errors; peak RSS ${peak_rss} KiB"
 
 # Soak.
@@ -163,6 +165,6 @@ echo "soak: $soak_answers scrapes on $SOAK_CONNECTIONS connections: RSS ${rss_be
 [ "$rss_after" -le $((rss_before + RSS_SLACK_KIB)) ] || fail "RSS grew from ${rss_before} to ${rss_after} KiB over the soak"
 [ "$threads_after" -le $((threads_before + THREAD_SLACK)) ] || fail "threads grew from $threads_before to $threads_after over the soak"
 [ "$fds_after" -le $((fds_before + FD_SLACK)) ] || fail "fds grew from $fds_before to $fds_after over the soak"
-grep -qi "panic" "$work/agent.log" && fail "the agent panicked: $(cat "$work/agent.log")"
+grep -qi "panic" "$work/load.log" && fail "the agent panicked: $(cat "$work/load.log")"
 kill -0 "$agent_pid" 2>/dev/null || fail "the agent died"
 echo "load and soak: ok"
