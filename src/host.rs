@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Largest file a collector reads in one go. Proc and sys files are small;
 /// anything bigger is garbage or hostile, and is cut rather than read whole.
@@ -22,12 +23,27 @@ pub const MAX_LINE_BYTES: u64 = 64 * 1024;
 pub const MAX_STREAM_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// The roots under which the observed host's filesystems are mounted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Host {
     procfs: PathBuf,
     sysfs: PathBuf,
     rootfs: PathBuf,
     udev_data: PathBuf,
+    /// Set once `<procfs>/1/net` has been read: PID 1 does not come and go,
+    /// so later calls to [`Host::net_path`] skip the check.
+    init_net_readable: AtomicBool,
+}
+
+impl Clone for Host {
+    fn clone(&self) -> Host {
+        Host {
+            procfs: self.procfs.clone(),
+            sysfs: self.sysfs.clone(),
+            rootfs: self.rootfs.clone(),
+            udev_data: self.udev_data.clone(),
+            init_net_readable: AtomicBool::new(self.init_net_readable.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Host {
@@ -44,6 +60,7 @@ impl Host {
             sysfs: sysfs.into(),
             rootfs: rootfs.into(),
             udev_data: udev_data.into(),
+            init_net_readable: AtomicBool::new(false),
         }
     }
 
@@ -110,12 +127,12 @@ impl Host {
     /// (a procfs without pid 1 visible, or access to it denied).
     pub fn net_path(&self, file: &str) -> PathBuf {
         let init_net = self.procfs.join("1/net");
-        let net = if fs::read_dir(&init_net).is_ok() {
-            init_net
+        if self.init_net_readable.load(Ordering::Relaxed) || fs::read_dir(&init_net).is_ok() {
+            self.init_net_readable.store(true, Ordering::Relaxed);
+            init_net.join(file)
         } else {
-            self.procfs.join("net")
-        };
-        net.join(file)
+            self.procfs.join("net").join(file)
+        }
     }
 
     /// A path under the sysfs root, e.g. `sys_path("class/net")`.

@@ -32,10 +32,12 @@ fn main() -> ExitCode {
     }
     hostwatch::selfcheck::run(&options.cli);
 
-    // The agent is a light, mostly idle process: two workers serve any host,
-    // where one per CPU would be hundreds of idle threads on big machines.
+    // The agent is a light, mostly idle process: collectors run on blocking
+    // threads, so one worker serves HTTP for any host (one per CPU would be
+    // hundreds of idle threads on big machines), and a second would cost a
+    // thread stack, a malloc arena and cross-thread wake-ups for nothing.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .max_blocking_threads(64)
         .enable_all()
         .build()

@@ -167,21 +167,37 @@ impl Scraper {
             .filter_map(|&i| self.slots.get(i))
             .map(|slot| (slot, start_or_join(slot, &mut fresh)))
             .collect();
-        RunQueue::start(fresh);
+        let queue = WatchedQueue(RunQueue::start(fresh));
 
         // Waiting for the last run first: queued runs finish in order, so
         // by then the earlier ones are usually done, and this task wakes
-        // once rather than once per collector.
+        // once rather than once per collector. While the queue still holds
+        // runs, the wait is cut every STALL to see whether it has moved.
+        let mut taken = 0;
         let mut results = Vec::with_capacity(runs.len());
         for (slot, mut receiver) in runs.into_iter().rev() {
-            let waited =
-                tokio::time::timeout_at(deadline, receiver.wait_for(Option::is_some)).await;
-            let result = match waited {
-                Ok(Ok(outcome)) => {
-                    CollectorResult::Finished(outcome.clone().expect("waited for Some"))
+            let result = loop {
+                let pending = queue.0.as_ref().filter(|q| !q.is_empty());
+                let wake = match pending {
+                    Some(_) => deadline.min(Instant::now() + STALL),
+                    None => deadline,
+                };
+                match tokio::time::timeout_at(wake, receiver.wait_for(Option::is_some)).await {
+                    Ok(Ok(outcome)) => {
+                        break CollectorResult::Finished(outcome.clone().expect("waited for Some"))
+                    }
+                    Ok(Err(_)) => break CollectorResult::Lost,
+                    Err(_) if Instant::now() >= deadline => {
+                        break CollectorResult::TimedOut(
+                            deadline.saturating_duration_since(started),
+                        )
+                    }
+                    Err(_) => {
+                        if let Some(queue) = pending {
+                            queue.add_thread_if_stalled(&mut taken);
+                        }
+                    }
                 }
-                Ok(Err(_)) => CollectorResult::Lost,
-                Err(_) => CollectorResult::TimedOut(deadline.saturating_duration_since(started)),
             };
             log_result(slot, &result);
             results.push((slot.name, result));
@@ -239,6 +255,23 @@ fn start_or_join(slot: &Arc<Slot>, fresh: &mut VecDeque<Run>) -> OutcomeReceiver
 /// one hung or slow collector barely delays the ones queued behind it.
 const STALL: Duration = Duration::from_millis(20);
 
+/// The queue a scrape started, which the scrape watches while it waits.
+/// Should the scrape end with runs still queued (its deadline passed, or its
+/// client went away), a task takes over the watching, so that the runs other
+/// scrapes may have joined still get threads.
+struct WatchedQueue(Option<Arc<RunQueue>>);
+
+impl Drop for WatchedQueue {
+    fn drop(&mut self) {
+        let Some(queue) = self.0.take().filter(|q| !q.is_empty()) else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(queue.watch());
+        }
+    }
+}
+
 /// One collector run waiting for a thread.
 struct Run {
     slot: Arc<Slot>,
@@ -248,7 +281,7 @@ struct Run {
 /// The runs one scrape started, taken in order by blocking threads.
 ///
 /// Most collectors finish in microseconds, so one thread running them one
-/// after another costs far less than a thread hop each. A watcher adds a
+/// after another costs far less than a thread hop each. The scrape adds a
 /// thread whenever the queue stops moving, so a hung or slow collector holds
 /// only its own thread and the rest still meet the deadline.
 struct RunQueue {
@@ -258,20 +291,17 @@ struct RunQueue {
 }
 
 impl RunQueue {
-    /// Starts the runs on a blocking thread and watches the queue.
-    fn start(runs: VecDeque<Run>) {
+    /// Starts the runs on a blocking thread; `None` when there are none.
+    fn start(runs: VecDeque<Run>) -> Option<Arc<RunQueue>> {
         if runs.is_empty() {
-            return;
+            return None;
         }
-        let several = runs.len() > 1;
         let queue = Arc::new(RunQueue {
             runs: Mutex::new(runs),
             taken: AtomicUsize::new(0),
         });
         queue.add_thread();
-        if several {
-            tokio::spawn(queue.watch());
-        }
+        Some(queue)
     }
 
     fn add_thread(self: &Arc<Self>) {
@@ -279,19 +309,25 @@ impl RunQueue {
         tokio::task::spawn_blocking(move || queue.drain());
     }
 
-    /// Adds a thread each time the queue has not moved for [`STALL`]; ends
-    /// when the queue is empty, so it adds at most one thread per run.
+    /// Adds a thread each time the queue has not moved for [`STALL`], until
+    /// it is empty: for a queue whose scrape is gone.
     async fn watch(self: Arc<Self>) {
-        loop {
-            let taken = self.taken.load(Ordering::Acquire);
+        let mut taken = self.taken.load(Ordering::Acquire);
+        while !self.is_empty() {
             tokio::time::sleep(STALL).await;
-            if self.is_empty() {
-                return;
-            }
-            if self.taken.load(Ordering::Acquire) == taken {
-                self.add_thread();
-            }
+            self.add_thread_if_stalled(&mut taken);
         }
+    }
+
+    /// Called every [`STALL`] while runs are queued: adds a thread when no
+    /// run has been taken since the last call (`taken` keeps the count seen
+    /// then), so it adds at most one thread per run.
+    fn add_thread_if_stalled(self: &Arc<Self>, taken: &mut usize) {
+        let now = self.taken.load(Ordering::Acquire);
+        if now == *taken && !self.is_empty() {
+            self.add_thread();
+        }
+        *taken = now;
     }
 
     fn is_empty(&self) -> bool {
@@ -583,6 +619,34 @@ mod tests {
         assert!(out.contains("node_scrape_collector_success{collector=\"c_fixed\"} 1\n"));
         *hanging.release.lock().unwrap() = true;
         hanging.wake.notify_all();
+    }
+
+    #[tokio::test]
+    async fn runs_left_queued_by_a_finished_scrape_still_get_a_thread() {
+        let hanging = Arc::new(Hanging {
+            runs: AtomicUsize::new(0),
+            release: Mutex::new(false),
+            wake: std::sync::Condvar::new(),
+        });
+        let scraper = Scraper::from_collectors(
+            vec![
+                ("a_hanging", hanging.clone() as Arc<dyn Collector>),
+                ("b_fixed", Arc::new(Fixed(1.0))),
+            ],
+            Duration::from_secs(5),
+            false,
+        );
+        let all = scraper.select(&[], &[]).unwrap();
+        // Over before anyone could notice the queue stalled: b_fixed stays
+        // queued behind the hung run when this scrape ends.
+        let first = text(&scraper.scrape(&all, deadline_in(1)).await);
+        assert!(first.contains("node_scrape_collector_success{collector=\"b_fixed\"} 0\n"));
+        // The next scrape joins that queued run, which must still start.
+        let second = text(&scraper.scrape(&all, deadline_in(1000)).await);
+        *hanging.release.lock().unwrap() = true;
+        hanging.wake.notify_all();
+        assert!(second.contains("node_scrape_collector_success{collector=\"a_hanging\"} 0\n"));
+        assert!(second.contains("node_scrape_collector_success{collector=\"b_fixed\"} 1\n"));
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! The files are read from the host's network namespace (see
 //! [`Host::net_path`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use regex::Regex;
@@ -49,6 +49,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(NetstatCollector {
         host: Arc::clone(&ctx.host),
         fields: ctx.flags.netstat.fields.clone(),
+        selection: Mutex::new(HashMap::new()),
     }))
 }
 
@@ -58,16 +59,25 @@ struct NetstatCollector {
     /// Matched anywhere in `<Protocol>_<Field>` (unanchored, as Go's
     /// `MatchString`).
     fields: Regex,
+    /// Whether each `<Protocol>_<Field>` seen so far is reported, with its
+    /// metric name and help text when it is: the files hold hundreds of
+    /// counters, the same ones every scrape, and only a few are selected.
+    selection: Mutex<HashMap<String, Option<(String, String)>>>,
 }
+
+/// More distinct counter names than any kernel has: past this the selection
+/// cache starts again, so that files full of changing garbage cannot grow it.
+const MAX_SELECTION_ENTRIES: usize = 4096;
 
 /// Protocol counters by protocol (`TcpExt`, `Ip6`, ...) and field name.
+/// Names are borrowed from the file's text.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProtocolStats {
+pub struct ProtocolStats<'a> {
     /// Protocol to field to value.
-    pub protocols: BTreeMap<String, BTreeMap<String, f64>>,
+    pub protocols: BTreeMap<&'a str, BTreeMap<&'a str, f64>>,
 }
 
-impl ProtocolStats {
+impl<'a> ProtocolStats<'a> {
     /// Parses the header/value line pairs of `/proc/net/netstat` and
     /// `/proc/net/snmp`:
     ///
@@ -79,7 +89,7 @@ impl ProtocolStats {
     /// A header without its value line, a value line for another protocol,
     /// differing column counts or a value that is not a number make the whole
     /// file an error, as the columns could no longer be matched to names.
-    pub fn parse_paired(text: &str) -> Result<ProtocolStats, String> {
+    pub fn parse_paired(text: &'a str) -> Result<ProtocolStats<'a>, String> {
         let mut stats = ProtocolStats::default();
         let mut lines = text.lines().filter(|line| !line.trim().is_empty());
         while let Some(header) = lines.next() {
@@ -106,10 +116,10 @@ impl ProtocolStats {
             for (name, value) in names.into_iter().zip(values) {
                 let value = number(value)
                     .ok_or_else(|| format!("{protocol}: invalid value {value:?} for {name}"))?;
-                fields.insert(name.to_string(), value);
+                fields.insert(name, value);
             }
             // A repeated protocol replaces the earlier one, as upstream's map.
-            stats.protocols.insert(protocol.to_string(), fields);
+            stats.protocols.insert(protocol, fields);
         }
         Ok(stats)
     }
@@ -118,7 +128,7 @@ impl ProtocolStats {
     /// protocol is the name up to and including its first `6`. Lines without
     /// a `6` in the name, or without a value, are skipped; a value that is
     /// not a number makes the file an error.
-    pub fn parse_snmp6(text: &str) -> Result<ProtocolStats, String> {
+    pub fn parse_snmp6(text: &'a str) -> Result<ProtocolStats<'a>, String> {
         let mut stats = ProtocolStats::default();
         for line in text.lines() {
             let mut words = line.split_whitespace();
@@ -136,29 +146,17 @@ impl ProtocolStats {
                 number(value).ok_or_else(|| format!("invalid value {value:?} for {key}"))?;
             stats
                 .protocols
-                .entry(protocol.to_string())
+                .entry(protocol)
                 .or_default()
-                .insert(name.to_string(), value);
+                .insert(name, value);
         }
         Ok(stats)
     }
 
     /// Adds `other`'s protocols, each replacing a protocol of the same name
     /// (the three files never share one).
-    pub fn merge(&mut self, other: ProtocolStats) {
+    pub fn merge(&mut self, other: ProtocolStats<'a>) {
         self.protocols.extend(other.protocols);
-    }
-
-    /// Every counter as `(<Protocol>_<Field>, <Protocol><Field>, value)`:
-    /// the metric-name suffix, the name the help text uses, and the value.
-    /// Counters whose names cannot form a metric name are left out.
-    pub fn counters(&self) -> impl Iterator<Item = (String, String, f64)> + '_ {
-        self.protocols.iter().flat_map(|(protocol, fields)| {
-            fields.iter().filter_map(move |(name, &value)| {
-                let key = format!("{protocol}_{name}");
-                is_name_fragment(&key).then(|| (key, format!("{protocol}{name}"), value))
-            })
-        })
     }
 }
 
@@ -183,38 +181,63 @@ fn truncate(line: &str) -> &str {
 }
 
 impl NetstatCollector {
-    /// Reads and parses one header/value file.
-    fn read_paired(&self, file: &str) -> Result<ProtocolStats, CollectError> {
+    /// Reads one file; `snmp6` does not exist when IPv6 is disabled, which
+    /// reads as empty.
+    fn read(&self, file: &str) -> Result<(std::path::PathBuf, String), CollectError> {
         let path = self.host.net_path(file);
-        let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
-        ProtocolStats::parse_paired(&text).map_err(|e| CollectError::parse(&path, e))
-    }
-
-    /// Reads `snmp6`, which does not exist when IPv6 is disabled.
-    fn read_snmp6(&self) -> Result<ProtocolStats, CollectError> {
-        let path = self.host.net_path("snmp6");
         match read_text(&path) {
-            Ok(text) => {
-                ProtocolStats::parse_snmp6(&text).map_err(|e| CollectError::parse(&path, e))
+            Ok(text) => Ok((path, text)),
+            Err(e) if file == "snmp6" && e.kind() == io::ErrorKind::NotFound => {
+                Ok((path, String::new()))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(ProtocolStats::default()),
             Err(e) => Err(CollectError::io(&path, &e)),
         }
+    }
+
+    /// The metric name and help text of `<protocol>_<field>` if the fields
+    /// flag selects it, decided once per counter name; `key` is scratch space.
+    fn selected(&self, protocol: &str, field: &str, key: &mut String) -> Option<(String, String)> {
+        key.clear();
+        key.push_str(protocol);
+        key.push('_');
+        key.push_str(field);
+        let mut selection = self.selection.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = selection.get(key.as_str()) {
+            return known.clone();
+        }
+        let decision = (is_name_fragment(key) && self.fields.is_match(key)).then(|| {
+            (
+                format!("node_netstat_{key}"),
+                format!("Statistic {protocol}{field}."),
+            )
+        });
+        if selection.len() >= MAX_SELECTION_ENTRIES {
+            selection.clear();
+        }
+        selection.insert(key.clone(), decision.clone());
+        decision
     }
 }
 
 impl Collector for NetstatCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let mut stats = self.read_paired("netstat")?;
-        stats.merge(self.read_paired("snmp")?);
-        stats.merge(self.read_snmp6()?);
-        for (key, help_name, value) in stats.counters() {
-            if self.fields.is_match(&key) {
-                out.untyped(
-                    format!("node_netstat_{key}"),
-                    format!("Statistic {help_name}."),
-                    value,
-                );
+        let (netstat_path, netstat) = self.read("netstat")?;
+        let (snmp_path, snmp) = self.read("snmp")?;
+        let (snmp6_path, snmp6) = self.read("snmp6")?;
+        let mut stats = ProtocolStats::parse_paired(&netstat)
+            .map_err(|e| CollectError::parse(&netstat_path, e))?;
+        stats.merge(
+            ProtocolStats::parse_paired(&snmp).map_err(|e| CollectError::parse(&snmp_path, e))?,
+        );
+        stats.merge(
+            ProtocolStats::parse_snmp6(&snmp6).map_err(|e| CollectError::parse(&snmp6_path, e))?,
+        );
+        let mut key = String::new();
+        for (protocol, fields) in &stats.protocols {
+            for (field, &value) in fields {
+                if let Some((name, help)) = self.selected(protocol, field, &mut key) {
+                    out.untyped(name, help, value);
+                }
             }
         }
         Ok(())
@@ -262,7 +285,7 @@ UdpLite: 0 0 0 0 0 0
     #[test]
     fn parses_this_machines_files() {
         let netstat = ProtocolStats::parse_paired(NETSTAT).unwrap();
-        let protocols: Vec<&str> = netstat.protocols.keys().map(String::as_str).collect();
+        let protocols: Vec<&str> = netstat.protocols.keys().copied().collect();
         assert!(protocols.contains(&"TcpExt") && protocols.contains(&"IpExt"));
         assert!(netstat.protocols["TcpExt"].contains_key("TCPRcvQDrop"));
         let snmp = ProtocolStats::parse_paired(SNMP).unwrap();
@@ -335,8 +358,9 @@ UdpLite: 0 0 0 0 0 0
         stats.merge(ProtocolStats::parse_paired(SNMP_2_6_32).unwrap());
         let fields = default_fields();
         let selected: Vec<String> = stats
-            .counters()
-            .map(|(key, _, _)| key)
+            .protocols
+            .iter()
+            .flat_map(|(protocol, fields)| fields.keys().map(move |f| format!("{protocol}_{f}")))
             .filter(|key| fields.is_match(key))
             .collect();
         for key in [
@@ -389,7 +413,23 @@ UdpLite: 0 0 0 0 0 0
         run(&NetstatCollector {
             host: host_with_procfs(procfs),
             fields,
+            selection: Mutex::new(HashMap::new()),
         })
+    }
+
+    #[test]
+    fn a_second_run_answers_from_the_selection_cache_alike() {
+        let collector = NetstatCollector {
+            host: host_with_procfs(&fixture_procfs()),
+            fields: default_fields(),
+            selection: Mutex::new(HashMap::new()),
+        };
+        let (first, result) = run(&collector);
+        result.unwrap();
+        let (second, result) = run(&collector);
+        result.unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(first, second);
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub const SPARE_THREADS: usize = 32;
 /// The longest timeout honoured; a larger one is cut to this.
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// How long a batch's queue may go without a worker taking a job before
+/// another worker is woken: far longer than a healthy statfs.
+const STALL: Duration = Duration::from_millis(10);
+
 /// A worker only calls `statfs`, which needs little stack.
 const WORKER_STACK_BYTES: usize = 256 * 1024;
 
@@ -169,8 +173,11 @@ impl StatfsPool {
                 state.awaited += 1;
             }
         }
-        self.shared.work_ready.notify_all();
-
+        // One worker takes the queue: a healthy statfs takes microseconds,
+        // less than waking a thread. Another joins whenever the queue has
+        // not moved for STALL, so a hung mount holds up only its own worker.
+        self.shared.work_ready.notify_one();
+        let mut queued = state.queue.len();
         while state.awaited > 0 {
             let now = Instant::now();
             if now >= deadline {
@@ -179,9 +186,13 @@ impl StatfsPool {
             state = self
                 .shared
                 .result_ready
-                .wait_timeout(state, deadline - now)
+                .wait_timeout(state, (deadline - now).min(STALL))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            if !state.queue.is_empty() && state.queue.len() == queued {
+                self.shared.work_ready.notify_one();
+            }
+            queued = state.queue.len();
         }
 
         for job in state.queue.drain(..) {
@@ -290,7 +301,9 @@ fn work(shared: &Shared, workers: usize) {
             if let Some(slot) = state.results.get_mut(job.index) {
                 *slot = Some(result);
                 state.awaited -= 1;
-                shared.result_ready.notify_all();
+                if state.awaited == 0 {
+                    shared.result_ready.notify_all();
+                }
             }
         }
     }
