@@ -4,9 +4,11 @@
 //! In a pod the host is mounted somewhere like `/host`, so no collector may
 //! name `/proc` or `/sys` itself: every path goes through [`Host`].
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -321,8 +323,12 @@ const SYSFS_ATTRIBUTE_BYTES: usize = 4096;
 /// second read is not needed, and some broken hwmon drivers answer it with
 /// EAGAIN forever.
 pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
+    read_attribute_once(File::open(path)?)
+}
+
+/// The single read of [`read_sysfs_attribute`] on an open attribute.
+fn read_attribute_once(mut file: File) -> io::Result<String> {
     let mut buffer = vec![0; SYSFS_ATTRIBUTE_BYTES];
-    let mut file = File::open(path)?;
     let length = loop {
         match file.read(&mut buffer) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -336,9 +342,82 @@ pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
     })
 }
 
+/// A sysfs directory held open, whose attributes are opened relative to it.
+///
+/// Opening `/sys/class/net/eth0/mtu` walks every component again, through
+/// the class symlink into `/sys/devices/...`: most of what an open costs in
+/// sysfs. A device with twenty attributes is walked once this way.
+#[derive(Debug)]
+pub struct SysfsDir {
+    fd: OwnedFd,
+}
+
+impl SysfsDir {
+    /// Opens the directory at `path` (following symlinks) for lookups only.
+    pub fn open(path: &Path) -> io::Result<SysfsDir> {
+        let path = CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: `path` is a NUL-terminated string that outlives the call.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        Ok(SysfsDir {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Reads the attribute `name` (a file name or a relative path such as
+    /// `statistics/rx_bytes`) as [`read_sysfs_attribute`] does.
+    pub fn read_attribute(&self, name: &str) -> io::Result<String> {
+        let name = CString::new(name)?;
+        // SAFETY: `name` is a NUL-terminated string that outlives the call,
+        // and `self.fd` is an open directory.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        read_attribute_once(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysfs_dir_reads_attributes_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("eth0/statistics")).unwrap();
+        fs::write(dir.path().join("eth0/mtu"), "1500\n").unwrap();
+        fs::write(dir.path().join("eth0/statistics/rx_bytes"), "42\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("eth0"), dir.path().join("link")).unwrap();
+        let eth0 = SysfsDir::open(&dir.path().join("link")).unwrap();
+        assert_eq!(eth0.read_attribute("mtu").unwrap(), "1500\n");
+        assert_eq!(eth0.read_attribute("statistics/rx_bytes").unwrap(), "42\n");
+        let missing = eth0.read_attribute("speed").unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            eth0.read_attribute("bad\0name").unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        let gone = SysfsDir::open(&dir.path().join("eth1")).unwrap_err();
+        assert_eq!(gone.kind(), io::ErrorKind::NotFound);
+        let not_a_dir = SysfsDir::open(&dir.path().join("eth0/mtu")).unwrap_err();
+        assert_eq!(not_a_dir.raw_os_error(), Some(libc::ENOTDIR));
+    }
 
     #[test]
     fn paths_are_built_under_the_roots() {

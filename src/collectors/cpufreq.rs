@@ -11,12 +11,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use clap::{ArgAction, Args};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::cpulist::parse_cpu_list;
-use crate::host::{read_text, Host};
+use crate::host::{read_text, Host, SysfsDir};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -103,6 +104,11 @@ const FREQUENCIES: [(&str, &str, &str); 7] = [
 /// read in parallel.
 const MAX_READERS: usize = 8;
 
+/// How long CPUs are read one after another before the rest are read in
+/// parallel: most kernels answer in microseconds, and then starting threads
+/// every scrape would cost more than it saves.
+const SEQUENTIAL_BUDGET: Duration = Duration::from_millis(2);
+
 /// What one CPU's `cpufreq` directory says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CpuFrequencies {
@@ -125,12 +131,17 @@ impl CpuFrequencies {
             cpu: cpu.to_string(),
             ..CpuFrequencies::default()
         };
+        let dir = match SysfsDir::open(dir) {
+            Ok(dir) => dir,
+            Err(err) if means_absent(&err) => return Ok(frequencies),
+            Err(err) => return Err(err),
+        };
         for (slot, (file, _, _)) in frequencies.khz.iter_mut().zip(FREQUENCIES) {
-            *slot = read_attribute(&dir.join(file))?.and_then(|v| v.parse().ok());
+            *slot = read_attribute(&dir, file)?.and_then(|v| v.parse().ok());
         }
-        frequencies.governor = read_attribute(&dir.join("scaling_governor"))?.unwrap_or_default();
+        frequencies.governor = read_attribute(&dir, "scaling_governor")?.unwrap_or_default();
         frequencies.available_governors =
-            read_attribute(&dir.join("scaling_available_governors"))?.unwrap_or_default();
+            read_attribute(&dir, "scaling_available_governors")?.unwrap_or_default();
         Ok(frequencies)
     }
 
@@ -149,19 +160,20 @@ impl CpuFrequencies {
 }
 
 /// Reads an attribute, trimmed; `None` when it is absent or refused.
-fn read_attribute(path: &Path) -> io::Result<Option<String>> {
-    match read_text(path) {
+fn read_attribute(dir: &SysfsDir, name: &str) -> io::Result<Option<String>> {
+    match dir.read_attribute(name) {
         Ok(text) => Ok(Some(text.trim().to_string())),
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(err) if means_absent(&err) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Errors that mean an attribute is not there for us to read.
+fn means_absent(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+    )
 }
 
 /// The CPU directories (`cpu<N>`) under `cpu_root` with their numbers,
@@ -197,18 +209,35 @@ fn online_cpus(cpu_root: &Path) -> io::Result<Vec<(String, PathBuf)>> {
         .collect())
 }
 
-/// Reads every CPU that has a `cpufreq` directory, several at a time.
+/// Reads every CPU that has a `cpufreq` directory: one after another while
+/// that is quick, the rest several at a time once it is not.
 fn read_all(cpus: &[(String, PathBuf)]) -> Result<Vec<CpuFrequencies>, CollectError> {
     let with_cpufreq: Vec<(&str, PathBuf)> = cpus
         .iter()
         .map(|(cpu, dir)| (cpu.as_str(), dir.join("cpufreq")))
         .filter(|(_, dir)| dir.is_dir())
         .collect();
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(with_cpufreq.len());
+    let mut rest = &with_cpufreq[..];
+    while let Some(((cpu, dir), tail)) = rest.split_first() {
+        if started.elapsed() > SEQUENTIAL_BUDGET {
+            break;
+        }
+        results.push(CpuFrequencies::read(cpu, dir).map_err(|e| CollectError::io(dir, &e)));
+        rest = tail;
+    }
+    results.extend(read_in_parallel(rest));
+    results.into_iter().collect()
+}
+
+/// Reads the CPUs' `cpufreq` directories on up to [`MAX_READERS`] threads.
+fn read_in_parallel(with_cpufreq: &[(&str, PathBuf)]) -> Vec<Result<CpuFrequencies, CollectError>> {
     if with_cpufreq.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let chunk = with_cpufreq.len().div_ceil(MAX_READERS);
-    let results: Vec<Result<CpuFrequencies, CollectError>> = thread::scope(|scope| {
+    thread::scope(|scope| {
         let readers: Vec<_> = with_cpufreq
             .chunks(chunk)
             .map(|part| {
@@ -229,8 +258,7 @@ fn read_all(cpus: &[(String, PathBuf)]) -> Result<Vec<CpuFrequencies>, CollectEr
                     .unwrap_or_else(|_| vec![Err(CollectError::failed("cpufreq reader panicked"))])
             })
             .collect()
-    });
-    results.into_iter().collect()
+    })
 }
 
 impl Collector for CpufreqCollector {
@@ -360,6 +388,23 @@ mod tests {
             assert!(text.contains(expected), "missing {expected}\n{text}");
         }
         assert!(!text.contains(r#"cpu="2""#), "cpu2 is offline");
+    }
+
+    #[test]
+    fn parallel_reading_gives_what_sequential_reading_gives() {
+        let root = crate::collector::testing::fixture_host().sys_path("devices/system/cpu");
+        let cpus = online_cpus(&root).unwrap();
+        let dirs: Vec<(&str, PathBuf)> = cpus
+            .iter()
+            .map(|(cpu, dir)| (cpu.as_str(), dir.join("cpufreq")))
+            .filter(|(_, dir)| dir.is_dir())
+            .collect();
+        assert!(dirs.len() >= 2);
+        let parallel: Vec<CpuFrequencies> = read_in_parallel(&dirs)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(parallel, read_all(&cpus).unwrap());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod edac;
 pub mod entropy;
 pub mod ethtool;
 pub mod fibrechannel;
+pub mod field_selection;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;

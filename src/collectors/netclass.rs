@@ -14,7 +14,7 @@ use clap::{ArgAction, Args};
 use regex::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::{Host, SysfsDir};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -135,7 +135,17 @@ impl InterfaceClass {
     /// refused (EINVAL, EOPNOTSUPP, EACCES) or unparsable are left unset;
     /// other read errors are returned.
     pub fn read(device: &str, dir: &Path) -> io::Result<InterfaceClass> {
-        let text = |name: &str| read_attribute(&dir.join(name)).map(Option::unwrap_or_default);
+        let dir = match SysfsDir::open(dir) {
+            Ok(dir) => Some(dir),
+            // Removed since it was listed: nothing to read.
+            Err(err) if means_no_value(&err) => None,
+            Err(err) => return Err(err),
+        };
+        let attribute = |name: &str| match &dir {
+            Some(dir) => read_attribute(dir, name),
+            None => Ok(None),
+        };
+        let text = |name: &str| attribute(name).map(Option::unwrap_or_default);
         let mut class = InterfaceClass {
             device: device.to_string(),
             address: text("address")?,
@@ -146,7 +156,7 @@ impl InterfaceClass {
             numbers: Default::default(),
         };
         for (slot, file) in class.numbers.iter_mut().zip(number_files()) {
-            *slot = read_attribute(&dir.join(file))?.and_then(|v| parse_sysfs_int(&v));
+            *slot = attribute(file)?.and_then(|v| parse_sysfs_int(&v));
         }
         Ok(class)
     }
@@ -172,8 +182,8 @@ fn number_files() -> impl Iterator<Item = &'static str> {
 }
 
 /// Reads one attribute, trimmed; `None` when the kernel has no value for it.
-fn read_attribute(path: &Path) -> io::Result<Option<String>> {
-    match read_text(path) {
+fn read_attribute(dir: &SysfsDir, name: &str) -> io::Result<Option<String>> {
+    match dir.read_attribute(name) {
         Ok(text) => Ok(Some(text.trim().to_string())),
         Err(err) if means_no_value(&err) => Ok(None),
         Err(err) => Err(err),

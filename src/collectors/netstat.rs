@@ -5,16 +5,17 @@
 //! The files are read from the host's network namespace (see
 //! [`Host::net_path`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Args;
 use regex::Regex;
 
+use super::field_selection::FieldSelection;
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{is_name_fragment, MetricSet};
+use crate::metrics::MetricSet;
 use crate::parse::number;
 
 /// Registry entry.
@@ -48,26 +49,16 @@ pub struct Flags {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(NetstatCollector {
         host: Arc::clone(&ctx.host),
-        fields: ctx.flags.netstat.fields.clone(),
-        selection: Mutex::new(HashMap::new()),
+        fields: FieldSelection::new(ctx.flags.netstat.fields.clone()),
     }))
 }
 
 /// Reports the selected protocol counters.
 struct NetstatCollector {
     host: Arc<Host>,
-    /// Matched anywhere in `<Protocol>_<Field>` (unanchored, as Go's
-    /// `MatchString`).
-    fields: Regex,
-    /// Whether each `<Protocol>_<Field>` seen so far is reported, with its
-    /// metric name and help text when it is: the files hold hundreds of
-    /// counters, the same ones every scrape, and only a few are selected.
-    selection: Mutex<HashMap<String, Option<(String, String)>>>,
+    /// Picks counters by `<Protocol>_<Field>`.
+    fields: FieldSelection,
 }
-
-/// More distinct counter names than any kernel has: past this the selection
-/// cache starts again, so that files full of changing garbage cannot grow it.
-const MAX_SELECTION_ENTRIES: usize = 4096;
 
 /// Protocol counters by protocol (`TcpExt`, `Ip6`, ...) and field name.
 /// Names are borrowed from the file's text.
@@ -193,30 +184,6 @@ impl NetstatCollector {
             Err(e) => Err(CollectError::io(&path, &e)),
         }
     }
-
-    /// The metric name and help text of `<protocol>_<field>` if the fields
-    /// flag selects it, decided once per counter name; `key` is scratch space.
-    fn selected(&self, protocol: &str, field: &str, key: &mut String) -> Option<(String, String)> {
-        key.clear();
-        key.push_str(protocol);
-        key.push('_');
-        key.push_str(field);
-        let mut selection = self.selection.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = selection.get(key.as_str()) {
-            return known.clone();
-        }
-        let decision = (is_name_fragment(key) && self.fields.is_match(key)).then(|| {
-            (
-                format!("node_netstat_{key}"),
-                format!("Statistic {protocol}{field}."),
-            )
-        });
-        if selection.len() >= MAX_SELECTION_ENTRIES {
-            selection.clear();
-        }
-        selection.insert(key.clone(), decision.clone());
-        decision
-    }
 }
 
 impl Collector for NetstatCollector {
@@ -235,7 +202,17 @@ impl Collector for NetstatCollector {
         let mut key = String::new();
         for (protocol, fields) in &stats.protocols {
             for (field, &value) in fields {
-                if let Some((name, help)) = self.selected(protocol, field, &mut key) {
+                key.clear();
+                key.push_str(protocol);
+                key.push('_');
+                key.push_str(field);
+                let describe = || {
+                    (
+                        format!("node_netstat_{key}"),
+                        format!("Statistic {protocol}{field}."),
+                    )
+                };
+                if let Some((name, help)) = self.fields.select(&key, describe) {
                     out.untyped(name, help, value);
                 }
             }
@@ -412,8 +389,7 @@ UdpLite: 0 0 0 0 0 0
     fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
         run(&NetstatCollector {
             host: host_with_procfs(procfs),
-            fields,
-            selection: Mutex::new(HashMap::new()),
+            fields: FieldSelection::new(fields),
         })
     }
 
@@ -421,8 +397,7 @@ UdpLite: 0 0 0 0 0 0
     fn a_second_run_answers_from_the_selection_cache_alike() {
         let collector = NetstatCollector {
             host: host_with_procfs(&fixture_procfs()),
-            fields: default_fields(),
-            selection: Mutex::new(HashMap::new()),
+            fields: FieldSelection::new(default_fields()),
         };
         let (first, result) = run(&collector);
         result.unwrap();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use regex::Regex;
 
+use super::field_selection::FieldSelection;
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
@@ -40,29 +41,30 @@ pub struct Flags {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(VmstatCollector {
         host: Arc::clone(&ctx.host),
-        fields: ctx.flags.vmstat.fields.clone(),
+        fields: FieldSelection::new(ctx.flags.vmstat.fields.clone()),
     }))
 }
 
 /// Reports the selected `/proc/vmstat` fields.
 struct VmstatCollector {
     host: Arc<Host>,
-    /// Matched anywhere in the field name (unanchored, as Go's `MatchString`).
-    fields: Regex,
+    /// Picks fields by name.
+    fields: FieldSelection,
 }
 
-/// The fields of `/proc/vmstat` (`name value` per line), by name.
+/// The fields of `/proc/vmstat` (`name value` per line), by name; names are
+/// borrowed from the file's text.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Vmstat {
+pub struct Vmstat<'a> {
     /// Field name to value.
-    pub fields: BTreeMap<String, f64>,
+    pub fields: BTreeMap<&'a str, f64>,
 }
 
-impl Vmstat {
+impl<'a> Vmstat<'a> {
     /// Parses `/proc/vmstat`. Lines that are not exactly a name usable in a
     /// metric name and a number are skipped; a text with no valid line is an
     /// error, since every kernel since 2.6 reports dozens of fields.
-    pub fn parse(text: &str) -> Result<Vmstat, String> {
+    pub fn parse(text: &'a str) -> Result<Vmstat<'a>, String> {
         let mut fields = BTreeMap::new();
         for line in text.lines() {
             let mut words = line.split_whitespace();
@@ -73,7 +75,7 @@ impl Vmstat {
                 continue;
             };
             if is_name_fragment(name) {
-                fields.entry(name.to_string()).or_insert(value);
+                fields.entry(name).or_insert(value);
             }
         }
         if fields.is_empty() {
@@ -89,12 +91,14 @@ impl Collector for VmstatCollector {
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let vmstat = Vmstat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for (name, value) in vmstat.fields {
-            if self.fields.is_match(&name) {
-                out.untyped(
+            let describe = || {
+                (
                     format!("node_vmstat_{name}"),
                     format!("/proc/vmstat information field {name}."),
-                    value,
-                );
+                )
+            };
+            if let Some((name, help)) = self.fields.select(name, describe) {
+                out.untyped(name, help, value);
             }
         }
         Ok(())
@@ -160,6 +164,7 @@ pgrefill_dma 0
             .fields
             .into_keys()
             .filter(|name| fields.is_match(name))
+            .map(str::to_string)
             .collect()
     }
 
@@ -227,11 +232,7 @@ pswpin 4
 pgfault 99
 ";
         let vmstat = Vmstat::parse(text).unwrap();
-        let fields: Vec<(&str, f64)> = vmstat
-            .fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
+        let fields: Vec<(&str, f64)> = vmstat.fields.iter().map(|(k, v)| (*k, *v)).collect();
         // A repeated name keeps the first value, as client_golang drops the
         // second series.
         assert_eq!(fields, vec![("pgfault", 10.0), ("pswpin", 4.0)]);
@@ -248,7 +249,7 @@ pgfault 99
     fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
         run(&VmstatCollector {
             host: host_with_procfs(procfs),
-            fields,
+            fields: FieldSelection::new(fields),
         })
     }
 

@@ -1,0 +1,98 @@
+//! The `--collector.<name>.fields` regex of netstat and vmstat, which picks a
+//! few of the hundreds of counters a kernel file holds, with each counter
+//! name's decision remembered: the files name the same counters every scrape,
+//! so each name is matched and its family named once, not every scrape.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use regex::Regex;
+
+use crate::metrics::is_name_fragment;
+
+/// More distinct counter names than any kernel has: past this the memory of
+/// decisions starts again, so that files full of changing garbage cannot
+/// grow it.
+const MAX_REMEMBERED: usize = 4096;
+
+/// A field-selecting regex and the decisions taken so far.
+#[derive(Debug)]
+pub struct FieldSelection {
+    /// Matched anywhere in the counter's key (unanchored, as Go's
+    /// `MatchString`).
+    fields: Regex,
+    /// Key to the selected family's name and help, or `None` when left out.
+    decisions: Mutex<HashMap<String, Option<(String, String)>>>,
+}
+
+impl FieldSelection {
+    /// A selection by `fields`, with nothing decided yet.
+    pub fn new(fields: Regex) -> FieldSelection {
+        FieldSelection {
+            fields,
+            decisions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The family name and help of the counter `key` when `fields` selects
+    /// it and it can form a metric name; `describe` makes them, the first
+    /// time `key` is seen.
+    pub fn select(
+        &self,
+        key: &str,
+        describe: impl FnOnce() -> (String, String),
+    ) -> Option<(String, String)> {
+        let mut decisions = self.decisions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = decisions.get(key) {
+            return known.clone();
+        }
+        let decision = (is_name_fragment(key) && self.fields.is_match(key)).then(describe);
+        if decisions.len() >= MAX_REMEMBERED {
+            decisions.clear();
+        }
+        decisions.insert(key.to_string(), decision.clone());
+        decision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn describe(key: &str) -> (String, String) {
+        (format!("node_test_{key}"), format!("Field {key}."))
+    }
+
+    #[test]
+    fn selects_by_unanchored_match_and_remembers() {
+        let selection = FieldSelection::new(Regex::new("fault").unwrap());
+        assert_eq!(
+            selection.select("pgfault", || describe("pgfault")),
+            Some(describe("pgfault"))
+        );
+        assert_eq!(selection.select("pgpgin", || describe("pgpgin")), None);
+        // Remembered: the second answer does not call `describe`.
+        assert_eq!(
+            selection.select("pgfault", || unreachable!()),
+            Some(describe("pgfault"))
+        );
+        assert_eq!(selection.select("pgpgin", || unreachable!()), None);
+    }
+
+    #[test]
+    fn names_that_cannot_form_a_metric_name_are_left_out() {
+        let selection = FieldSelection::new(Regex::new(".*").unwrap());
+        assert_eq!(selection.select("bad-name", || describe("bad")), None);
+        assert_eq!(selection.select("", || describe("empty")), None);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let selection = FieldSelection::new(Regex::new(".*").unwrap());
+        for n in 0..(MAX_REMEMBERED * 2) {
+            let key = format!("field{n}");
+            assert!(selection.select(&key, || describe(&key)).is_some());
+        }
+        assert!(selection.decisions.lock().unwrap().len() <= MAX_REMEMBERED);
+    }
+}
