@@ -222,7 +222,9 @@ fn components_reversed(path: &Path) -> Vec<OsString> {
 /// replaced rather than refused: kernel files are ASCII, and a garbage byte
 /// must cost one field, not the collector.
 pub fn read_text(path: &Path) -> io::Result<String> {
-    let mut bytes = Vec::new();
+    // Room for most proc and sys files: read in one go, not after a small
+    // probe read and a few reallocations.
+    let mut bytes = Vec::with_capacity(4096);
     File::open(path)?
         .take(MAX_FILE_BYTES)
         .read_to_end(&mut bytes)?;
@@ -328,18 +330,15 @@ pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
 
 /// The single read of [`read_sysfs_attribute`] on an open attribute.
 fn read_attribute_once(mut file: File) -> io::Result<String> {
-    let mut buffer = vec![0; SYSFS_ATTRIBUTE_BYTES];
+    // On the stack: the text is then copied into a string of its own size.
+    let mut buffer = [0; SYSFS_ATTRIBUTE_BYTES];
     let length = loop {
         match file.read(&mut buffer) {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             other => break other?,
         }
     };
-    buffer.truncate(length);
-    Ok(match String::from_utf8(buffer) {
-        Ok(text) => text,
-        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    })
+    Ok(String::from_utf8_lossy(&buffer[..length]).into_owned())
 }
 
 /// A sysfs directory held open, whose attributes are opened relative to it.
