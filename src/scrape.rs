@@ -502,6 +502,34 @@ mod tests {
         release: Mutex<bool>,
         wake: std::sync::Condvar,
     }
+    impl Hanging {
+        fn new() -> Arc<Hanging> {
+            Arc::new(Hanging {
+                runs: AtomicUsize::new(0),
+                release: Mutex::new(false),
+                wake: std::sync::Condvar::new(),
+            })
+        }
+
+        /// Lets every run, current and future, finish.
+        fn release(&self) {
+            *self.release.lock().unwrap() = true;
+            self.wake.notify_all();
+        }
+    }
+
+    /// A scraper whose first collector hangs until released, followed by
+    /// fixed ones.
+    fn behind_a_hung_one(fixed: &[&'static str]) -> (Arc<Hanging>, Scraper) {
+        let hanging = Hanging::new();
+        let mut collectors = vec![("a_hanging", hanging.clone() as Arc<dyn Collector>)];
+        for (n, name) in fixed.iter().enumerate() {
+            collectors.push((*name, Arc::new(Fixed(n as f64 + 1.0)) as Arc<dyn Collector>));
+        }
+        let scraper = Scraper::from_collectors(collectors, Duration::from_secs(5), false);
+        (hanging, scraper)
+    }
+
     impl Collector for Hanging {
         fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
             self.runs.fetch_add(1, Ordering::SeqCst);
@@ -549,11 +577,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hung_collector_misses_the_deadline_and_is_never_started_twice() {
-        let hanging = Arc::new(Hanging {
-            runs: AtomicUsize::new(0),
-            release: Mutex::new(false),
-            wake: std::sync::Condvar::new(),
-        });
+        let hanging = Hanging::new();
         let scraper = Scraper::from_collectors(
             vec![
                 ("fixed", Arc::new(Fixed(1.0)) as Arc<dyn Collector>),
@@ -577,8 +601,7 @@ mod tests {
             "joined the stuck run"
         );
 
-        *hanging.release.lock().unwrap() = true;
-        hanging.wake.notify_all();
+        hanging.release();
         // Once the stuck run has finished, the next scrape starts a new run.
         let slot = &scraper.slots[1];
         for _ in 0..200 {
@@ -598,44 +621,18 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn collectors_queued_behind_a_hung_one_still_report() {
-        let hanging = Arc::new(Hanging {
-            runs: AtomicUsize::new(0),
-            release: Mutex::new(false),
-            wake: std::sync::Condvar::new(),
-        });
-        let scraper = Scraper::from_collectors(
-            vec![
-                ("a_hanging", hanging.clone() as Arc<dyn Collector>),
-                ("b_fixed", Arc::new(Fixed(1.0))),
-                ("c_fixed", Arc::new(Fixed(2.0))),
-            ],
-            Duration::from_secs(5),
-            false,
-        );
+        let (hanging, scraper) = behind_a_hung_one(&["b_fixed", "c_fixed"]);
         let all = scraper.select(&[], &[]).unwrap();
         let out = text(&scraper.scrape(&all, deadline_in(1000)).await);
         assert!(out.contains("node_scrape_collector_success{collector=\"a_hanging\"} 0\n"));
         assert!(out.contains("node_scrape_collector_success{collector=\"b_fixed\"} 1\n"));
         assert!(out.contains("node_scrape_collector_success{collector=\"c_fixed\"} 1\n"));
-        *hanging.release.lock().unwrap() = true;
-        hanging.wake.notify_all();
+        hanging.release();
     }
 
     #[tokio::test]
     async fn runs_left_queued_by_a_finished_scrape_still_get_a_thread() {
-        let hanging = Arc::new(Hanging {
-            runs: AtomicUsize::new(0),
-            release: Mutex::new(false),
-            wake: std::sync::Condvar::new(),
-        });
-        let scraper = Scraper::from_collectors(
-            vec![
-                ("a_hanging", hanging.clone() as Arc<dyn Collector>),
-                ("b_fixed", Arc::new(Fixed(1.0))),
-            ],
-            Duration::from_secs(5),
-            false,
-        );
+        let (hanging, scraper) = behind_a_hung_one(&["b_fixed"]);
         let all = scraper.select(&[], &[]).unwrap();
         // Over before anyone could notice the queue stalled: b_fixed stays
         // queued behind the hung run when this scrape ends.
@@ -643,8 +640,7 @@ mod tests {
         assert!(first.contains("node_scrape_collector_success{collector=\"b_fixed\"} 0\n"));
         // The next scrape joins that queued run, which must still start.
         let second = text(&scraper.scrape(&all, deadline_in(1000)).await);
-        *hanging.release.lock().unwrap() = true;
-        hanging.wake.notify_all();
+        hanging.release();
         assert!(second.contains("node_scrape_collector_success{collector=\"a_hanging\"} 0\n"));
         assert!(second.contains("node_scrape_collector_success{collector=\"b_fixed\"} 1\n"));
     }
