@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 /// Largest file a collector reads in one go. Proc and sys files are small;
 /// anything bigger is garbage or hostile, and is cut rather than read whole.
@@ -25,7 +25,7 @@ pub const MAX_LINE_BYTES: u64 = 64 * 1024;
 pub const MAX_STREAM_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// The roots under which the observed host's filesystems are mounted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Host {
     procfs: PathBuf,
     sysfs: PathBuf,
@@ -33,19 +33,7 @@ pub struct Host {
     udev_data: PathBuf,
     /// Set once `<procfs>/1/net` has been read: PID 1 does not come and go,
     /// so later calls to [`Host::net_path`] skip the check.
-    init_net_readable: AtomicBool,
-}
-
-impl Clone for Host {
-    fn clone(&self) -> Host {
-        Host {
-            procfs: self.procfs.clone(),
-            sysfs: self.sysfs.clone(),
-            rootfs: self.rootfs.clone(),
-            udev_data: self.udev_data.clone(),
-            init_net_readable: AtomicBool::new(self.init_net_readable.load(Ordering::Relaxed)),
-        }
-    }
+    init_net_readable: OnceLock<()>,
 }
 
 impl Host {
@@ -62,7 +50,7 @@ impl Host {
             sysfs: sysfs.into(),
             rootfs: rootfs.into(),
             udev_data: udev_data.into(),
-            init_net_readable: AtomicBool::new(false),
+            init_net_readable: OnceLock::new(),
         }
     }
 
@@ -129,8 +117,8 @@ impl Host {
     /// (a procfs without pid 1 visible, or access to it denied).
     pub fn net_path(&self, file: &str) -> PathBuf {
         let init_net = self.procfs.join("1/net");
-        if self.init_net_readable.load(Ordering::Relaxed) || fs::read_dir(&init_net).is_ok() {
-            self.init_net_readable.store(true, Ordering::Relaxed);
+        if self.init_net_readable.get().is_some() || fs::read_dir(&init_net).is_ok() {
+            self.init_net_readable.get_or_init(|| ());
             init_net.join(file)
         } else {
             self.procfs.join("net").join(file)

@@ -124,17 +124,21 @@ pub struct CpuFrequencies {
 }
 
 impl CpuFrequencies {
-    /// Reads a `cpufreq` directory. Attributes the CPU lacks or refuses are
-    /// left unset; other read errors (EBUSY from a CPU going offline) fail.
-    pub fn read(cpu: &str, dir: &Path) -> io::Result<CpuFrequencies> {
+    /// Reads a `cpufreq` directory; `None` when the CPU has none. Attributes
+    /// the CPU lacks or refuses are left unset; other read errors (EBUSY from
+    /// a CPU going offline) fail.
+    pub fn read(cpu: &str, dir: &Path) -> io::Result<Option<CpuFrequencies>> {
+        let dir = match SysfsDir::open(dir) {
+            Ok(dir) => dir,
+            // No such directory, or something else in its place.
+            Err(err) if means_absent(&err) || err.raw_os_error() == Some(libc::ENOTDIR) => {
+                return Ok(None)
+            }
+            Err(err) => return Err(err),
+        };
         let mut frequencies = CpuFrequencies {
             cpu: cpu.to_string(),
             ..CpuFrequencies::default()
-        };
-        let dir = match SysfsDir::open(dir) {
-            Ok(dir) => dir,
-            Err(err) if means_absent(&err) => return Ok(frequencies),
-            Err(err) => return Err(err),
         };
         for (slot, (file, _, _)) in frequencies.khz.iter_mut().zip(FREQUENCIES) {
             *slot = read_attribute(&dir, file)?.and_then(|v| v.parse().ok());
@@ -142,7 +146,7 @@ impl CpuFrequencies {
         frequencies.governor = read_attribute(&dir, "scaling_governor")?.unwrap_or_default();
         frequencies.available_governors =
             read_attribute(&dir, "scaling_available_governors")?.unwrap_or_default();
-        Ok(frequencies)
+        Ok(Some(frequencies))
     }
 
     /// Each available governor, with whether it is the one in use. As
@@ -212,43 +216,43 @@ fn online_cpus(cpu_root: &Path) -> io::Result<Vec<(String, PathBuf)>> {
 /// Reads every CPU that has a `cpufreq` directory: one after another while
 /// that is quick, the rest several at a time once it is not.
 fn read_all(cpus: &[(String, PathBuf)]) -> Result<Vec<CpuFrequencies>, CollectError> {
-    let with_cpufreq: Vec<(&str, PathBuf)> = cpus
+    let cpufreq_dirs: Vec<(&str, PathBuf)> = cpus
         .iter()
         .map(|(cpu, dir)| (cpu.as_str(), dir.join("cpufreq")))
-        .filter(|(_, dir)| dir.is_dir())
         .collect();
     let started = Instant::now();
-    let mut results = Vec::with_capacity(with_cpufreq.len());
-    let mut rest = &with_cpufreq[..];
-    while let Some(((cpu, dir), tail)) = rest.split_first() {
+    let mut results = Vec::with_capacity(cpufreq_dirs.len());
+    let mut rest = &cpufreq_dirs[..];
+    while let Some((first, tail)) = rest.split_first() {
         if started.elapsed() > SEQUENTIAL_BUDGET {
             break;
         }
-        results.push(CpuFrequencies::read(cpu, dir).map_err(|e| CollectError::io(dir, &e)));
+        results.push(read_cpu(first));
         rest = tail;
     }
     results.extend(read_in_parallel(rest));
-    results.into_iter().collect()
+    let read: Vec<Option<CpuFrequencies>> = results.into_iter().collect::<Result<_, _>>()?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// Reads one CPU's `cpufreq` directory (`None` when it has none), with the
+/// directory named in an error.
+fn read_cpu((cpu, dir): &(&str, PathBuf)) -> Result<Option<CpuFrequencies>, CollectError> {
+    CpuFrequencies::read(cpu, dir).map_err(|e| CollectError::io(dir, &e))
 }
 
 /// Reads the CPUs' `cpufreq` directories on up to [`MAX_READERS`] threads.
-fn read_in_parallel(with_cpufreq: &[(&str, PathBuf)]) -> Vec<Result<CpuFrequencies, CollectError>> {
-    if with_cpufreq.is_empty() {
+fn read_in_parallel(
+    cpufreq_dirs: &[(&str, PathBuf)],
+) -> Vec<Result<Option<CpuFrequencies>, CollectError>> {
+    if cpufreq_dirs.is_empty() {
         return Vec::new();
     }
-    let chunk = with_cpufreq.len().div_ceil(MAX_READERS);
+    let chunk = cpufreq_dirs.len().div_ceil(MAX_READERS);
     thread::scope(|scope| {
-        let readers: Vec<_> = with_cpufreq
+        let readers: Vec<_> = cpufreq_dirs
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(cpu, dir)| {
-                            CpuFrequencies::read(cpu, dir).map_err(|e| CollectError::io(dir, &e))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(read_cpu).collect::<Vec<_>>()))
             .collect();
         readers
             .into_iter()
@@ -319,7 +323,7 @@ mod tests {
                 ),
             ],
         );
-        let cpu = CpuFrequencies::read("3", root.path()).unwrap();
+        let cpu = CpuFrequencies::read("3", root.path()).unwrap().unwrap();
         assert_eq!(
             cpu.khz,
             [
@@ -397,13 +401,12 @@ mod tests {
         let dirs: Vec<(&str, PathBuf)> = cpus
             .iter()
             .map(|(cpu, dir)| (cpu.as_str(), dir.join("cpufreq")))
-            .filter(|(_, dir)| dir.is_dir())
             .collect();
-        assert!(dirs.len() >= 2);
         let parallel: Vec<CpuFrequencies> = read_in_parallel(&dirs)
             .into_iter()
-            .map(Result::unwrap)
+            .filter_map(Result::unwrap)
             .collect();
+        assert!(parallel.len() >= 2);
         assert_eq!(parallel, read_all(&cpus).unwrap());
     }
 
