@@ -172,13 +172,17 @@ fn truncate(line: &str) -> &str {
 }
 
 impl NetstatCollector {
-    /// Reads one file; `snmp6` does not exist when IPv6 is disabled, which
-    /// reads as empty.
-    fn read(&self, file: &str) -> Result<(std::path::PathBuf, String), CollectError> {
+    /// Reads one file, with its path; a missing file reads as empty when
+    /// `may_be_absent` (`snmp6`, which IPv6 being disabled removes).
+    fn read(
+        &self,
+        file: &str,
+        may_be_absent: bool,
+    ) -> Result<(std::path::PathBuf, String), CollectError> {
         let path = self.host.net_path(file);
         match read_text(&path) {
             Ok(text) => Ok((path, text)),
-            Err(e) if file == "snmp6" && e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if may_be_absent && e.kind() == io::ErrorKind::NotFound => {
                 Ok((path, String::new()))
             }
             Err(e) => Err(CollectError::io(&path, &e)),
@@ -188,9 +192,9 @@ impl NetstatCollector {
 
 impl Collector for NetstatCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (netstat_path, netstat) = self.read("netstat")?;
-        let (snmp_path, snmp) = self.read("snmp")?;
-        let (snmp6_path, snmp6) = self.read("snmp6")?;
+        let (netstat_path, netstat) = self.read("netstat", false)?;
+        let (snmp_path, snmp) = self.read("snmp", false)?;
+        let (snmp6_path, snmp6) = self.read("snmp6", true)?;
         let mut stats = ProtocolStats::parse_paired(&netstat)
             .map_err(|e| CollectError::parse(&netstat_path, e))?;
         stats.merge(
