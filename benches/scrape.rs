@@ -1,18 +1,16 @@
 //! A full scrape of the fixture host tree with every collector enabled:
 //! collecting it, and encoding it in each exposition format with and
-//! without the fast gzip the server applies.
+//! without the server's gzip (kept deflate state, fastest level).
 
 use std::hint::black_box;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 
 use hostwatch::collector::BuildContext;
 use hostwatch::collectors;
+use hostwatch::exposition::gzip::GzipPool;
 use hostwatch::exposition::Format;
 use hostwatch::host::Host;
 use hostwatch::scrape::Scraper;
@@ -55,12 +53,6 @@ fn fixture_scraper() -> Scraper {
     .expect("fixture collectors build")
 }
 
-fn gzip_fast(body: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 6), Compression::fast());
-    encoder.write_all(body).expect("writing to memory");
-    encoder.finish().expect("writing to memory")
-}
-
 fn scrape(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -77,6 +69,7 @@ fn scrape(c: &mut Criterion) {
     c.bench_function("scrape/collect", |b| b.iter(collect));
 
     let scrape = collect();
+    let gzip = GzipPool::new();
     for (name, format) in [
         ("text", Format::Text),
         ("openmetrics", Format::OpenMetrics1),
@@ -85,7 +78,7 @@ fn scrape(c: &mut Criterion) {
             b.iter(|| black_box(&scrape).encode(format))
         });
         c.bench_function(&format!("scrape/encode/{name}+gzip"), |b| {
-            b.iter(|| gzip_fast(&black_box(&scrape).encode(format)))
+            b.iter(|| gzip.compress(&black_box(&scrape).encode(format)))
         });
     }
 }

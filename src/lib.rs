@@ -14,6 +14,7 @@ pub mod cpuinfo;
 pub mod cpulist;
 pub mod exposition;
 pub mod host;
+pub mod in_flight;
 pub mod logging;
 pub mod metrics;
 pub mod parse;

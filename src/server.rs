@@ -10,13 +10,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::exposition::gzip::GzipPool;
 use crate::exposition::negotiate::{accepts_gzip, negotiate_format};
+use crate::in_flight::InFlight;
 use crate::scrape::Scraper;
 
 /// The share of Prometheus's scrape timeout that a scrape may spend
@@ -30,6 +30,8 @@ pub struct AppState {
     limiter: Option<Semaphore>,
     max_requests: usize,
     landing_page: String,
+    gzip: GzipPool,
+    in_flight: InFlight,
 }
 
 impl AppState {
@@ -42,6 +44,8 @@ impl AppState {
             limiter: (max_requests > 0).then(|| Semaphore::new(max_requests)),
             max_requests,
             landing_page,
+            gzip: GzipPool::new(),
+            in_flight: InFlight::new(),
         }
     }
 }
@@ -153,6 +157,7 @@ async fn metrics(
         },
     };
 
+    let _request = state.in_flight.enter();
     let (collect, exclude) = collector_params(query.as_deref());
     let selection = match state.scraper.select(&collect, &exclude) {
         Ok(selection) => selection,
@@ -183,7 +188,7 @@ async fn metrics(
     );
     response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     let body = if gzip {
-        match gzip_bytes(&body) {
+        match state.gzip.compress(&body) {
             Ok(compressed) => {
                 response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 compressed
@@ -194,15 +199,6 @@ async fn metrics(
         body
     };
     (StatusCode::OK, response_headers, body).into_response()
-}
-
-/// Compresses at gzip's fastest level: on metrics text it costs a fraction
-/// of the default level's CPU for a few percent larger output.
-fn gzip_bytes(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 6), Compression::fast());
-    encoder.write_all(body)?;
-    encoder.finish()
 }
 
 /// A parsed `--web.listen-address`.

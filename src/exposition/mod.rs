@@ -2,6 +2,7 @@
 //! which one a request gets.
 
 pub mod float;
+pub mod gzip;
 pub mod negotiate;
 pub mod openmetrics;
 pub mod text;
