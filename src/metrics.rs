@@ -96,16 +96,22 @@ impl Family {
         L: Clone + Into<Cow<'static, str>>,
     {
         let given: Vec<Cow<'static, str>> = label_names.iter().cloned().map(Into::into).collect();
-        let mut order: Vec<usize> = (0..given.len()).collect();
-        order.sort_by(|&a, &b| given[a].cmp(&given[b]));
-        let sorted = order.windows(2).all(|w| w[0] < w[1]);
-        let label_names = order.iter().map(|&i| given[i].clone()).collect();
+        // Most collectors give their label names sorted: keep those as they
+        // are, without building an identity permutation.
+        let (label_names, permutation) = if given.windows(2).all(|w| w[0] < w[1]) {
+            (given, None)
+        } else {
+            let mut order: Vec<usize> = (0..given.len()).collect();
+            order.sort_by(|&a, &b| given[a].cmp(&given[b]));
+            let sorted = order.iter().map(|&i| given[i].clone()).collect();
+            (sorted, Some(order))
+        };
         Family {
             name: name.into(),
             help: help.into(),
             metric_type,
             label_names,
-            permutation: (!sorted).then_some(order),
+            permutation,
             samples: Vec::new(),
         }
     }

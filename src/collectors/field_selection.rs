@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use crate::metrics::is_name_fragment;
 
@@ -14,6 +14,12 @@ use crate::metrics::is_name_fragment;
 /// decisions starts again, so that files full of changing garbage cannot
 /// grow it.
 const MAX_REMEMBERED: usize = 4096;
+
+/// The capacity of the regex's lazy DFA cache. Each counter name is matched
+/// once, so the default capacity (2 MiB, which netstat's ~400 names grow to
+/// some 130 KiB) would only hold memory for good; in a smaller cache the
+/// regex engine falls back to slower matching for those one-off matches.
+const MATCH_CACHE_BYTES: usize = 16 * 1024;
 
 /// A field-selecting regex and the decisions taken so far.
 #[derive(Debug)]
@@ -28,6 +34,11 @@ pub struct FieldSelection {
 impl FieldSelection {
     /// A selection by `fields`, with nothing decided yet.
     pub fn new(fields: Regex) -> FieldSelection {
+        // The same pattern, compiled with the same (default) options.
+        let fields = RegexBuilder::new(fields.as_str())
+            .dfa_size_limit(MATCH_CACHE_BYTES)
+            .build()
+            .unwrap_or(fields);
         FieldSelection {
             fields,
             decisions: Mutex::new(HashMap::new()),
