@@ -1,5 +1,7 @@
 //! Records the git revision and rustc version for `--version` and the
-//! build-info metrics.
+//! build-info metrics, and has cargo relink when the function layout of
+//! `scripts/build-dist` changes (it reaches the linker in a flag, which
+//! cargo does not track).
 
 use std::path::Path;
 use std::process::Command;
@@ -25,6 +27,7 @@ fn main() {
     println!("cargo:rustc-env=HOSTWATCH_REVISION={revision}");
     println!("cargo:rustc-env=HOSTWATCH_RUSTC_VERSION={rustc_version}");
     println!("cargo:rerun-if-env-changed=HOSTWATCH_REVISION");
+    println!("cargo:rerun-if-changed=scripts/text-order.txt");
     for git_file in [".git/HEAD", ".git/refs/heads"] {
         if Path::new(git_file).exists() {
             println!("cargo:rerun-if-changed={git_file}");

@@ -43,13 +43,14 @@ def install_missing(commands):
 
 
 def hostwatch_binary():
-    """$HOSTWATCH, else target/release/hostwatch, built (or rebuilt when
-    stale) with cargo."""
+    """$HOSTWATCH, else the binary the image ships, target/image/hostwatch,
+    built (or rebuilt when stale) by scripts/build-dist."""
     binary = os.environ.get("HOSTWATCH")
     if binary:
         return binary
-    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "hostwatch")
+    subprocess.run([os.path.join(ROOT, "scripts", "build-dist")], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(ROOT, "target", "image", "hostwatch")
 
 
 def help_text(argv):

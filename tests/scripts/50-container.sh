@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The container image, built and run for real: lints the Dockerfile, builds
-# the static binary and the image with podman, then runs the image with the
+# the static binary (checking that it is static and that its scrape code is
+# laid out together) and the image with podman, then runs the image with the
 # DaemonSet's hardening (read-only, no capabilities, uid 65534, host network)
 # and checks that it serves metrics, that its start-up self-check is quiet
 # when deployed right and warns when deployed wrong, and that `podman stop`
@@ -10,15 +11,13 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=tests/scripts/lib/deps.sh
 source tests/scripts/lib/deps.sh
 
-TARGET=x86_64-unknown-linux-musl
 IMAGE=localhost/hostwatch:test
 STOP_TIMEOUT=10
 # Exiting on SIGTERM takes the agent well under a second; podman would send
 # SIGKILL at STOP_TIMEOUT. Anything near that means the signal was ignored.
 STOP_BOUND_MS=5000
 
-ensure_apt podman runc
-ensure_rust_target "$TARGET"
+ensure_apt podman runc libc6-dev
 ensure_python_tools
 
 # This sandbox's podman: vfs storage (no overlay mounts), runc, cgroupfs and
@@ -43,8 +42,18 @@ trap cleanup EXIT
 echo "-- hadolint Dockerfile"
 "$VENV/bin/hadolint" Dockerfile
 
-echo "-- static build ($TARGET)"
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1200 cargo build --release --locked --target "$TARGET"
+echo "-- static build (scripts/build-dist)"
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1500 scripts/build-dist
+# Static and not position-independent: an executable (not a shared object)
+# with no program interpreter and no dynamic section.
+headers=$(readelf -hlW target/image/hostwatch)
+if ! grep -q 'Type: *EXEC' <<<"$headers" || grep -qE '^ *(INTERP|DYNAMIC) ' <<<"$headers"; then
+    echo "target/image/hostwatch is not a static non-PIE executable:" >&2
+    grep -E 'Type:|INTERP|DYNAMIC' <<<"$headers" >&2
+    exit 1
+fi
+python3 tests/scripts/lib/check_text_order.py \
+    target/x86_64-unknown-linux-gnu/dist/hostwatch scripts/text-order.txt
 
 echo "-- podman build"
 timeout 300 "${PODMAN[@]}" build --quiet --layers=false -t "$IMAGE" \
