@@ -1,10 +1,10 @@
 //! Gzip for scrape responses, with compressors kept between scrapes.
 //!
 //! The whole body is in memory before it is compressed, so libdeflate's
-//! one-shot compressor fits: at its fastest level it takes about half the
-//! CPU of zlib's fastest level and compresses better. Making a compressor
-//! allocates and clears its hash tables; a few idle ones are kept for the
-//! next scrapes instead.
+//! one-shot compressor fits: at level 1 it costs about as many instructions
+//! as zlib's fastest level on a scrape, and its output is some 20% smaller.
+//! Making a compressor allocates and clears its hash tables; a few idle ones
+//! are kept for the next scrapes instead.
 
 use std::sync::Mutex;
 
