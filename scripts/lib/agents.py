@@ -77,16 +77,17 @@ def free_port():
 
 
 class Server:
-    """One agent under test, started on a free loopback port."""
+    """One agent under test, started on a free loopback port; it must
+    answer within `ready_timeout` seconds."""
 
-    def __init__(self, name, argv):
+    def __init__(self, name, argv, ready_timeout=10):
         self.name = name
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/metrics" % self.port
         self.proc = subprocess.Popen(
             argv + ["--web.listen-address=127.0.0.1:%d" % self.port],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             try:
                 fetch(self.url, gzip_ok=False)
