@@ -4,9 +4,10 @@
 //! In a pod the host is mounted somewhere like `/host`, so no collector may
 //! name `/proc` or `/sys` itself: every path goes through [`Host`].
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CStr, CString, OsString};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -317,16 +318,39 @@ pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
 }
 
 /// The single read of [`read_sysfs_attribute`] on an open attribute.
-fn read_attribute_once(mut file: File) -> io::Result<String> {
-    // On the stack: the text is then copied into a string of its own size.
-    let mut buffer = [0; SYSFS_ATTRIBUTE_BYTES];
+fn read_attribute_once(file: File) -> io::Result<String> {
+    // On the stack and left uninitialised (zeroing a page per attribute cost
+    // more than the read): the text is then copied into a string of its own
+    // size.
+    let mut buffer = [MaybeUninit::<u8>::uninit(); SYSFS_ATTRIBUTE_BYTES];
     let length = loop {
-        match file.read(&mut buffer) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other?,
+        // SAFETY: the buffer is valid for writes of its whole length.
+        let read =
+            unsafe { libc::read(file.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+        if read >= 0 {
+            break read as usize;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
         }
     };
-    Ok(String::from_utf8_lossy(&buffer[..length]).into_owned())
+    // SAFETY: read(2) initialised the first `length` bytes.
+    let text = unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), length) };
+    Ok(String::from_utf8_lossy(text).into_owned())
+}
+
+/// Calls `f` with `name` as a C string, built on the stack when it is short
+/// (attribute names are), so that an attribute read allocates only its text.
+fn with_c_name<T>(name: &str, f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Result<T> {
+    let mut buffer = [0u8; 128];
+    if name.len() >= buffer.len() {
+        return f(&CString::new(name)?);
+    }
+    buffer[..name.len()].copy_from_slice(name.as_bytes());
+    let name = CStr::from_bytes_with_nul(&buffer[..=name.len()])
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))?;
+    f(name)
 }
 
 /// A sysfs directory held open, whose attributes are opened relative to it.
@@ -362,21 +386,23 @@ impl SysfsDir {
     /// Reads the attribute `name` (a file name or a relative path such as
     /// `statistics/rx_bytes`) as [`read_sysfs_attribute`] does.
     pub fn read_attribute(&self, name: &str) -> io::Result<String> {
-        let name = CString::new(name)?;
-        // SAFETY: `name` is a NUL-terminated string that outlives the call,
-        // and `self.fd` is an open directory.
-        let fd = unsafe {
-            libc::openat(
-                self.fd.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nothing else.
-        read_attribute_once(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        let file = with_c_name(name, |name| {
+            // SAFETY: `name` is a NUL-terminated string that outlives the
+            // call, and `self.fd` is an open directory.
+            let fd = unsafe {
+                libc::openat(
+                    self.fd.as_raw_fd(),
+                    name.as_ptr(),
+                    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+                )
+            };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `fd` was just opened and is owned by nothing else.
+            Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        })?;
+        read_attribute_once(file)
     }
 }
 

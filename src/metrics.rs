@@ -60,12 +60,12 @@ impl SamplePart {
     }
 }
 
-/// One sample of a family: its label values (in the family's label-name
-/// order) and its value.
+/// One sample of a family: its value and which line of its series it is.
+/// Its label values are kept by the family ([`Family::label_values`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Label values, parallel to [`Family::label_names`].
-    pub label_values: Vec<String>,
+    /// Where the sample's label values start in the family's list of them.
+    first_label: u32,
     /// The sample value.
     pub value: f64,
     /// Which line of the series this is; [`SamplePart::Value`] except in
@@ -74,6 +74,10 @@ pub struct Sample {
 }
 
 /// A metric family: name, help, type, label names and samples.
+///
+/// The samples' label values are stored back to back in one string rather
+/// than as a vector of strings per sample: a scrape pushes hundreds of
+/// samples, and two allocations each were a large share of its cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     name: Cow<'static, str>,
@@ -84,6 +88,58 @@ pub struct Family {
     /// when the caller's label names were already sorted.
     permutation: Option<Vec<usize>>,
     samples: Vec<Sample>,
+    /// Every sample's label values, concatenated.
+    label_text: String,
+    /// The end of each label value in `label_text`; sample `s`'s values are
+    /// entries `s.first_label ..` of it, one per label name.
+    label_ends: Vec<u32>,
+}
+
+/// The label values of one sample, in the order of [`Family::label_names`].
+#[derive(Debug, Clone)]
+pub struct LabelValues<'a> {
+    text: &'a str,
+    ends: &'a [u32],
+    start: usize,
+}
+
+impl<'a> Iterator for LabelValues<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (&end, rest) = self.ends.split_first()?;
+        let value = &self.text[self.start..end as usize];
+        self.start = end as usize;
+        self.ends = rest;
+        Some(value)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.ends.len(), Some(self.ends.len()))
+    }
+}
+
+impl ExactSizeIterator for LabelValues<'_> {}
+
+/// The label values of the sample starting at `first` (see
+/// [`Family::label_values`]), from the family's parts so that they can be
+/// read while its samples are being sorted.
+fn label_values_in<'a>(
+    text: &'a str,
+    ends: &'a [u32],
+    first: u32,
+    count: usize,
+) -> LabelValues<'a> {
+    let first = first as usize;
+    let start = match first {
+        0 => 0,
+        _ => ends[first - 1] as usize,
+    };
+    LabelValues {
+        text,
+        ends: &ends[first..first + count],
+        start,
+    }
 }
 
 impl Family {
@@ -113,6 +169,8 @@ impl Family {
             label_names,
             permutation,
             samples: Vec::new(),
+            label_text: String::new(),
+            label_ends: Vec::new(),
         }
     }
 
@@ -133,15 +191,17 @@ impl Family {
             debug_assert!(false, "{}: wrong number of label values", self.name);
             return;
         }
-        let label_values = match &self.permutation {
-            None => label_values.iter().map(|v| v.as_ref().to_owned()).collect(),
-            Some(order) => order
-                .iter()
-                .map(|&i| label_values[i].as_ref().to_owned())
-                .collect(),
+        let first_label = self.label_ends.len() as u32;
+        let mut append = |value: &str| {
+            self.label_text.push_str(value);
+            self.label_ends.push(self.label_text.len() as u32);
         };
+        match &self.permutation {
+            None => label_values.iter().for_each(|v| append(v.as_ref())),
+            Some(order) => order.iter().for_each(|&i| append(label_values[i].as_ref())),
+        }
         self.samples.push(Sample {
-            label_values,
+            first_label,
             value,
             part,
         });
@@ -172,6 +232,17 @@ impl Family {
         &self.samples
     }
 
+    /// The label values of `sample` (one of [`Family::samples`]), in the
+    /// order of [`Family::label_names`].
+    pub fn label_values(&self, sample: &Sample) -> LabelValues<'_> {
+        label_values_in(
+            &self.label_text,
+            &self.label_ends,
+            sample.first_label,
+            self.label_names.len(),
+        )
+    }
+
     /// Whether the family has no samples.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
@@ -181,14 +252,16 @@ impl Family {
     /// series in their written order) and drops later duplicates of a line,
     /// as client_golang refuses a series collected twice.
     pub fn sort_samples(&mut self) {
+        let count = self.label_names.len();
+        let (text, ends) = (self.label_text.as_str(), self.label_ends.as_slice());
+        let labels = |sample: &Sample| label_values_in(text, ends, sample.first_label, count);
         self.samples.sort_by(|a, b| {
-            a.label_values
-                .cmp(&b.label_values)
+            labels(a)
+                .cmp(labels(b))
                 .then_with(|| a.part.cmp_within_series(&b.part))
         });
         self.samples.dedup_by(|later, earlier| {
-            later.label_values == earlier.label_values
-                && later.part.cmp_within_series(&earlier.part).is_eq()
+            labels(later).eq(labels(earlier)) && later.part.cmp_within_series(&earlier.part).is_eq()
         });
     }
 }
@@ -333,7 +406,8 @@ mod tests {
         let mut f = Family::new("x", "h", MetricType::Gauge, &["mode", "cpu"]);
         f.push(&["idle", "0"], 1.0);
         assert_eq!(f.label_names(), &["cpu", "mode"]);
-        assert_eq!(f.samples()[0].label_values, vec!["0", "idle"]);
+        let values: Vec<&str> = f.label_values(&f.samples()[0]).collect();
+        assert_eq!(values, vec!["0", "idle"]);
     }
 
     #[test]
@@ -346,7 +420,7 @@ mod tests {
         let order: Vec<_> = f
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.value))
+            .map(|s| (f.label_values(s).next().unwrap(), s.value))
             .collect();
         assert_eq!(order, vec![("1", 1.0), ("10", 10.0), ("2", 2.0)]);
     }
@@ -364,7 +438,7 @@ mod tests {
         let lines: Vec<_> = f
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.part, s.value))
+            .map(|s| (f.label_values(s).next().unwrap(), s.part, s.value))
             .collect();
         assert_eq!(
             lines,

@@ -205,8 +205,11 @@ mod tests {
     fn samples(families: &[Family]) -> Vec<(String, f64)> {
         families
             .iter()
-            .flat_map(|f| f.samples())
-            .map(|s| (s.label_values[0].clone(), s.value))
+            .flat_map(|f| {
+                f.samples()
+                    .iter()
+                    .map(move |s| (f.label_values(s).next().unwrap().to_string(), s.value))
+            })
             .collect()
     }
 

@@ -494,7 +494,7 @@ mod tests {
             .map(|f| {
                 f.samples()
                     .iter()
-                    .map(|s| (s.label_values.join(","), s.value))
+                    .map(|s| (f.label_values(s).collect::<Vec<_>>().join(","), s.value))
                     .collect()
             })
             .unwrap_or_default()

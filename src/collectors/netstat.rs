@@ -5,7 +5,6 @@
 //! The files are read from the host's network namespace (see
 //! [`Host::net_path`]).
 
-use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
@@ -60,12 +59,35 @@ struct NetstatCollector {
     fields: FieldSelection,
 }
 
-/// Protocol counters by protocol (`TcpExt`, `Ip6`, ...) and field name.
-/// Names are borrowed from the file's text.
+/// Protocol counters by protocol (`TcpExt`, `Ip6`, ...) and field name, in
+/// file order. Names are borrowed from the file's text.
+///
+/// Lists rather than maps: the files hold some 400 counters, and building
+/// sorted maps of them cost more than the rest of the collector.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProtocolStats<'a> {
-    /// Protocol to field to value.
-    pub protocols: BTreeMap<&'a str, BTreeMap<&'a str, f64>>,
+    /// Each protocol once, with its fields.
+    pub protocols: Vec<Protocol<'a>>,
+}
+
+/// One protocol's counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Protocol<'a> {
+    /// The protocol, as the file names it (`Tcp`, `Icmp6`).
+    pub name: &'a str,
+    /// Field name and value, in file order.
+    pub fields: Vec<(&'a str, f64)>,
+}
+
+impl<'a> Protocol<'a> {
+    /// The value of `field`; the last one where the file repeats it.
+    pub fn get(&self, field: &str) -> Option<f64> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == field)
+            .map(|&(_, value)| value)
+    }
 }
 
 impl<'a> ProtocolStats<'a> {
@@ -84,33 +106,44 @@ impl<'a> ProtocolStats<'a> {
         let mut stats = ProtocolStats::default();
         let mut lines = text.lines().filter(|line| !line.trim().is_empty());
         while let Some(header) = lines.next() {
-            let (protocol, names) = split_protocol(header)?;
+            let (protocol, names_text) = split_protocol(header)?;
             let values = lines
                 .next()
                 .ok_or_else(|| format!("{protocol}: header without a value line"))?;
-            let (value_protocol, values) = split_protocol(values)?;
+            let (value_protocol, values_text) = split_protocol(values)?;
             if value_protocol != protocol {
                 return Err(format!(
                     "{protocol}: header followed by values of {value_protocol}"
                 ));
             }
-            let names: Vec<&str> = names.split_whitespace().collect();
-            let values: Vec<&str> = values.split_whitespace().collect();
-            if names.len() != values.len() {
-                return Err(format!(
-                    "{protocol}: {} names but {} values",
-                    names.len(),
-                    values.len()
-                ));
-            }
-            let mut fields = BTreeMap::new();
-            for (name, value) in names.into_iter().zip(values) {
-                let value = number(value)
-                    .ok_or_else(|| format!("{protocol}: invalid value {value:?} for {name}"))?;
-                fields.insert(name, value);
+            let mut fields = Vec::new();
+            let (mut names, mut numbers) = (
+                names_text.split_ascii_whitespace(),
+                values_text.split_ascii_whitespace(),
+            );
+            loop {
+                match (names.next(), numbers.next()) {
+                    (Some(name), Some(value)) => {
+                        let value = number(value).ok_or_else(|| {
+                            format!("{protocol}: invalid value {value:?} for {name}")
+                        })?;
+                        fields.push((name, value));
+                    }
+                    (None, None) => break,
+                    _ => {
+                        return Err(format!(
+                            "{protocol}: {} names but {} values",
+                            names_text.split_ascii_whitespace().count(),
+                            values_text.split_ascii_whitespace().count()
+                        ))
+                    }
+                }
             }
             // A repeated protocol replaces the earlier one, as upstream's map.
-            stats.protocols.insert(protocol, fields);
+            stats.set(Protocol {
+                name: protocol,
+                fields,
+            });
         }
         Ok(stats)
     }
@@ -122,7 +155,7 @@ impl<'a> ProtocolStats<'a> {
     pub fn parse_snmp6(text: &'a str) -> Result<ProtocolStats<'a>, String> {
         let mut stats = ProtocolStats::default();
         for line in text.lines() {
-            let mut words = line.split_whitespace();
+            let mut words = line.split_ascii_whitespace();
             let (Some(key), Some(value)) = (words.next(), words.next()) else {
                 continue;
             };
@@ -135,19 +168,40 @@ impl<'a> ProtocolStats<'a> {
             }
             let value =
                 number(value).ok_or_else(|| format!("invalid value {value:?} for {key}"))?;
-            stats
-                .protocols
-                .entry(protocol)
-                .or_default()
-                .insert(name, value);
+            // The file lists each protocol's counters together.
+            match stats.protocols.last_mut() {
+                Some(last) if last.name == protocol => last.fields.push((name, value)),
+                _ => match stats.protocols.iter_mut().find(|p| p.name == protocol) {
+                    Some(earlier) => earlier.fields.push((name, value)),
+                    None => stats.protocols.push(Protocol {
+                        name: protocol,
+                        fields: vec![(name, value)],
+                    }),
+                },
+            }
         }
         Ok(stats)
+    }
+
+    /// The protocol named `name`.
+    pub fn get(&self, name: &str) -> Option<&Protocol<'a>> {
+        self.protocols.iter().find(|p| p.name == name)
     }
 
     /// Adds `other`'s protocols, each replacing a protocol of the same name
     /// (the three files never share one).
     pub fn merge(&mut self, other: ProtocolStats<'a>) {
-        self.protocols.extend(other.protocols);
+        for protocol in other.protocols {
+            self.set(protocol);
+        }
+    }
+
+    /// Adds `protocol`, replacing one of the same name.
+    fn set(&mut self, protocol: Protocol<'a>) {
+        match self.protocols.iter_mut().find(|p| p.name == protocol.name) {
+            Some(earlier) => *earlier = protocol,
+            None => self.protocols.push(protocol),
+        }
     }
 }
 
@@ -204,22 +258,30 @@ impl Collector for NetstatCollector {
             ProtocolStats::parse_snmp6(&snmp6).map_err(|e| CollectError::parse(&snmp6_path, e))?,
         );
         let mut key = String::new();
-        for (protocol, fields) in &stats.protocols {
-            for (field, &value) in fields {
+        let mut selected = Vec::new();
+        for protocol in &stats.protocols {
+            for &(field, value) in &protocol.fields {
                 key.clear();
-                key.push_str(protocol);
+                key.push_str(protocol.name);
                 key.push('_');
                 key.push_str(field);
                 let describe = || {
                     (
                         format!("node_netstat_{key}"),
-                        format!("Statistic {protocol}{field}."),
+                        format!("Statistic {}{field}.", protocol.name),
                     )
                 };
-                if let Some((name, help)) = self.fields.select(&key, describe) {
-                    out.untyped(name, help, value);
+                if let Some(family) = self.fields.select(&key, describe) {
+                    selected.push((family, value));
                 }
             }
+        }
+        // A field the kernel repeats is one series, with its last value.
+        selected.reverse();
+        selected.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        selected.dedup_by(|later, earlier| later.0 .0 == earlier.0 .0);
+        for ((name, help), value) in selected {
+            out.untyped(name, help, value);
         }
         Ok(())
     }
@@ -260,24 +322,24 @@ UdpLite: 0 0 0 0 0 0
     }
 
     fn value(stats: &ProtocolStats, protocol: &str, name: &str) -> f64 {
-        stats.protocols[protocol][name]
+        stats.get(protocol).unwrap().get(name).unwrap()
     }
 
     #[test]
     fn parses_this_machines_files() {
         let netstat = ProtocolStats::parse_paired(NETSTAT).unwrap();
-        let protocols: Vec<&str> = netstat.protocols.keys().copied().collect();
+        let protocols: Vec<&str> = netstat.protocols.iter().map(|p| p.name).collect();
         assert!(protocols.contains(&"TcpExt") && protocols.contains(&"IpExt"));
-        assert!(netstat.protocols["TcpExt"].contains_key("TCPRcvQDrop"));
+        assert!(netstat.get("TcpExt").unwrap().get("TCPRcvQDrop").is_some());
         let snmp = ProtocolStats::parse_paired(SNMP).unwrap();
         for protocol in ["Ip", "Icmp", "IcmpMsg", "Tcp", "Udp", "UdpLite"] {
-            assert!(snmp.protocols.contains_key(protocol), "{protocol}");
+            assert!(snmp.get(protocol).is_some(), "{protocol}");
         }
         let snmp6 = ProtocolStats::parse_snmp6(SNMP6).unwrap();
-        let count: usize = snmp6.protocols.values().map(BTreeMap::len).sum();
+        let count: usize = snmp6.protocols.iter().map(|p| p.fields.len()).sum();
         assert_eq!(count, SNMP6.lines().count());
         for protocol in ["Ip6", "Icmp6", "Udp6", "UdpLite6"] {
-            assert!(snmp6.protocols.contains_key(protocol), "{protocol}");
+            assert!(snmp6.get(protocol).is_some(), "{protocol}");
         }
     }
 
@@ -289,7 +351,7 @@ UdpLite: 0 0 0 0 0 0
         assert_eq!(value(&snmp, "Ip", "FragCreates"), 0.0);
         assert_eq!(value(&snmp, "Udp", "NoPorts"), 45.0);
         assert_eq!(value(&snmp, "IcmpMsg", "OutType3"), 45.0);
-        assert!(!snmp.protocols["Udp"].contains_key("InCsumErrors"));
+        assert!(snmp.get("Udp").unwrap().get("InCsumErrors").is_none());
     }
 
     #[test]
@@ -341,7 +403,7 @@ UdpLite: 0 0 0 0 0 0
         let selected: Vec<String> = stats
             .protocols
             .iter()
-            .flat_map(|(protocol, fields)| fields.keys().map(move |f| format!("{protocol}_{f}")))
+            .flat_map(|p| p.fields.iter().map(move |(f, _)| format!("{}_{f}", p.name)))
             .filter(|key| fields.is_match(key))
             .collect();
         for key in [
@@ -436,6 +498,33 @@ UdpLite: 0 0 0 0 0 0
         assert!(families
             .iter()
             .all(|f| f.metric_type() == MetricType::Untyped && f.label_names().is_empty()));
+    }
+
+    #[test]
+    fn repeated_protocols_and_fields_give_one_series_with_the_last_value() {
+        let procfs = procfs_with(&[
+            (
+                "net/netstat",
+                "TcpExt: ListenDrops ListenDrops\nTcpExt: 1 2\nTcpExt: ListenDrops\nTcpExt: 3\n",
+            ),
+            ("net/snmp", "Udp: NoPorts\nUdp: 4\n"),
+            ("net/snmp6", "Udp6NoPorts 5\nIp6InOctets 6\nUdp6NoPorts 7\n"),
+        ]);
+        let (families, result) = collect(procfs.path(), default_fields());
+        result.unwrap();
+        let series: Vec<(&str, f64)> = families
+            .iter()
+            .flat_map(|f| f.samples().iter().map(move |s| (f.name(), s.value)))
+            .collect();
+        assert_eq!(
+            series,
+            vec![
+                ("node_netstat_Ip6_InOctets", 6.0),
+                ("node_netstat_TcpExt_ListenDrops", 3.0),
+                ("node_netstat_Udp6_NoPorts", 7.0),
+                ("node_netstat_Udp_NoPorts", 4.0),
+            ]
+        );
     }
 
     #[test]

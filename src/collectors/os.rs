@@ -599,7 +599,12 @@ OSTREE_VERSION='39.20240210.3.0'
     fn label(families: &[Family], metric: &str, label: &str) -> Option<String> {
         let family = families.iter().find(|f| f.name() == metric)?;
         let index = family.label_names().iter().position(|l| l == label)?;
-        Some(family.samples()[0].label_values[index].clone())
+        Some(
+            family
+                .label_values(&family.samples()[0])
+                .nth(index)?
+                .to_string(),
+        )
     }
 
     fn value(families: &[Family], metric: &str) -> Option<f64> {

@@ -340,7 +340,7 @@ mod tests {
         let samples: Vec<(&str, f64)> = dropped
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.value))
+            .map(|s| (dropped.label_values(s).next().unwrap(), s.value))
             .collect();
         assert_eq!(samples, vec![("0", 25219.0), ("2", 1094.0)]);
     }

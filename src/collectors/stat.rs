@@ -171,7 +171,7 @@ mod tests {
         let samples: Vec<(&str, f64)> = softirqs
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.value))
+            .map(|s| (softirqs.label_values(s).next().unwrap(), s.value))
             .collect();
         assert_eq!(samples.len(), 10);
         assert!(samples.contains(&("net_rx", 18231.0)));

@@ -206,7 +206,7 @@ mod tests {
         let states: Vec<&str> = family
             .samples()
             .iter()
-            .map(|s| s.label_values[0].as_str())
+            .map(|s| family.label_values(s).next().unwrap())
             .collect();
         assert_eq!(
             states,
@@ -243,7 +243,7 @@ mod tests {
         let values: Vec<(&str, f64)> = families[0]
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.value))
+            .map(|s| (families[0].label_values(s).next().unwrap(), s.value))
             .collect();
         assert_eq!(
             values,

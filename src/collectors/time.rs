@@ -253,9 +253,12 @@ mod tests {
         families
             .iter()
             .flat_map(|f| {
-                f.samples()
-                    .iter()
-                    .map(|s| (f.name().to_string(), s.label_values.clone()))
+                f.samples().iter().map(|s| {
+                    (
+                        f.name().to_string(),
+                        f.label_values(s).map(String::from).collect(),
+                    )
+                })
             })
             .collect()
     }

@@ -99,13 +99,11 @@ mod tests {
     fn samples(families: &[Family]) -> Vec<(String, String, f64)> {
         families
             .iter()
-            .flat_map(|f| f.samples())
-            .map(|s| {
-                (
-                    s.label_values[0].clone(),
-                    s.label_values[1].clone(),
-                    s.value,
-                )
+            .flat_map(|f| {
+                f.samples().iter().map(move |s| {
+                    let mut labels = f.label_values(s).map(String::from);
+                    (labels.next().unwrap(), labels.next().unwrap(), s.value)
+                })
             })
             .collect()
     }

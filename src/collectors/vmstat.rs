@@ -67,7 +67,7 @@ impl<'a> Vmstat<'a> {
     pub fn parse(text: &'a str) -> Result<Vmstat<'a>, String> {
         let mut fields = BTreeMap::new();
         for line in text.lines() {
-            let mut words = line.split_whitespace();
+            let mut words = line.split_ascii_whitespace();
             let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
                 continue;
             };

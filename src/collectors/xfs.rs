@@ -390,7 +390,7 @@ rw 3 4
         let values: Vec<(&str, f64)> = writes
             .samples()
             .iter()
-            .map(|s| (s.label_values[0].as_str(), s.value))
+            .map(|s| (writes.label_values(s).next().unwrap(), s.value))
             .collect();
         assert_eq!(values, [("dm-0", 3.0), ("sda1", 41.0)]);
     }

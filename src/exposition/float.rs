@@ -6,8 +6,6 @@
 //! Matching Go byte for byte keeps our output diffable against
 //! node_exporter's.
 
-use std::io::Write;
-
 /// Appends `value` in Go's `%g` shortest form (text format 0.0.4).
 pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
     if value.is_nan() {
@@ -26,38 +24,12 @@ pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
     }
     // Fast path: integers below 1e6 print as plain integers in Go too.
     if value.fract() == 0.0 && value.abs() < 1e6 {
-        let _ = write!(out, "{}", value as i64);
+        out.extend_from_slice(itoa::Buffer::new().format(value as i64).as_bytes());
         return;
     }
 
-    // Rust's `{:e}` gives the shortest round-trip digits, e.g. "-1.5e-7".
-    let mut scratch = [0u8; 40];
-    let len = {
-        let mut cursor = &mut scratch[..];
-        let _ = write!(cursor, "{:e}", value);
-        40 - cursor.len()
-    };
-    let repr = &scratch[..len];
-    let (negative, repr) = match repr.first() {
-        Some(b'-') => (true, &repr[1..]),
-        _ => (false, repr),
-    };
-    let e_at = repr.iter().position(|&b| b == b'e').unwrap_or(repr.len());
-    let (mantissa, exponent) = (&repr[..e_at], &repr[(e_at + 1).min(repr.len())..]);
-    let exponent: i32 = std::str::from_utf8(exponent)
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .unwrap_or(0);
-    let mut digits = [0u8; 24];
-    let mut n_digits = 0;
-    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
-        if n_digits < digits.len() {
-            digits[n_digits] = b;
-            n_digits += 1;
-        }
-    }
-    let digits = &digits[..n_digits];
-
+    let (negative, digits, exponent) = shortest_digits(value);
+    let digits = digits.as_slice();
     if negative {
         out.push(b'-');
     }
@@ -69,7 +41,14 @@ pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
         }
         out.push(b'e');
         out.push(if exponent < 0 { b'-' } else { b'+' });
-        let _ = write!(out, "{:02}", exponent.abs());
+        if exponent.abs() < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(exponent.unsigned_abs())
+                .as_bytes(),
+        );
     } else if exponent < 0 {
         out.extend_from_slice(b"0.");
         for _ in 0..(-exponent - 1) {
@@ -88,6 +67,79 @@ pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
             out.push(b'.');
             out.extend_from_slice(&digits[int_len..]);
         }
+    }
+}
+
+/// The significant decimal digits of a finite, non-zero `value`.
+struct Digits {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The shortest digits that round-trip to `value` (finite, non-zero), as
+/// Go's strconv chooses them, with the sign and the decimal exponent of the
+/// first digit: `-1234.5` is `(true, "12345", 3)`.
+fn shortest_digits(value: f64) -> (bool, Digits, i32) {
+    // ryu finds the digits; its layout (`1234.5`, `1e-7`, `1.5e16`) is
+    // taken apart here.
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(value).as_bytes();
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (&text[..at], parse_exponent(&text[at + 1..])),
+        None => (mantissa_only(text), 0),
+    };
+    let point = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let mut digits = Digits {
+        bytes: [0; 24],
+        len: 0,
+    };
+    // Digits before the first non-zero one shift the exponent down.
+    let mut leading_zeros = 0;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if digits.len == 0 && b == b'0' {
+            leading_zeros += 1;
+        } else if digits.len < digits.bytes.len() {
+            digits.bytes[digits.len] = b;
+            digits.len += 1;
+        }
+    }
+    while digits.len > 1 && digits.bytes[digits.len - 1] == b'0' {
+        digits.len -= 1;
+    }
+    let exponent = point as i32 - 1 + exponent - leading_zeros;
+    (negative, digits, exponent)
+}
+
+/// ryu writes integral values as `1234.0`; the `.0` is not a digit of them.
+fn mantissa_only(text: &[u8]) -> &[u8] {
+    text.strip_suffix(b".0").unwrap_or(text)
+}
+
+fn parse_exponent(text: &[u8]) -> i32 {
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let magnitude = text
+        .iter()
+        .fold(0i32, |n, &b| n * 10 + i32::from(b.wrapping_sub(b'0')));
+    if negative {
+        -magnitude
+    } else {
+        magnitude
     }
 }
 
@@ -151,6 +203,68 @@ mod tests {
         }
         // Unlike strconv, client_golang's writer special-cases zero.
         assert_eq!(go(-0.0), "0");
+    }
+
+    /// The digits and exponent Rust's own shortest formatting gives, which
+    /// the ryu-based path must agree with.
+    fn via_core(v: f64) -> (bool, String, i32) {
+        let repr = format!("{v:e}");
+        let (negative, repr) = match repr.strip_prefix('-') {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, repr),
+        };
+        let (mantissa, exponent) = repr.split_once('e').unwrap();
+        (
+            negative,
+            mantissa.replace('.', ""),
+            exponent.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn shortest_digits_agree_with_core_formatting() {
+        // A fixed xorshift sequence of bit patterns, plus values around the
+        // points where ryu switches layout.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values = vec![
+            1e-7, 1e-5, 1.5e-5, 0.1, 0.3, 1e15, 1.5e16, 1e16, 1e17, 123e20, 5e-324,
+        ];
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push(f64::from_bits(state));
+            values.push((state >> 11) as f64);
+            values.push((state >> 40) as f64 / 1000.0);
+        }
+        for v in values.into_iter().filter(|v| v.is_finite() && *v != 0.0) {
+            let (negative, digits, exponent) = shortest_digits(v);
+            let digits = String::from_utf8(digits.as_slice().to_vec()).unwrap();
+            let (core_negative, core_digits, core_exponent) = via_core(v);
+            assert_eq!(
+                (negative, digits.len(), exponent),
+                (core_negative, core_digits.len(), core_exponent),
+                "value {v:e}"
+            );
+            let back: f64 = format!(
+                "{}{}.{}e{exponent}",
+                if negative { "-" } else { "" },
+                &digits[..1],
+                &digits[1..]
+            )
+            .parse()
+            .unwrap();
+            assert_eq!(back, v, "{digits} does not round-trip");
+            // Where two shortest forms are equally close, core rounds the
+            // last digit up and Go (like ryu) to even.
+            if digits != core_digits {
+                assert_eq!(
+                    digits.as_bytes().last().unwrap() % 2,
+                    0,
+                    "value {v:e}: {digits} against {core_digits}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod text;
 
 use std::borrow::Cow;
 
-use crate::metrics::{Family, Sample, SamplePart};
+use crate::metrics::{Family, LabelValues, Sample, SamplePart};
 
 /// An exposition format a scrape can be answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +54,24 @@ pub(crate) enum Escape {
 }
 
 pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
-    for &b in s.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'"' if matches!(escape, Escape::LabelValue) => out.extend_from_slice(b"\\\""),
-            _ => out.push(b),
-        }
+    let mut rest = s.as_bytes();
+    // Runs between escapes are copied whole: most strings have none.
+    loop {
+        let next = match escape {
+            Escape::Help => memchr::memchr2(b'\\', b'\n', rest),
+            Escape::LabelValue => memchr::memchr3(b'\\', b'\n', b'"', rest),
+        };
+        let Some(at) = next else {
+            out.extend_from_slice(rest);
+            return;
+        };
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(match rest[at] {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            _ => b"\\\"",
+        });
+        rest = &rest[at + 1..];
     }
 }
 
@@ -70,7 +81,7 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
 fn write_labels(
     out: &mut Vec<u8>,
     names: &[Cow<'static, str>],
-    values: &[String],
+    values: LabelValues<'_>,
     extra: Option<(&str, &[u8])>,
 ) {
     if names.is_empty() && extra.is_none() {
@@ -122,7 +133,12 @@ pub(crate) fn write_series(
         write_bound(&mut bound, value);
         (name, bound.as_slice())
     });
-    write_labels(out, family.label_names(), &sample.label_values, extra);
+    write_labels(
+        out,
+        family.label_names(),
+        family.label_values(sample),
+        extra,
+    );
 }
 
 /// Drops every family that shares its name with an earlier one (from

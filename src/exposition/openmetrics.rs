@@ -44,7 +44,9 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
                 // Bucket and sample counts are integers in client_golang's
                 // model, and OpenMetrics writes them as such.
                 SamplePart::Bucket(_) | SamplePart::Count => {
-                    out.extend_from_slice((sample.value as u64).to_string().as_bytes());
+                    out.extend_from_slice(
+                        itoa::Buffer::new().format(sample.value as u64).as_bytes(),
+                    );
                 }
                 _ => write_openmetrics_float(out, sample.value),
             }
