@@ -7,6 +7,9 @@
 //! deterministic.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// The type of a metric family, as the exposition formats name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +28,67 @@ pub enum MetricType {
     /// [`SamplePart::Bucket`], [`SamplePart::Sum`] and [`SamplePart::Count`]
     /// (only from textfiles).
     Histogram,
+}
+
+/// A family's name or help: text fixed in the program, or text made from
+/// host data and shared, so that a collector keeping the names it has built
+/// hands them to every scrape without copying them.
+#[derive(Clone)]
+pub enum Text {
+    /// Text in the program.
+    Static(&'static str),
+    /// Text built at run time.
+    Shared(Arc<str>),
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Static(text) => text,
+            Text::Shared(text) => text,
+        }
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        **self == **other
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(text: &'static str) -> Text {
+        Text::Static(text)
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text::Shared(text.into())
+    }
+}
+
+impl From<Arc<str>> for Text {
+    fn from(text: Arc<str>) -> Text {
+        Text::Shared(text)
+    }
+}
+
+impl From<Cow<'static, str>> for Text {
+    fn from(text: Cow<'static, str>) -> Text {
+        match text {
+            Cow::Borrowed(text) => Text::Static(text),
+            Cow::Owned(text) => text.into(),
+        }
+    }
 }
 
 /// Which line of its family a sample is: the one value of a counter, gauge
@@ -80,8 +144,8 @@ pub struct Sample {
 /// samples, and two allocations each were a large share of its cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
-    name: Cow<'static, str>,
-    help: Cow<'static, str>,
+    name: Text,
+    help: Text,
     metric_type: MetricType,
     label_names: Vec<Cow<'static, str>>,
     /// Where each caller-order label value goes in the sorted order; `None`
@@ -147,8 +211,8 @@ impl Family {
     /// sorted and [`Family::push`] reorders values to match.
     pub fn new<N, H, L>(name: N, help: H, metric_type: MetricType, label_names: &[L]) -> Family
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
         let given: Vec<Cow<'static, str>> = label_names.iter().cloned().map(Into::into).collect();
@@ -188,7 +252,7 @@ impl Family {
     /// [`Family::push`].
     pub fn push_part<V: AsRef<str>>(&mut self, label_values: &[V], part: SamplePart, value: f64) {
         if label_values.len() != self.label_names.len() {
-            debug_assert!(false, "{}: wrong number of label values", self.name);
+            debug_assert!(false, "{}: wrong number of label values", &*self.name);
             return;
         }
         let first_label = self.label_ends.len() as u32;
@@ -289,8 +353,8 @@ impl MetricSet {
         label_names: &[L],
     ) -> &mut Family
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
         self.families
@@ -309,8 +373,8 @@ impl MetricSet {
         label_names: &[L],
     ) -> &mut Family
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
         let name = name.into();
@@ -323,8 +387,8 @@ impl MetricSet {
     /// Adds a family that has one label-less sample.
     pub fn single<N, H>(&mut self, name: N, help: H, metric_type: MetricType, value: f64)
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
     {
         self.family::<_, _, &'static str>(name, help, metric_type, &[])
             .push::<&str>(&[], value);
@@ -333,8 +397,8 @@ impl MetricSet {
     /// Adds a label-less gauge.
     pub fn gauge<N, H>(&mut self, name: N, help: H, value: f64)
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
     {
         self.single(name, help, MetricType::Gauge, value);
     }
@@ -342,8 +406,8 @@ impl MetricSet {
     /// Adds a label-less counter.
     pub fn counter<N, H>(&mut self, name: N, help: H, value: f64)
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
     {
         self.single(name, help, MetricType::Counter, value);
     }
@@ -351,8 +415,8 @@ impl MetricSet {
     /// Adds a label-less untyped metric.
     pub fn untyped<N, H>(&mut self, name: N, help: H, value: f64)
     where
-        N: Into<Cow<'static, str>>,
-        H: Into<Cow<'static, str>>,
+        N: Into<Text>,
+        H: Into<Text>,
     {
         self.single(name, help, MetricType::Untyped, value);
     }

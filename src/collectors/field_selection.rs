@@ -2,10 +2,12 @@
 //! few of the hundreds of counters a kernel file holds, with each counter
 //! name's decision remembered: the files name the same counters every scrape,
 //! so each name is matched and its family named once, not every scrape.
+//! [`Descriptions`] is that memory, also used where every counter is kept
+//! (meminfo).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use regex::{Regex, RegexBuilder};
 
@@ -28,12 +30,23 @@ pub struct FieldSelection {
     /// Matched anywhere in the counter's key (unanchored, as Go's
     /// `MatchString`).
     fields: Regex,
-    /// Key to the selected family's name and help, or `None` when left out.
-    decisions: Mutex<Decisions>,
+    /// The selected counters' family names and helps; `None` for those left
+    /// out.
+    decisions: Descriptions,
 }
 
+/// The family name and help of each counter key seen, or `None` for a key
+/// that makes no family, kept between scrapes.
+#[derive(Debug, Default)]
+pub struct Descriptions {
+    known: Mutex<Decisions>,
+}
+
+/// A selected counter's family name and help, shared with every scrape.
+pub type Description = (Arc<str>, Arc<str>);
+
 /// Counter key to the selected family's name and help, or `None`.
-type Decisions = HashMap<String, Option<(String, String)>, BuildHasherDefault<Fnv1a>>;
+type Decisions = HashMap<String, Option<Description>, BuildHasherDefault<Fnv1a>>;
 
 /// FNV-1a, for the decisions map: its keys are a few hundred short counter
 /// names from the kernel, looked up every scrape, where the default
@@ -69,7 +82,7 @@ impl FieldSelection {
             .unwrap_or(fields);
         FieldSelection {
             fields,
-            decisions: Mutex::new(HashMap::default()),
+            decisions: Descriptions::default(),
         }
     }
 
@@ -80,17 +93,31 @@ impl FieldSelection {
         &self,
         key: &str,
         describe: impl FnOnce() -> (String, String),
-    ) -> Option<(String, String)> {
-        let mut decisions = self.decisions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = decisions.get(key) {
-            return known.clone();
+    ) -> Option<Description> {
+        self.decisions.get_or_describe(key, || {
+            (is_name_fragment(key) && self.fields.is_match(key)).then(describe)
+        })
+    }
+}
+
+impl Descriptions {
+    /// What `key` was described as, or, the first time it is seen, what
+    /// `describe` makes of it.
+    pub fn get_or_describe(
+        &self,
+        key: &str,
+        describe: impl FnOnce() -> Option<(String, String)>,
+    ) -> Option<Description> {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(description) = known.get(key) {
+            return description.clone();
         }
-        let decision = (is_name_fragment(key) && self.fields.is_match(key)).then(describe);
-        if decisions.len() >= MAX_REMEMBERED {
-            decisions.clear();
+        let description = describe().map(|(name, help)| (Arc::from(name), Arc::from(help)));
+        if known.len() >= MAX_REMEMBERED {
+            known.clear();
         }
-        decisions.insert(key.to_string(), decision.clone());
-        decision
+        known.insert(key.to_string(), description.clone());
+        description
     }
 }
 
@@ -102,18 +129,23 @@ mod tests {
         (format!("node_test_{key}"), format!("Field {key}."))
     }
 
+    fn described(key: &str) -> Option<Description> {
+        let (name, help) = describe(key);
+        Some((name.into(), help.into()))
+    }
+
     #[test]
     fn selects_by_unanchored_match_and_remembers() {
         let selection = FieldSelection::new(Regex::new("fault").unwrap());
         assert_eq!(
             selection.select("pgfault", || describe("pgfault")),
-            Some(describe("pgfault"))
+            described("pgfault")
         );
         assert_eq!(selection.select("pgpgin", || describe("pgpgin")), None);
         // Remembered: the second answer does not call `describe`.
         assert_eq!(
             selection.select("pgfault", || unreachable!()),
-            Some(describe("pgfault"))
+            described("pgfault")
         );
         assert_eq!(selection.select("pgpgin", || unreachable!()), None);
     }
@@ -132,6 +164,6 @@ mod tests {
             let key = format!("field{n}");
             assert!(selection.select(&key, || describe(&key)).is_some());
         }
-        assert!(selection.decisions.lock().unwrap().len() <= MAX_REMEMBERED);
+        assert!(selection.decisions.known.lock().unwrap().len() <= MAX_REMEMBERED);
     }
 }

@@ -7,9 +7,11 @@
 //! `Unaccepted`, ...); the generic form keeps every name those releases emit
 //! and also exports fields future kernels add.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::field_selection::Descriptions;
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
@@ -26,12 +28,15 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(MeminfoCollector {
         host: Arc::clone(&ctx.host),
+        descriptions: Descriptions::default(),
     }))
 }
 
 /// Reports one `node_memory_*` gauge per `/proc/meminfo` field.
 struct MeminfoCollector {
     host: Arc<Host>,
+    /// Each field's family name and help, built once.
+    descriptions: Descriptions,
 }
 
 /// The fields of `/proc/meminfo`, keyed by the metric-name suffix
@@ -65,35 +70,38 @@ impl Meminfo {
 
 /// One line's metric-name suffix and value, or `None` for a malformed line.
 fn parse_field(key: &str, rest: &str) -> Option<(String, f64)> {
-    let mut words = rest.split_whitespace();
+    let mut words = rest.split_ascii_whitespace();
     let value = number(words.next()?)?;
     let (suffix, value) = match (words.next(), words.next()) {
         (None, _) => ("", value),
         (Some("kB"), None) => ("_bytes", value * 1024.0),
         _ => return None,
     };
-    let name = format!("{}{suffix}", mangle_key(key));
+    let mangled = mangle_key(key);
+    let mut name = String::with_capacity(mangled.len() + suffix.len());
+    name.push_str(&mangled);
+    name.push_str(suffix);
     is_name_fragment(&name).then_some((name, value))
 }
 
 /// node_exporter's key mangling: the text from the first `(` to the last `)`
 /// is replaced by `_` and what the parentheses enclosed, so `Active(anon)`
 /// becomes `Active_anon`. Shared with the per-NUMA-node meminfo.
-pub(crate) fn mangle_key(key: &str) -> String {
+pub(crate) fn mangle_key(key: &str) -> Cow<'_, str> {
     let Some(open) = key.find('(') else {
-        return key.to_string();
+        return Cow::Borrowed(key);
     };
     match key[open..].rfind(')') {
         Some(close) => {
             let close = open + close;
-            format!(
+            Cow::Owned(format!(
                 "{}_{}{}",
                 &key[..open],
                 &key[open + 1..close],
                 &key[close + 1..]
-            )
+            ))
         }
-        None => key.to_string(),
+        None => Cow::Borrowed(key),
     }
 }
 
@@ -109,12 +117,15 @@ impl Collector for MeminfoCollector {
             } else {
                 MetricType::Gauge
             };
-            out.single(
-                format!("node_memory_{name}"),
-                format!("Memory information field {name}."),
-                metric_type,
-                value,
-            );
+            let described = self.descriptions.get_or_describe(&name, || {
+                Some((
+                    format!("node_memory_{name}"),
+                    format!("Memory information field {name}."),
+                ))
+            });
+            if let Some((family, help)) = described {
+                out.single(family, help, metric_type, value);
+            }
         }
         Ok(())
     }
@@ -356,6 +367,7 @@ Slab:           2 kB
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
         run(&MeminfoCollector {
             host: host_with_procfs(procfs),
+            descriptions: Descriptions::default(),
         })
     }
 

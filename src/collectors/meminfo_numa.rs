@@ -69,7 +69,7 @@ impl NodeMemoryField {
             }
             fields.push(NodeMemoryField {
                 node: words[1].to_string(),
-                name,
+                name: name.into_owned(),
                 value,
             });
         }

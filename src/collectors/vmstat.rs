@@ -1,7 +1,6 @@
 //! `vmstat`: the `<procfs>/vmstat` fields selected by
 //! `--collector.vmstat.fields`, as untyped `node_vmstat_<field>`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use clap::Args;
@@ -52,12 +51,14 @@ struct VmstatCollector {
     fields: FieldSelection,
 }
 
-/// The fields of `/proc/vmstat` (`name value` per line), by name; names are
-/// borrowed from the file's text.
+/// The fields of `/proc/vmstat` (`name value` per line), in file order;
+/// names are borrowed from the file's text.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vmstat<'a> {
-    /// Field name to value.
-    pub fields: BTreeMap<&'a str, f64>,
+    /// Field name and value. The kernel names each field once; should a
+    /// name repeat, its first value is the one reported (client_golang drops
+    /// the second series).
+    pub fields: Vec<(&'a str, f64)>,
 }
 
 impl<'a> Vmstat<'a> {
@@ -65,7 +66,7 @@ impl<'a> Vmstat<'a> {
     /// metric name and a number are skipped; a text with no valid line is an
     /// error, since every kernel since 2.6 reports dozens of fields.
     pub fn parse(text: &'a str) -> Result<Vmstat<'a>, String> {
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::with_capacity(256);
         for line in text.lines() {
             let mut words = line.split_ascii_whitespace();
             let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
@@ -75,13 +76,21 @@ impl<'a> Vmstat<'a> {
                 continue;
             };
             if is_name_fragment(name) {
-                fields.entry(name).or_insert(value);
+                fields.push((name, value));
             }
         }
         if fields.is_empty() {
             return Err("no fields".to_string());
         }
         Ok(Vmstat { fields })
+    }
+
+    /// The value of the field `name` (its first, should it repeat).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.fields
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|&(_, value)| value)
     }
 }
 
@@ -90,6 +99,7 @@ impl Collector for VmstatCollector {
         let path = self.host.proc_path("vmstat");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let vmstat = Vmstat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
+        let mut selected = Vec::new();
         for (name, value) in vmstat.fields {
             let describe = || {
                 (
@@ -97,9 +107,15 @@ impl Collector for VmstatCollector {
                     format!("/proc/vmstat information field {name}."),
                 )
             };
-            if let Some((name, help)) = self.fields.select(name, describe) {
-                out.untyped(name, help, value);
+            if let Some(family) = self.fields.select(name, describe) {
+                selected.push((family, value));
             }
+        }
+        // A repeated name is one series, with its first value.
+        selected.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        selected.dedup_by(|later, earlier| later.0 .0 == earlier.0 .0);
+        for ((name, help), value) in selected {
+            out.untyped(name, help, value);
         }
         Ok(())
     }
@@ -158,21 +174,25 @@ pgrefill_dma 0
         crate::cli::parse_regex(DEFAULT_FIELDS).unwrap()
     }
 
+    /// The selected names, sorted.
     fn selected(text: &str, fields: &Regex) -> Vec<String> {
-        Vmstat::parse(text)
+        let mut names: Vec<String> = Vmstat::parse(text)
             .unwrap()
             .fields
-            .into_keys()
+            .into_iter()
+            .map(|(name, _)| name)
             .filter(|name| fields.is_match(name))
             .map(str::to_string)
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 
     #[test]
     fn parses_every_line_of_this_machine() {
         let vmstat = Vmstat::parse(CURRENT).unwrap();
         assert_eq!(vmstat.fields.len(), CURRENT.lines().count());
-        assert!(vmstat.fields.contains_key("nr_free_pages"));
+        assert!(vmstat.get("nr_free_pages").is_some());
     }
 
     #[test]
@@ -214,8 +234,8 @@ pgsteal_direct 11
     fn values_beyond_u32_and_u64() {
         let vmstat =
             Vmstat::parse("pgpgout 123456789012345\npgfault 18446744073709551615\n").unwrap();
-        assert_eq!(vmstat.fields["pgpgout"], 123456789012345.0);
-        assert_eq!(vmstat.fields["pgfault"], 18446744073709551615.0);
+        assert_eq!(vmstat.get("pgpgout"), Some(123456789012345.0));
+        assert_eq!(vmstat.get("pgfault"), Some(18446744073709551615.0));
     }
 
     #[test]
@@ -232,10 +252,13 @@ pswpin 4
 pgfault 99
 ";
         let vmstat = Vmstat::parse(text).unwrap();
-        let fields: Vec<(&str, f64)> = vmstat.fields.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(
+            vmstat.fields,
+            vec![("pgfault", 10.0), ("pswpin", 4.0), ("pgfault", 99.0)]
+        );
         // A repeated name keeps the first value, as client_golang drops the
         // second series.
-        assert_eq!(fields, vec![("pgfault", 10.0), ("pswpin", 4.0)]);
+        assert_eq!(vmstat.get("pgfault"), Some(10.0));
     }
 
     #[test]
@@ -270,6 +293,24 @@ pgfault 99
         assert!(families
             .iter()
             .all(|f| f.metric_type() == MetricType::Untyped));
+    }
+
+    #[test]
+    fn a_repeated_field_is_one_series_with_its_first_value() {
+        let procfs = crate::collector::testing::procfs_with(&[(
+            "vmstat",
+            "pgfault 10\npswpin 4\npgfault 99\n",
+        )]);
+        let (families, result) = collect(procfs.path(), default_fields());
+        result.unwrap();
+        let series: Vec<(&str, f64)> = families
+            .iter()
+            .flat_map(|f| f.samples().iter().map(move |s| (f.name(), s.value)))
+            .collect();
+        assert_eq!(
+            series,
+            vec![("node_vmstat_pgfault", 10.0), ("node_vmstat_pswpin", 4.0)]
+        );
     }
 
     #[test]
