@@ -5,6 +5,7 @@
 //! (always the real `/proc` of the agent's namespace), never `--path.procfs`.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::host::read_text;
 use crate::metrics::MetricSet;
@@ -60,6 +61,19 @@ pub fn boot_time(proc_stat: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The agent's start time in seconds since the epoch: the boot time plus
+/// the start tick. It cannot change, and `/proc/stat`, where the boot time
+/// is, costs the kernel a sum over every CPU and interrupt to produce, so it
+/// is read until it has been read once.
+fn start_time(proc_root: &Path, start_ticks: u64, ticks_per_second: f64) -> Option<f64> {
+    static STARTED: OnceLock<f64> = OnceLock::new();
+    if let Some(&started) = STARTED.get() {
+        return Some(started);
+    }
+    let btime = boot_time(&read_text(&proc_root.join("stat")).ok()?)?;
+    Some(*STARTED.get_or_init(|| btime as f64 + start_ticks as f64 / ticks_per_second))
+}
+
 /// Adds the agent's process metrics. Parts that cannot be read are left out.
 pub fn collect(out: &mut MetricSet) {
     // SAFETY: sysconf has no memory-safety preconditions.
@@ -87,14 +101,11 @@ pub fn collect(out: &mut MetricSet) {
             "Virtual memory size in bytes.",
             stat.vsize_bytes as f64,
         );
-        if let Some(btime) = read_text(&proc_root.join("stat"))
-            .ok()
-            .and_then(|t| boot_time(&t))
-        {
+        if let Some(started) = start_time(proc_root, stat.start_ticks, ticks_per_second) {
             out.gauge(
                 "process_start_time_seconds",
                 "Start time of the process since unix epoch in seconds.",
-                btime as f64 + stat.start_ticks as f64 / ticks_per_second,
+                started,
             );
         }
     }

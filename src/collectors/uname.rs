@@ -17,7 +17,7 @@
 //! The values are read on every scrape, since the host name can change at
 //! run time; that is six reads of a few bytes each.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
@@ -34,12 +34,16 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(UnameCollector {
         host: Arc::clone(&ctx.host),
+        kernel: OnceLock::new(),
     }))
 }
 
 /// Reports `node_uname_info`.
 struct UnameCollector {
     host: Arc<Host>,
+    /// The first reading, whose kernel fields (see [`Field::is_fixed`])
+    /// stand for every later one.
+    kernel: OnceLock<Uname>,
 }
 
 /// The six strings of uname(2).
@@ -78,6 +82,19 @@ const FIELD_FILES: [(Field, &str); 6] = [
     (Field::Nodename, "sys/kernel/hostname"),
     (Field::Domainname, "sys/kernel/domainname"),
 ];
+
+impl Field {
+    /// Whether the field names the running kernel (its name, release,
+    /// version and machine), which cannot change before a reboot, and a
+    /// reboot restarts the agent: read once, not every scrape. The host and
+    /// domain names can be changed at any time.
+    fn is_fixed(self) -> bool {
+        matches!(
+            self,
+            Field::Sysname | Field::Release | Field::Version | Field::Machine
+        )
+    }
+}
 
 impl Uname {
     /// The running kernel's answer to uname(2).
@@ -146,9 +163,13 @@ impl UnameCollector {
     /// Reads every field from its file; the fields whose file cannot be read
     /// come from uname(2), asked at most once.
     fn read(&self) -> Result<Uname, CollectError> {
-        let mut uname = Uname::default();
+        let known = self.kernel.get();
+        let mut uname = known.cloned().unwrap_or_default();
         let mut syscall: Option<Uname> = None;
         for (field, file) in FIELD_FILES {
+            if known.is_some() && field.is_fixed() {
+                continue;
+            }
             let value = match read_text(&self.host.proc_path(file)) {
                 Ok(text) => sysctl_string(&text),
                 Err(_) => {
@@ -160,6 +181,9 @@ impl UnameCollector {
                 }
             };
             *uname.field_mut(field) = value;
+        }
+        if known.is_none() {
+            let _ = self.kernel.set(uname.clone());
         }
         Ok(uname)
     }
@@ -244,6 +268,7 @@ mod tests {
         std::fs::write(kernel.join("osrelease"), "5.10.0-28-amd64\n").unwrap();
         let collector = UnameCollector {
             host: host_with_procfs(dir.path()),
+            kernel: OnceLock::new(),
         };
         let uname = collector.read().unwrap();
         let real = Uname::from_syscall().unwrap();
@@ -256,9 +281,44 @@ mod tests {
     }
 
     #[test]
+    fn kernel_fields_are_read_once_and_host_names_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let kernel = dir.path().join("sys/kernel");
+        std::fs::create_dir_all(&kernel).unwrap();
+        for (file, text) in [
+            ("ostype", "Linux\n"),
+            ("osrelease", "6.1.0-1\n"),
+            ("version", "#1 SMP\n"),
+            ("arch", "x86_64\n"),
+            ("hostname", "node-1\n"),
+            ("domainname", "(none)\n"),
+        ] {
+            std::fs::write(kernel.join(file), text).unwrap();
+        }
+        let collector = UnameCollector {
+            host: host_with_procfs(dir.path()),
+            kernel: OnceLock::new(),
+        };
+        let first = collector.read().unwrap();
+        std::fs::write(kernel.join("osrelease"), "6.9.0-9\n").unwrap();
+        std::fs::write(kernel.join("hostname"), "node-2\n").unwrap();
+        let second = collector.read().unwrap();
+        assert_eq!(second.release, "6.1.0-1", "kept from the first reading");
+        assert_eq!(second.nodename, "node-2", "read again");
+        assert_eq!(
+            Uname {
+                nodename: first.nodename.clone(),
+                ..second
+            },
+            first
+        );
+    }
+
+    #[test]
     fn no_procfs_at_all_is_the_syscall() {
         let collector = UnameCollector {
             host: host_with_procfs(std::path::Path::new("/nonexistent/proc")),
+            kernel: OnceLock::new(),
         };
         assert_eq!(collector.read().unwrap(), Uname::from_syscall().unwrap());
         let (families, result) = run(&collector);
@@ -275,6 +335,7 @@ mod tests {
         std::fs::write(kernel.join("hostname"), b"h\xffst\"\n").unwrap();
         let collector = UnameCollector {
             host: host_with_procfs(dir.path()),
+            kernel: OnceLock::new(),
         };
         assert_eq!(collector.read().unwrap().nodename, "h\u{fffd}st\"");
     }
