@@ -126,7 +126,7 @@ impl SamplePart {
 
 /// One sample of a family: its value and which line of its series it is.
 /// Its label values are kept by the family ([`Family::label_values`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     /// Where the sample's label values start in the family's list of them.
     first_label: u32,
@@ -142,7 +142,7 @@ pub struct Sample {
 /// The samples' label values are stored back to back in one string rather
 /// than as a vector of strings per sample: a scrape pushes hundreds of
 /// samples, and two allocations each were a large share of its cost.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Family {
     name: Text,
     help: Text,
@@ -157,6 +157,24 @@ pub struct Family {
     /// The end of each label value in `label_text`; sample `s`'s values are
     /// entries `s.first_label ..` of it, one per label name.
     label_ends: Vec<u32>,
+}
+
+/// Families are equal when they hold the same series in the same order
+/// (name, help, type, label names, and each sample's label values, part and
+/// value), however their label values happen to be laid out.
+impl PartialEq for Family {
+    fn eq(&self, other: &Family) -> bool {
+        self.name == other.name
+            && self.help == other.help
+            && self.metric_type == other.metric_type
+            && self.label_names == other.label_names
+            && self.samples.len() == other.samples.len()
+            && self.samples.iter().zip(&other.samples).all(|(a, b)| {
+                a.value == b.value
+                    && a.part == b.part
+                    && self.label_values(a).eq(other.label_values(b))
+            })
+    }
 }
 
 /// The label values of one sample, in the order of [`Family::label_names`].
@@ -515,6 +533,26 @@ mod tests {
             ],
             "sorted by labels, then bound, sum, count; the repeated bucket dropped"
         );
+    }
+
+    #[test]
+    fn families_compare_by_their_series_not_their_layout() {
+        let mut pushed_in_order = Family::new("x", "h", MetricType::Gauge, &["a", "b"]);
+        pushed_in_order.push(&["1", "x"], 1.0);
+        pushed_in_order.push(&["2", "y"], 2.0);
+        let mut pushed_reversed = Family::new("x", "h", MetricType::Gauge, &["a", "b"]);
+        pushed_reversed.push(&["2", "y"], 2.0);
+        pushed_reversed.push(&["1", "x"], 1.0);
+        assert_ne!(pushed_in_order, pushed_reversed, "samples in another order");
+        pushed_reversed.sort_samples();
+        assert_eq!(pushed_in_order, pushed_reversed);
+        let mut other_value = pushed_in_order.clone();
+        other_value.push(&["3", "z"], 3.0);
+        assert_ne!(pushed_in_order, other_value);
+        let mut split_differently = Family::new("x", "h", MetricType::Gauge, &["a", "b"]);
+        split_differently.push(&["1x", ""], 1.0);
+        split_differently.push(&["2", "y"], 2.0);
+        assert_ne!(pushed_in_order, split_differently);
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //! is reported only when the pod shares the host's UTS namespace, which
 //! `hostNetwork: true` (as node_exporter's DaemonSets set it) implies.
 //!
-//! The values are read on every scrape, since the host name can change at
-//! run time; that is six reads of a few bytes each.
+//! The host and domain names are read on every scrape, since they can
+//! change at run time; the kernel's name, release, version and machine at
+//! the first scrape only.
 
 use std::sync::{Arc, OnceLock};
 
