@@ -84,6 +84,9 @@ rc=0
 [ "$rc" = 137 ] || fail "statfs on the FUSE mount returned (exit $rc): the test filesystem does not hang"
 calls_before=$(wc -l <"$CALLS")
 
+# Created first: the background agent creates its log only once it runs,
+# and the loop below may read it before that.
+: >"$WORK/agent.log"
 "$BIN" --web.listen-address=127.0.0.1:0 \
     --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ \
     --collector.disable-defaults --collector.filesystem \

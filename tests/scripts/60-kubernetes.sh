@@ -106,6 +106,8 @@ while IFS= read -r arg; do
     case "$arg" in --path.*|--web.listen-address=*) continue ;; esac
     agent_args+=("$arg")
 done < <(manifests args "$base/checkov/rendered.yaml")
+# Created first: the agent creates its log only once it runs.
+: >"$work/agent.log"
 target/release/hostwatch "${agent_args[@]}" --web.listen-address=127.0.0.1:0 2> "$work/agent.log" &
 pids+=($!)
 port=$(wait_for_port "$work/agent.log" 's/.*msg="Starting hostwatch".* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p')
