@@ -242,6 +242,14 @@ pub mod testing {
         (out.into_sorted(), result)
     }
 
+    /// Every sample of `families` as its family name and value, in order.
+    pub fn series(families: &[Family]) -> Vec<(&str, f64)> {
+        families
+            .iter()
+            .flat_map(|f| f.samples().iter().map(move |s| (f.name(), s.value)))
+            .collect()
+    }
+
     /// One successful run of `collector`, in the text exposition format.
     pub fn render(collector: &dyn Collector) -> String {
         let (families, result) = run(collector);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use regex::{Regex, RegexBuilder};
 
-use crate::metrics::is_name_fragment;
+use crate::metrics::{is_name_fragment, MetricSet};
 
 /// More distinct counter names than any kernel has: past this the memory of
 /// decisions starts again, so that files full of changing garbage cannot
@@ -97,6 +97,18 @@ impl FieldSelection {
         self.decisions.get_or_describe(key, || {
             (is_name_fragment(key) && self.fields.is_match(key)).then(describe)
         })
+    }
+}
+
+/// Adds one untyped family per selected counter, in name order. A name
+/// that occurs more than once (a kernel repeating a field) is one series,
+/// with the value that comes first in `selected`.
+pub fn add_untyped(out: &mut MetricSet, mut selected: Vec<(Description, f64)>) {
+    // Stable: of equal names, the first stays first and is the one kept.
+    selected.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+    selected.dedup_by(|later, earlier| later.0 .0 == earlier.0 .0);
+    for ((name, help), value) in selected {
+        out.untyped(name, help, value);
     }
 }
 

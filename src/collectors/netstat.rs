@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::Args;
 use regex::Regex;
 
-use super::field_selection::FieldSelection;
+use super::field_selection::{add_untyped, FieldSelection};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
@@ -168,16 +168,12 @@ impl<'a> ProtocolStats<'a> {
             }
             let value =
                 number(value).ok_or_else(|| format!("invalid value {value:?} for {key}"))?;
-            // The file lists each protocol's counters together.
-            match stats.protocols.last_mut() {
-                Some(last) if last.name == protocol => last.fields.push((name, value)),
-                _ => match stats.protocols.iter_mut().find(|p| p.name == protocol) {
-                    Some(earlier) => earlier.fields.push((name, value)),
-                    None => stats.protocols.push(Protocol {
-                        name: protocol,
-                        fields: vec![(name, value)],
-                    }),
-                },
+            match stats.protocols.iter_mut().find(|p| p.name == protocol) {
+                Some(known) => known.fields.push((name, value)),
+                None => stats.protocols.push(Protocol {
+                    name: protocol,
+                    fields: vec![(name, value)],
+                }),
             }
         }
         Ok(stats)
@@ -278,11 +274,7 @@ impl Collector for NetstatCollector {
         }
         // A field the kernel repeats is one series, with its last value.
         selected.reverse();
-        selected.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
-        selected.dedup_by(|later, earlier| later.0 .0 == earlier.0 .0);
-        for ((name, help), value) in selected {
-            out.untyped(name, help, value);
-        }
+        add_untyped(out, selected);
         Ok(())
     }
 }
@@ -291,7 +283,7 @@ impl Collector for NetstatCollector {
 mod tests {
     use super::*;
     use crate::collector::testing::{
-        fixture_procfs, host_with_procfs, parse_args, procfs_with, run,
+        fixture_procfs, host_with_procfs, parse_args, procfs_with, run, series,
     };
     use crate::metrics::{Family, MetricType};
 
@@ -512,12 +504,8 @@ UdpLite: 0 0 0 0 0 0
         ]);
         let (families, result) = collect(procfs.path(), default_fields());
         result.unwrap();
-        let series: Vec<(&str, f64)> = families
-            .iter()
-            .flat_map(|f| f.samples().iter().map(move |s| (f.name(), s.value)))
-            .collect();
         assert_eq!(
-            series,
+            series(&families),
             vec![
                 ("node_netstat_Ip6_InOctets", 6.0),
                 ("node_netstat_TcpExt_ListenDrops", 3.0),

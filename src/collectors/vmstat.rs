@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use regex::Regex;
 
-use super::field_selection::FieldSelection;
+use super::field_selection::{add_untyped, FieldSelection};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
@@ -112,11 +112,7 @@ impl Collector for VmstatCollector {
             }
         }
         // A repeated name is one series, with its first value.
-        selected.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
-        selected.dedup_by(|later, earlier| later.0 .0 == earlier.0 .0);
-        for ((name, help), value) in selected {
-            out.untyped(name, help, value);
-        }
+        add_untyped(out, selected);
         Ok(())
     }
 }
@@ -124,7 +120,7 @@ impl Collector for VmstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, parse_args, run};
+    use crate::collector::testing::{fixture_procfs, host_with_procfs, parse_args, run, series};
     use crate::metrics::{Family, MetricType};
 
     /// This machine's `/proc/vmstat` (Linux 6.18).
@@ -303,12 +299,8 @@ pgfault 99
         )]);
         let (families, result) = collect(procfs.path(), default_fields());
         result.unwrap();
-        let series: Vec<(&str, f64)> = families
-            .iter()
-            .flat_map(|f| f.samples().iter().map(move |s| (f.name(), s.value)))
-            .collect();
         assert_eq!(
-            series,
+            series(&families),
             vec![("node_vmstat_pgfault", 10.0), ("node_vmstat_pswpin", 4.0)]
         );
     }
