@@ -4,6 +4,7 @@
 //! In a pod the host is mounted somewhere like `/host`, so no collector may
 //! name `/proc` or `/sys` itself: every path goes through [`Host`].
 
+use std::cell::RefCell;
 use std::ffi::{CStr, CString, OsString};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
@@ -12,6 +13,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
+
+use crate::kept_files::{dir_key, process_kept_files, KeptFiles};
 
 /// Largest file a collector reads in one go. Proc and sys files are small;
 /// anything bigger is garbage or hostile, and is cut rather than read whole.
@@ -209,18 +212,84 @@ fn components_reversed(path: &Path) -> Vec<OsString> {
 
 /// Reads a whole file as text, cut at [`MAX_FILE_BYTES`], with invalid UTF-8
 /// replaced rather than refused: kernel files are ASCII, and a garbage byte
-/// must cost one field, not the collector.
+/// must cost one field, not the collector. Files that may be are kept open
+/// for the next read (see [`crate::kept_files`]).
 pub fn read_text(path: &Path) -> io::Result<String> {
-    // Room for most proc and sys files: read in one go, not after a small
-    // probe read and a few reallocations.
-    let mut bytes = Vec::with_capacity(4096);
-    File::open(path)?
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)?;
+    read_text_keeping(process_kept_files(), path)
+}
+
+/// [`read_text`], keeping files open in `kept`.
+fn read_text_keeping(kept: Option<&KeptFiles>, path: &Path) -> io::Result<String> {
+    let bytes = match kept.filter(|kept| kept.may_keep_path(path)) {
+        Some(kept) => kept.read(
+            path.as_os_str().as_bytes(),
+            || File::open(path),
+            read_from_start,
+        )?,
+        None => {
+            // Room for most proc and sys files: read in one go, not after a
+            // small probe read and a few reallocations.
+            let mut bytes = Vec::with_capacity(4096);
+            File::open(path)?
+                .take(MAX_FILE_BYTES)
+                .read_to_end(&mut bytes)?;
+            bytes
+        }
+    };
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
     })
+}
+
+/// Reads a file from offset 0 to its end, cut at [`MAX_FILE_BYTES`], with
+/// positioned reads: the file's own offset is left alone, so a kept file
+/// needs no seek before the next read. A file that has no offsets (a FIFO)
+/// is read in sequence.
+fn read_from_start(file: &File) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(4096);
+    match read_at_offsets(file, &mut bytes) {
+        Err(err) if err.raw_os_error() == Some(libc::ESPIPE) && bytes.is_empty() => {
+            file.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        }
+        result => result.map(|()| bytes),
+    }
+}
+
+/// The positioned reads of [`read_from_start`], appending to `bytes`.
+fn read_at_offsets(file: &File, bytes: &mut Vec<u8>) -> io::Result<()> {
+    loop {
+        if bytes.len() == bytes.capacity() {
+            bytes.reserve(bytes.len());
+        }
+        let room = (bytes.capacity() - bytes.len()).min(MAX_FILE_BYTES as usize - bytes.len());
+        if room == 0 {
+            return Ok(());
+        }
+        let spare = bytes.spare_capacity_mut();
+        // SAFETY: `spare` is valid for writes of `room` bytes; pread only
+        // writes, and reports how many bytes it initialised.
+        let read = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                room,
+                bytes.len() as libc::off_t,
+            )
+        };
+        match read {
+            0 => return Ok(()),
+            // SAFETY: pread initialised the next `read` bytes.
+            n if n > 0 => unsafe { bytes.set_len(bytes.len() + n as usize) },
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
 }
 
 /// Reads a one-value sysfs/procfs attribute, trimmed of surrounding whitespace.
@@ -312,30 +381,48 @@ const SYSFS_ATTRIBUTE_BYTES: usize = 4096;
 /// Reads a sysfs attribute with a single `read(2)`, untrimmed, with invalid
 /// UTF-8 replaced. The kernel hands over a whole attribute in one read; a
 /// second read is not needed, and some broken hwmon drivers answer it with
-/// EAGAIN forever.
+/// EAGAIN forever. Attributes that may be are kept open for the next read
+/// (see [`crate::kept_files`]).
 pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
-    read_attribute_once(File::open(path)?)
+    match process_kept_files().filter(|kept| kept.may_keep_path(path)) {
+        Some(kept) => kept.read(
+            path.as_os_str().as_bytes(),
+            || File::open(path),
+            read_attribute_once,
+        ),
+        None => read_attribute_once(&File::open(path)?),
+    }
 }
 
-/// The single read of [`read_sysfs_attribute`] on an open attribute.
-fn read_attribute_once(file: File) -> io::Result<String> {
+/// The single read of [`read_sysfs_attribute`], from offset 0 (or, for a
+/// file without offsets such as a FIFO, from where it is).
+fn read_attribute_once(file: &File) -> io::Result<String> {
     // On the stack and left uninitialised (zeroing a page per attribute cost
     // more than the read): the text is then copied into a string of its own
     // size.
     let mut buffer = [MaybeUninit::<u8>::uninit(); SYSFS_ATTRIBUTE_BYTES];
+    let mut positioned = true;
     let length = loop {
+        let (fd, into, room) = (file.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len());
         // SAFETY: the buffer is valid for writes of its whole length.
-        let read =
-            unsafe { libc::read(file.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+        let read = unsafe {
+            if positioned {
+                libc::pread(fd, into, room, 0)
+            } else {
+                libc::read(fd, into, room)
+            }
+        };
         if read >= 0 {
             break read as usize;
         }
         let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::ESPIPE) if positioned => positioned = false,
+            _ => return Err(err),
         }
     };
-    // SAFETY: read(2) initialised the first `length` bytes.
+    // SAFETY: pread(2) initialised the first `length` bytes.
     let text = unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), length) };
     Ok(String::from_utf8_lossy(text).into_owned())
 }
@@ -357,15 +444,26 @@ fn with_c_name<T>(name: &str, f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Res
 ///
 /// Opening `/sys/class/net/eth0/mtu` walks every component again, through
 /// the class symlink into `/sys/devices/...`: most of what an open costs in
-/// sysfs. A device with twenty attributes is walked once this way.
+/// sysfs. A device with twenty attributes is walked once this way, and when
+/// the process keeps files open, its attributes are kept under the
+/// directory's identity (see [`crate::kept_files`]).
 #[derive(Debug)]
 pub struct SysfsDir {
     fd: OwnedFd,
+    /// Where attributes are kept, with the directory's device and inode.
+    kept: Option<(&'static KeptFiles, (u64, u64))>,
+    /// The key of the attribute being read, reused between attributes.
+    key: RefCell<Vec<u8>>,
 }
 
 impl SysfsDir {
     /// Opens the directory at `path` (following symlinks) for lookups only.
     pub fn open(path: &Path) -> io::Result<SysfsDir> {
+        SysfsDir::open_keeping(path, process_kept_files())
+    }
+
+    /// [`SysfsDir::open`], keeping attributes open in `kept`.
+    fn open_keeping(path: &Path, kept: Option<&'static KeptFiles>) -> io::Result<SysfsDir> {
         let path = CString::new(path.as_os_str().as_bytes())?;
         // SAFETY: `path` is a NUL-terminated string that outlives the call.
         let fd = unsafe {
@@ -378,32 +476,57 @@ impl SysfsDir {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` was just opened and is owned by nothing else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let kept = kept.and_then(|kept| Some((kept, identity(&fd)?)));
         Ok(SysfsDir {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd,
+            kept,
+            key: RefCell::default(),
         })
     }
 
     /// Reads the attribute `name` (a file name or a relative path such as
     /// `statistics/rx_bytes`) as [`read_sysfs_attribute`] does.
     pub fn read_attribute(&self, name: &str) -> io::Result<String> {
-        let file = with_c_name(name, |name| {
-            // SAFETY: `name` is a NUL-terminated string that outlives the
-            // call, and `self.fd` is an open directory.
-            let fd = unsafe {
-                libc::openat(
-                    self.fd.as_raw_fd(),
-                    name.as_ptr(),
-                    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
-                )
-            };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
+        let open = || {
+            with_c_name(name, |name| {
+                // SAFETY: `name` is a NUL-terminated string that outlives
+                // the call, and `self.fd` is an open directory.
+                let fd = unsafe {
+                    libc::openat(
+                        self.fd.as_raw_fd(),
+                        name.as_ptr(),
+                        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+                    )
+                };
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: `fd` was just opened and is owned by nothing else.
+                Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+            })
+        };
+        match self.kept {
+            Some((kept, dir)) => {
+                let mut key = self.key.borrow_mut();
+                kept.read(dir_key(&mut key, dir, name), open, read_attribute_once)
             }
-            // SAFETY: `fd` was just opened and is owned by nothing else.
-            Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-        })?;
-        read_attribute_once(file)
+            None => read_attribute_once(&open()?),
+        }
     }
+}
+
+/// The device and inode of an open file: what a kernel object keeps when
+/// renamed, and what a new object of the same name does not share.
+fn identity(fd: &OwnedFd) -> Option<(u64, u64)> {
+    // SAFETY: all-zero bytes are a valid `struct stat`, which fstat only
+    // writes, and the descriptor is open for the call.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // The fields' widths differ by target.
+    Some((stat.st_dev as u64, stat.st_ino as u64))
 }
 
 #[cfg(test)]
@@ -430,6 +553,66 @@ mod tests {
         assert_eq!(gone.kind(), io::ErrorKind::NotFound);
         let not_a_dir = SysfsDir::open(&dir.path().join("eth0/mtu")).unwrap_err();
         assert_eq!(not_a_dir.raw_os_error(), Some(libc::ENOTDIR));
+    }
+
+    #[test]
+    fn attributes_are_kept_under_the_directorys_identity() {
+        let kept: &'static KeptFiles = Box::leak(Box::new(KeptFiles::new(
+            Path::new("/proc"),
+            Path::new("/sys"),
+            8,
+        )));
+        // The same device through its class link and its real directory:
+        // one kept attribute. Another device: another.
+        let by_class = SysfsDir::open_keeping(Path::new("/sys/class/net/lo"), Some(kept)).unwrap();
+        let real = fs::canonicalize("/sys/class/net/lo").unwrap();
+        let by_device = SysfsDir::open_keeping(&real, Some(kept)).unwrap();
+        let mtu = by_class.read_attribute("mtu").unwrap();
+        assert_eq!(by_device.read_attribute("mtu").unwrap(), mtu);
+        assert_eq!(kept.len(), 1);
+        let cpu = SysfsDir::open_keeping(Path::new("/sys/devices/system/cpu"), Some(kept)).unwrap();
+        assert!(cpu.read_attribute("online").unwrap().starts_with('0'));
+        assert_eq!(kept.len(), 2);
+        // Missing attributes are not kept.
+        assert!(by_class.read_attribute("no_such_attribute").is_err());
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn proc_files_are_kept_by_path_and_read_whole() {
+        let kept = KeptFiles::new(Path::new("/proc"), Path::new("/sys"), 8);
+        let first = read_text_keeping(Some(&kept), Path::new("/proc/self/mountinfo")).unwrap();
+        let second = read_text_keeping(Some(&kept), Path::new("/proc/self/mountinfo")).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(first, second, "the mounts did not change");
+        assert!(second.ends_with('\n') && second.lines().count() > 1);
+    }
+
+    #[test]
+    fn files_without_offsets_are_read_in_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("loadavg");
+        let name = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let kept = KeptFiles::new(dir.path(), Path::new("/sys"), 8);
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || fs::write(fifo, "0.01 0.02 0.03 1/2 3\n").unwrap()
+        });
+        let text = read_text_keeping(Some(&kept), &fifo).unwrap();
+        writer.join().unwrap();
+        assert_eq!(text, "0.01 0.02 0.03 1/2 3\n");
+        assert!(kept.is_empty());
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || fs::write(fifo, "42\n").unwrap()
+        });
+        assert_eq!(
+            read_attribute_once(&File::open(&fifo).unwrap()).unwrap(),
+            "42\n"
+        );
+        writer.join().unwrap();
     }
 
     #[test]

@@ -86,6 +86,7 @@ async fn run(options: Options) -> Result<(), String> {
         &cli.rootfs,
         &cli.udev_data,
     ));
+    hostwatch::kept_files::keep_files_open(host.procfs(), host.sysfs());
     for (flag, path) in [
         ("--path.procfs", host.procfs()),
         ("--path.sysfs", host.sysfs()),

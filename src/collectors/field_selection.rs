@@ -6,11 +6,12 @@
 //! (meminfo).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use regex::{Regex, RegexBuilder};
 
+use crate::fnv::Fnv1a;
 use crate::metrics::{is_name_fragment, MetricSet};
 
 /// More distinct counter names than any kernel has: past this the memory of
@@ -47,30 +48,6 @@ pub type Description = (Arc<str>, Arc<str>);
 
 /// Counter key to the selected family's name and help, or `None`.
 type Decisions = HashMap<String, Option<Description>, BuildHasherDefault<Fnv1a>>;
-
-/// FNV-1a, for the decisions map: its keys are a few hundred short counter
-/// names from the kernel, looked up every scrape, where the default
-/// DoS-resistant hasher cost more than the lookup.
-#[derive(Debug)]
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 impl FieldSelection {
     /// A selection by `fields`, with nothing decided yet.
