@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use clap::{ArgAction, Args};
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::DeviceFilter;

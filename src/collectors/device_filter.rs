@@ -1,7 +1,7 @@
 //! The include/exclude device-name filter shared by collectors that take
 //! `--collector.<name>.device-include` / `device-exclude` flags.
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// Decides which device names a collector reports: a name is dropped when it
 /// matches the exclude pattern or fails to match the include pattern.

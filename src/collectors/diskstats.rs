@@ -9,7 +9,7 @@ use std::fs;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};

@@ -27,7 +27,7 @@ use std::io;
 use std::sync::Arc;
 
 use clap::Args;
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::DeviceFilter;

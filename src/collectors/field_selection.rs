@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
-use regex::{Regex, RegexBuilder};
+use regex_lite::Regex;
 
 use crate::fnv::Fnv1a;
 use crate::metrics::{is_name_fragment, MetricSet};
@@ -18,12 +18,6 @@ use crate::metrics::{is_name_fragment, MetricSet};
 /// decisions starts again, so that files full of changing garbage cannot
 /// grow it.
 const MAX_REMEMBERED: usize = 4096;
-
-/// The capacity of the regex's lazy DFA cache. Each counter name is matched
-/// once, so the default capacity (2 MiB, which netstat's ~400 names grow to
-/// some 130 KiB) would only hold memory for good; in a smaller cache the
-/// regex engine falls back to slower matching for those one-off matches.
-const MATCH_CACHE_BYTES: usize = 16 * 1024;
 
 /// A field-selecting regex and the decisions taken so far.
 #[derive(Debug)]
@@ -52,11 +46,6 @@ type Decisions = HashMap<String, Option<Description>, BuildHasherDefault<Fnv1a>>
 impl FieldSelection {
     /// A selection by `fields`, with nothing decided yet.
     pub fn new(fields: Regex) -> FieldSelection {
-        // The same pattern, compiled with the same (default) options.
-        let fields = RegexBuilder::new(fields.as_str())
-            .dfa_size_limit(MATCH_CACHE_BYTES)
-            .build()
-            .unwrap_or(fields);
         FieldSelection {
             fields,
             decisions: Descriptions::default(),

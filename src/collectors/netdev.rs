@@ -18,7 +18,7 @@ mod addresses;
 use std::sync::Arc;
 
 use clap::{ArgAction, Args};
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};

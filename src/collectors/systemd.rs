@@ -22,7 +22,7 @@ mod bus;
 mod units;
 
 use clap::{ArgAction, Args};
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::with_deprecated_alias;

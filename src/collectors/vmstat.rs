@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use clap::Args;
-use regex::Regex;
+use regex_lite::Regex;
 
 use super::field_selection::{add_untyped, FieldSelection};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// Statistics whose metric name and help node_exporter fixes, by sanitised
 /// statistic name.

@@ -2,7 +2,7 @@
 //! include/exclude flag pairs, resolved exactly as node_exporter resolves
 //! them (including its deprecated flag names).
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// Drops names matching `exclude`, and names not matching `include`.
 #[derive(Debug, Clone, Default)]

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::cli::{parse_duration, parse_regex};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 use zbus::zvariant::Value;
 
 /// The five `ActiveState`s each unit gets a `node_systemd_unit_state` series
