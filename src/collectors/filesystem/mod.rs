@@ -31,7 +31,7 @@ pub mod statfs;
 pub mod statfs_pool;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::Args;
@@ -146,6 +146,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
         fs_types: fs_types.filter,
         mount_timeout: flags.mount_timeout,
         pool: StatfsPool::new(workers, flags.mount_timeout, Arc::new(statfs::statfs)),
+        last: Mutex::default(),
     }))
 }
 
@@ -156,13 +157,26 @@ struct FilesystemCollector {
     fs_types: NameFilter,
     mount_timeout: Duration,
     pool: StatfsPool,
+    /// The last scrape's selection, reused while mountinfo reads the same:
+    /// mounts rarely change, and parsing and filtering them cost more than
+    /// the comparison.
+    last: Mutex<Option<Arc<Selection>>>,
+}
+
+/// The mounts one mountinfo text selects, with what its parse found wrong.
+struct Selection {
+    text: String,
+    /// The selected mounts with their host paths, in file order.
+    mounts: Vec<(Mount, String)>,
+    /// How many lines were malformed, and the first one's message.
+    malformed: Option<(usize, String)>,
 }
 
 /// What one reported mount contributes to the output.
 struct Report<'a> {
     mount: &'a Mount,
     /// The host's path of the mount point.
-    mount_point: String,
+    mount_point: &'a str,
     /// Usage, or the `device_error` label text.
     usage: Result<FsUsage, String>,
 }
@@ -177,7 +191,7 @@ impl Report<'_> {
             &self.mount.source,
             self.error_label(),
             &self.mount.fs_type,
-            &self.mount_point,
+            self.mount_point,
         ]
     }
 }
@@ -220,10 +234,29 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 ];
 
 impl FilesystemCollector {
+    /// The selection `text` makes: the last one if the text has not changed.
+    fn selection(&self, text: String) -> Arc<Selection> {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(selection) = last.as_ref().filter(|s| s.text == text) {
+            return Arc::clone(selection);
+        }
+        let info = MountInfo::parse(&text);
+        let selection = Arc::new(Selection {
+            mounts: self.select(info.mounts),
+            malformed: info
+                .malformed
+                .first()
+                .map(|first| (info.malformed.len(), first.clone())),
+            text,
+        });
+        *last = Some(Arc::clone(&selection));
+        selection
+    }
+
     /// The mounts the filters keep, with their host paths.
-    fn select<'a>(&self, mounts: &'a [Mount]) -> Vec<(&'a Mount, String)> {
+    fn select(&self, mounts: Vec<Mount>) -> Vec<(Mount, String)> {
         mounts
-            .iter()
+            .into_iter()
             .filter_map(|mount| {
                 let mount_point = self
                     .host
@@ -247,8 +280,8 @@ impl FilesystemCollector {
 impl Collector for FilesystemCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let (path, text) = mountinfo::read_host_mountinfo(&self.host)?;
-        let info = MountInfo::parse(&text);
-        let selected = self.select(&info.mounts);
+        let selection = self.selection(text);
+        let selected = &selection.mounts;
         let stat_paths: Vec<PathBuf> = selected
             .iter()
             .map(|(_, mount_point)| self.host.root_path(mount_point))
@@ -259,7 +292,7 @@ impl Collector for FilesystemCollector {
         // pushed, and the last entry listed is the mount visible at its path.
         let mut reports = Vec::with_capacity(selected.len());
         let mut not_started = 0;
-        for ((mount, mount_point), stat_path) in selected.into_iter().zip(&stat_paths).rev() {
+        for ((mount, mount_point), stat_path) in selected.iter().zip(&stat_paths).rev() {
             let usage = match outcomes.get(stat_path) {
                 Some(StatOutcome::Done(result)) => match result {
                     Ok(usage) => Ok(*usage),
@@ -283,11 +316,10 @@ impl Collector for FilesystemCollector {
         emit(&reports, out);
 
         let mut problems = Vec::new();
-        if let Some(first) = info.malformed.first() {
+        if let Some((count, first)) = &selection.malformed {
             problems.push(format!(
-                "parsing {}: {} malformed line(s), first {first}",
+                "parsing {}: {count} malformed line(s), first {first}",
                 path.display(),
-                info.malformed.len()
             ));
         }
         if not_started > 0 {
@@ -348,7 +380,7 @@ fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
                 mount.source.as_str(),
                 &mount.major.to_string(),
                 &mount.minor.to_string(),
-                &report.mount_point,
+                report.mount_point,
             ],
             1.0,
         );
@@ -571,6 +603,43 @@ mod tests {
             error.message().contains("line 2: too few fields"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_changed_mountinfo_is_read_again_and_an_unchanged_one_reused() {
+        let procfs = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(procfs.path().join("1")).unwrap();
+        let mountinfo = procfs.path().join("1/mountinfo");
+        let boot = "1 0 8:1 / /boot rw - ext4 /dev/sda1 rw\n";
+        std::fs::write(&mountinfo, boot).unwrap();
+        let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
+        let built = collector(host, &[]).unwrap();
+        let (first, _) = scrape(built.as_ref());
+        let (again, _) = scrape(built.as_ref());
+        assert_eq!(
+            series(&again, "node_filesystem_readonly"),
+            series(&first, "node_filesystem_readonly")
+        );
+        assert_eq!(series(&first, "node_filesystem_readonly").len(), 1);
+        // Remounted read-only, and a second mount, then a malformed line.
+        std::fs::write(
+            &mountinfo,
+            "1 0 8:1 / /boot ro - ext4 /dev/sda1 rw\n2 0 8:5 / / rw - ext4 /dev/sda5 rw\n",
+        )
+        .unwrap();
+        let (changed, error) = scrape(built.as_ref());
+        assert_eq!(error, None);
+        assert!(changed.contains(r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/boot"} 1"#), "{changed}");
+        assert_eq!(series(&changed, "node_filesystem_readonly").len(), 2);
+        std::fs::write(&mountinfo, format!("{boot}1 0 8:2 / /broken rw ext4\n")).unwrap();
+        for _ in 0..2 {
+            let (text, error) = scrape(built.as_ref());
+            assert_eq!(series(&text, "node_filesystem_readonly").len(), 1);
+            assert!(error
+                .unwrap()
+                .message()
+                .contains("1 malformed line(s), first line 2"));
+        }
     }
 
     #[test]
