@@ -74,38 +74,50 @@ struct NetclassCollector {
     ignore_invalid_speed: bool,
 }
 
-/// The numeric attributes, by sysfs file, with node_exporter's metric name
-/// suffix and type. `speed` is handled apart (unit conversion).
-const NUMERIC: [(&str, &str, MetricType); 16] = [
-    ("addr_assign_type", "address_assign_type", MetricType::Gauge),
-    ("carrier", "carrier", MetricType::Gauge),
-    (
-        "carrier_changes",
-        "carrier_changes_total",
-        MetricType::Counter,
-    ),
-    (
-        "carrier_up_count",
-        "carrier_up_changes_total",
-        MetricType::Counter,
-    ),
-    (
-        "carrier_down_count",
-        "carrier_down_changes_total",
-        MetricType::Counter,
-    ),
-    ("dev_id", "device_id", MetricType::Gauge),
-    ("dormant", "dormant", MetricType::Gauge),
-    ("flags", "flags", MetricType::Gauge),
-    ("ifindex", "iface_id", MetricType::Gauge),
-    ("iflink", "iface_link", MetricType::Gauge),
-    ("link_mode", "iface_link_mode", MetricType::Gauge),
-    ("mtu", "mtu_bytes", MetricType::Gauge),
-    ("name_assign_type", "name_assign_type", MetricType::Gauge),
-    ("netdev_group", "net_dev_group", MetricType::Gauge),
-    ("tx_queue_len", "transmit_queue_length", MetricType::Gauge),
-    ("type", "protocol_type", MetricType::Gauge),
+/// A numeric attribute: its sysfs file, and node_exporter's metric name,
+/// help and type for it.
+struct Property {
+    file: &'static str,
+    name: &'static str,
+    help: &'static str,
+    metric_type: MetricType,
+}
+
+/// The [`Property`] of sysfs file `file`, reported as
+/// `node_network_<suffix>`; names written out whole, not built every scrape.
+macro_rules! property {
+    ($file:literal, $suffix:literal, $type:ident) => {
+        Property {
+            file: $file,
+            name: concat!("node_network_", $suffix),
+            help: concat!("Network device property: ", $suffix),
+            metric_type: MetricType::$type,
+        }
+    };
+}
+
+/// The numeric attributes. `speed` is handled apart (unit conversion).
+const NUMERIC: [Property; 16] = [
+    property!("addr_assign_type", "address_assign_type", Gauge),
+    property!("carrier", "carrier", Gauge),
+    property!("carrier_changes", "carrier_changes_total", Counter),
+    property!("carrier_up_count", "carrier_up_changes_total", Counter),
+    property!("carrier_down_count", "carrier_down_changes_total", Counter),
+    property!("dev_id", "device_id", Gauge),
+    property!("dormant", "dormant", Gauge),
+    property!("flags", "flags", Gauge),
+    property!("ifindex", "iface_id", Gauge),
+    property!("iflink", "iface_link", Gauge),
+    property!("link_mode", "iface_link_mode", Gauge),
+    property!("mtu", "mtu_bytes", Gauge),
+    property!("name_assign_type", "name_assign_type", Gauge),
+    property!("netdev_group", "net_dev_group", Gauge),
+    property!("tx_queue_len", "transmit_queue_length", Gauge),
+    property!("type", "protocol_type", Gauge),
 ];
+
+/// `speed`, reported in bytes per second.
+const SPEED: Property = property!("speed", "speed_bytes", Gauge);
 
 /// Every integer attribute read: [`NUMERIC`]'s, then `speed`.
 const NUMBER_FILES: usize = NUMERIC.len() + 1;
@@ -178,7 +190,7 @@ impl InterfaceClass {
 }
 
 fn number_files() -> impl Iterator<Item = &'static str> {
-    NUMERIC.iter().map(|&(file, _, _)| file).chain(["speed"])
+    NUMERIC.iter().chain([&SPEED]).map(|p| p.file)
 }
 
 /// Reads one attribute, trimmed; `None` when the kernel has no value for it.
@@ -296,8 +308,8 @@ impl Collector for NetclassCollector {
             );
         }
 
-        for (slot, &(_, name, metric_type)) in NUMERIC.iter().enumerate() {
-            let family = property_family(out, name, metric_type);
+        for (slot, property) in NUMERIC.iter().enumerate() {
+            let family = property_family(out, property);
             for i in &interfaces {
                 if let Some(value) = i.numbers[slot] {
                     family.push(&[&i.device], value as f64);
@@ -305,7 +317,7 @@ impl Collector for NetclassCollector {
             }
         }
 
-        let speed = property_family(out, "speed_bytes", MetricType::Gauge);
+        let speed = property_family(out, &SPEED);
         for i in &interfaces {
             // Some drivers report -1 for an unknown speed; node_exporter
             // passes it on (as -125000) unless told to drop it.
@@ -322,13 +334,12 @@ impl Collector for NetclassCollector {
 
 fn property_family<'a>(
     out: &'a mut MetricSet,
-    name: &str,
-    metric_type: MetricType,
+    property: &Property,
 ) -> &'a mut crate::metrics::Family {
     out.family(
-        format!("node_network_{name}"),
-        format!("Network device property: {name}"),
-        metric_type,
+        property.name,
+        property.help,
+        property.metric_type,
         &["device"],
     )
 }

@@ -109,7 +109,23 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
         host: Arc::clone(&ctx.host),
         filter: flags.device_filter()?,
         flags: flags.clone(),
+        families: column_families(flags.detailed_metrics),
     }))
+}
+
+/// The family name and help of each of [`COLUMNS`], with node_exporter's
+/// detailed names or its legacy ones.
+fn column_families(detailed_metrics: bool) -> Vec<(Arc<str>, Arc<str>)> {
+    COLUMNS
+        .iter()
+        .map(|&(legacy, detailed)| {
+            let key = if detailed_metrics { detailed } else { legacy };
+            (
+                format!("node_network_{key}_total").into(),
+                format!("Network device statistic {key}.").into(),
+            )
+        })
+        .collect()
 }
 
 /// Reports `node_network_<direction>_<counter>_total` and, on request,
@@ -118,6 +134,8 @@ struct NetdevCollector {
     host: Arc<Host>,
     filter: DeviceFilter,
     flags: Flags,
+    /// Each [`COLUMNS`] entry's family name and help, made once.
+    families: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// The sixteen counters of one `/proc/net/dev` line.
@@ -242,15 +260,10 @@ impl Collector for NetdevCollector {
             &["device"]
         };
 
-        for (column, &(legacy, detailed)) in COLUMNS.iter().enumerate() {
-            let key = if self.flags.detailed_metrics {
-                detailed
-            } else {
-                legacy
-            };
+        for (column, (name, help)) in self.families.iter().enumerate() {
             let family = out.family(
-                format!("node_network_{key}_total"),
-                format!("Network device statistic {key}."),
+                Arc::clone(name),
+                Arc::clone(help),
                 MetricType::Counter,
                 label_names,
             );

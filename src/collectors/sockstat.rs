@@ -9,6 +9,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::field_selection::Descriptions;
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
 
@@ -24,6 +25,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(SockstatCollector {
         host: Arc::clone(&ctx.host),
         page_size: page_size(),
+        descriptions: Descriptions::default(),
     }))
 }
 
@@ -44,6 +46,8 @@ struct SockstatCollector {
     host: Arc<Host>,
     /// Bytes per page, for `*_mem_bytes`.
     page_size: f64,
+    /// Family names and helps by `<protocol>_<key>`, made once.
+    descriptions: Descriptions,
 }
 
 /// One protocol line, such as `TCP: inuse 3 orphan 0 tw 12 alloc 5 mem 22`.
@@ -143,6 +147,7 @@ impl SockstatCollector {
                 used as f64,
             );
         }
+        let mut name = String::new();
         for sockets in &stat.protocols {
             let protocol = &sockets.protocol;
             if !is_name_fragment(protocol) {
@@ -159,12 +164,19 @@ impl SockstatCollector {
                 ("mem_bytes", mem_bytes),
             ];
             for (key, value) in values {
-                if let Some(value) = value {
-                    out.gauge(
-                        format!("node_sockstat_{protocol}_{key}"),
+                let Some(value) = value else { continue };
+                name.clear();
+                name.push_str(protocol);
+                name.push('_');
+                name.push_str(key);
+                let describe = || {
+                    Some((
+                        format!("node_sockstat_{name}"),
                         format!("Number of {protocol} sockets in state {key}."),
-                        value,
-                    );
+                    ))
+                };
+                if let Some((family, help)) = self.descriptions.get_or_describe(&name, describe) {
+                    out.gauge(family, help, value);
                 }
             }
         }
@@ -264,6 +276,7 @@ FRAG: inuse 0 memory 0
         run(&SockstatCollector {
             host: host_with_procfs(procfs),
             page_size: 4096.0,
+            descriptions: Descriptions::default(),
         })
     }
 

@@ -75,7 +75,7 @@ pub struct Timex {
 /// One `node_timex_*` metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimexMetric {
-    /// Name after `node_timex_`.
+    /// Name, `node_timex_*`.
     pub name: &'static str,
     /// Help text.
     pub help: &'static str,
@@ -144,87 +144,87 @@ impl Timex {
         };
         vec![
             gauge(
-                "sync_status",
+                "node_timex_sync_status",
                 "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
                 if self.state == TIME_ERROR { 0.0 } else { 1.0 },
             ),
             gauge(
-                "offset_seconds",
+                "node_timex_offset_seconds",
                 "Time offset in between local system and reference clock.",
                 self.offset as f64 / per_second,
             ),
             gauge(
-                "frequency_adjustment_ratio",
+                "node_timex_frequency_adjustment_ratio",
                 "Local clock frequency adjustment.",
                 1.0 + self.freq as f64 / PPM_16_FRACTION,
             ),
             gauge(
-                "maxerror_seconds",
+                "node_timex_maxerror_seconds",
                 "Maximum error in seconds.",
                 self.maxerror as f64 / 1e6,
             ),
             gauge(
-                "estimated_error_seconds",
+                "node_timex_estimated_error_seconds",
                 "Estimated error in seconds.",
                 self.esterror as f64 / 1e6,
             ),
             gauge(
-                "status",
+                "node_timex_status",
                 "Value of the status array bits.",
                 self.status as f64,
             ),
             gauge(
-                "loop_time_constant",
+                "node_timex_loop_time_constant",
                 "Phase-locked loop time constant.",
                 self.constant as f64,
             ),
             gauge(
-                "tick_seconds",
+                "node_timex_tick_seconds",
                 "Seconds between clock ticks.",
                 self.tick as f64 / 1e6,
             ),
             gauge(
-                "pps_frequency_hertz",
+                "node_timex_pps_frequency_hertz",
                 "Pulse per second frequency.",
                 self.ppsfreq as f64 / PPM_16_FRACTION,
             ),
             gauge(
-                "pps_jitter_seconds",
+                "node_timex_pps_jitter_seconds",
                 "Pulse per second jitter.",
                 self.jitter as f64 / per_second,
             ),
             gauge(
-                "pps_shift_seconds",
+                "node_timex_pps_shift_seconds",
                 "Pulse per second interval duration.",
                 self.shift as f64,
             ),
             gauge(
-                "pps_stability_hertz",
+                "node_timex_pps_stability_hertz",
                 "Pulse per second stability, average of recent frequency changes.",
                 self.stabil as f64 / PPM_16_FRACTION,
             ),
             counter(
-                "pps_jitter_total",
+                "node_timex_pps_jitter_total",
                 "Pulse per second count of jitter limit exceeded events.",
                 self.jitcnt as f64,
             ),
             counter(
-                "pps_calibration_total",
+                "node_timex_pps_calibration_total",
                 "Pulse per second count of calibration intervals.",
                 self.calcnt as f64,
             ),
             counter(
-                "pps_error_total",
+                "node_timex_pps_error_total",
                 "Pulse per second count of calibration errors.",
                 self.errcnt as f64,
             ),
             counter(
-                "pps_stability_exceeded_total",
+                "node_timex_pps_stability_exceeded_total",
                 "Pulse per second count of stability limit exceeded events.",
                 self.stbcnt as f64,
             ),
             gauge(
-                "tai_offset_seconds",
+                "node_timex_tai_offset_seconds",
                 "International Atomic Time (TAI) offset.",
                 self.tai as f64,
             ),
@@ -238,12 +238,7 @@ impl Collector for TimexCollector {
             .map_err(|e| CollectError::failed(format!("failed to retrieve adjtimex stats: {e}")))?
             .ok_or_else(|| CollectError::no_data("adjtimex(2) is not permitted"))?;
         for metric in timex.metrics() {
-            out.single(
-                format!("node_timex_{}", metric.name),
-                metric.help,
-                metric.metric_type,
-                metric.value,
-            );
+            out.single(metric.name, metric.help, metric.metric_type, metric.value);
         }
         Ok(())
     }
@@ -257,7 +252,7 @@ mod tests {
         timex
             .metrics()
             .iter()
-            .find(|m| m.name == name)
+            .find(|m| m.name.strip_prefix("node_timex_") == Some(name))
             .unwrap_or_else(|| panic!("no {name}"))
             .value
     }

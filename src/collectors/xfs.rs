@@ -224,6 +224,10 @@ impl XfsCollector {
 impl Collector for XfsCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let filesystems = self.read_all()?;
+        if filesystems.is_empty() {
+            // No families to make: without samples they would not be shown.
+            return Ok(());
+        }
         for counter in COUNTERS {
             let family = out.family(
                 format!("node_xfs_{}", counter.name),
