@@ -464,11 +464,11 @@ impl SysfsDir {
 
     /// [`SysfsDir::open`], keeping attributes open in `kept`.
     fn open_keeping(path: &Path, kept: Option<&'static KeptFiles>) -> io::Result<SysfsDir> {
-        let path = CString::new(path.as_os_str().as_bytes())?;
-        // SAFETY: `path` is a NUL-terminated string that outlives the call.
+        let c_path = CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
         let fd = unsafe {
             libc::open(
-                path.as_ptr(),
+                c_path.as_ptr(),
                 libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
             )
         };
@@ -477,7 +477,9 @@ impl SysfsDir {
         }
         // SAFETY: `fd` was just opened and is owned by nothing else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let kept = kept.and_then(|kept| Some((kept, identity(&fd)?)));
+        let kept = kept
+            .filter(|kept| kept.may_keep_in_dir(path))
+            .and_then(|kept| Some((kept, identity(&fd)?)));
         Ok(SysfsDir {
             fd,
             kept,

@@ -67,6 +67,11 @@ const SYSFS_MAGIC: i64 = 0x6265_6572;
 pub struct KeptFiles {
     procfs: PathBuf,
     sysfs: PathBuf,
+    /// Whether the roots are procfs and sysfs at all: a copied tree (the
+    /// test fixtures) is neither, and its files are then read as before
+    /// without a check of each.
+    procfs_is_kernel: bool,
+    sysfs_is_kernel: bool,
     capacity: usize,
     state: Mutex<State>,
 }
@@ -78,6 +83,10 @@ struct State {
     slots: HashMap<Box<[u8]>, Slot, BuildHasherDefault<Fnv1a>>,
     /// Reads so far, the clock for [`Slot::last_read`].
     reads: u64,
+    /// The read count before which the full set is not searched again for
+    /// idle files: a host with more files than room would otherwise search
+    /// it on every read.
+    next_sweep: u64,
 }
 
 #[derive(Debug)]
@@ -132,14 +141,35 @@ impl KeptFiles {
         KeptFiles {
             procfs: procfs.to_path_buf(),
             sysfs: sysfs.to_path_buf(),
+            procfs_is_kernel: File::open(procfs).is_ok_and(|f| on_kernel_filesystem(&f)),
+            sysfs_is_kernel: File::open(sysfs).is_ok_and(|f| on_kernel_filesystem(&f)),
             capacity,
             state: Mutex::default(),
         }
     }
 
-    /// Whether the file at `path` names one kernel object for good, and so
-    /// may be kept if it turns out to be on procfs or sysfs.
+    /// Whether the file at `path` may be kept: it names one kernel object
+    /// for good, under a root that is procfs or sysfs. (Whether the file
+    /// itself is on one is checked when it is first kept.)
     pub fn may_keep_path(&self, path: &Path) -> bool {
+        let root_is_kernel = if path.starts_with(&self.procfs) {
+            self.procfs_is_kernel
+        } else {
+            self.sysfs_is_kernel
+        };
+        root_is_kernel && self.names_lasting_object(path)
+    }
+
+    /// Whether attributes of the directory at `path` may be kept (by the
+    /// directory's identity): it lies under a sysfs root.
+    pub fn may_keep_in_dir(&self, path: &Path) -> bool {
+        self.sysfs_is_kernel && path.starts_with(&self.sysfs)
+    }
+
+    /// Whether the file at `path`, under one of the roots, names one
+    /// kernel object for as long as it exists (see the module
+    /// documentation).
+    fn names_lasting_object(&self, path: &Path) -> bool {
         if let Ok(rest) = path.strip_prefix(&self.procfs) {
             return match rest.components().next() {
                 Some(Component::Normal(first)) => {
@@ -234,6 +264,10 @@ impl KeptFiles {
             }
             if state.slots.len() >= self.capacity {
                 let now = state.reads;
+                if now < state.next_sweep {
+                    return;
+                }
+                state.next_sweep = now + self.capacity as u64;
                 state.slots.retain(|_, slot| {
                     slot.file.is_none() || now - slot.last_read <= MAX_IDLE_READS
                 });
@@ -291,6 +325,14 @@ mod tests {
     #[test]
     fn only_paths_of_lasting_objects_may_be_kept() {
         let kept = KeptFiles::new(Path::new("/host/proc"), Path::new("/host/sys"), 8);
+        // Roots that are not procfs or sysfs: nothing is kept.
+        assert!(!kept.may_keep_path(Path::new("/host/proc/stat")));
+        assert!(!kept.may_keep_in_dir(Path::new("/host/sys/class/net/lo")));
+        let kept = KeptFiles {
+            procfs_is_kernel: true,
+            sysfs_is_kernel: true,
+            ..kept
+        };
         for path in [
             "/host/proc/stat",
             "/host/proc/1/net/dev",
@@ -314,6 +356,15 @@ mod tests {
         ] {
             assert!(!kept.may_keep_path(Path::new(path)), "{path}");
         }
+    }
+
+    #[test]
+    fn the_real_roots_are_kernel_filesystems() {
+        let kept = KeptFiles::new(Path::new("/proc"), Path::new("/sys"), 8);
+        assert!(kept.may_keep_path(Path::new("/proc/stat")));
+        assert!(kept.may_keep_path(Path::new("/sys/devices/system/cpu/online")));
+        assert!(kept.may_keep_in_dir(Path::new("/sys/class/net/lo")));
+        assert!(!kept.may_keep_in_dir(Path::new("/proc/1")));
     }
 
     #[test]
