@@ -22,8 +22,9 @@
 //!   opens the directory afresh to see which device the name now means.
 //!
 //! A file is kept only when it lies on procfs or sysfs (checked with
-//! `fstatfs(2)` once, when it is first kept): files on a disk can be replaced
-//! by a rename, and a kept descriptor would go on reading the old one.
+//! `fstatfs(2)` once, when it is first kept, after a check of the roots
+//! themselves at start): files on a disk can be replaced by a rename, and a
+//! kept descriptor would go on reading the old one.
 //!
 //! A device that goes away leaves its descriptors answering `ENODEV`; such a
 //! descriptor is dropped and the path opened again, so a device removed and
