@@ -220,26 +220,24 @@ pub fn read_text(path: &Path) -> io::Result<String> {
 
 /// [`read_text`], keeping files open in `kept`.
 fn read_text_keeping(kept: Option<&KeptFiles>, path: &Path) -> io::Result<String> {
-    let bytes = match kept.filter(|kept| kept.may_keep_path(path)) {
-        Some(kept) => kept.read(
-            path.as_os_str().as_bytes(),
-            || File::open(path),
-            read_from_start,
-        )?,
-        None => {
-            // Room for most proc and sys files: read in one go, not after a
-            // small probe read and a few reallocations.
-            let mut bytes = Vec::with_capacity(4096);
-            File::open(path)?
-                .take(MAX_FILE_BYTES)
-                .read_to_end(&mut bytes)?;
-            bytes
-        }
-    };
+    let bytes = read_path(kept, path, read_from_start)?;
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
     })
+}
+
+/// Reads the file at `path` with `read`: through a file kept in `kept`
+/// when the path may be kept, else through one opened for this read.
+fn read_path<T>(
+    kept: Option<&KeptFiles>,
+    path: &Path,
+    mut read: impl FnMut(&File) -> io::Result<T>,
+) -> io::Result<T> {
+    match kept.filter(|kept| kept.may_keep_path(path)) {
+        Some(kept) => kept.read(path.as_os_str().as_bytes(), || File::open(path), read),
+        None => read(&File::open(path)?),
+    }
 }
 
 /// Reads a file from offset 0 to its end, cut at [`MAX_FILE_BYTES`], with
@@ -247,6 +245,8 @@ fn read_text_keeping(kept: Option<&KeptFiles>, path: &Path) -> io::Result<String
 /// needs no seek before the next read. A file that has no offsets (a FIFO)
 /// is read in sequence.
 fn read_from_start(file: &File) -> io::Result<Vec<u8>> {
+    // Room for most proc and sys files: read in one go, not after a small
+    // probe read and a few reallocations.
     let mut bytes = Vec::with_capacity(4096);
     match read_at_offsets(file, &mut bytes) {
         Err(err) if err.raw_os_error() == Some(libc::ESPIPE) && bytes.is_empty() => {
@@ -384,14 +384,7 @@ const SYSFS_ATTRIBUTE_BYTES: usize = 4096;
 /// EAGAIN forever. Attributes that may be are kept open for the next read
 /// (see [`crate::kept_files`]).
 pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
-    match process_kept_files().filter(|kept| kept.may_keep_path(path)) {
-        Some(kept) => kept.read(
-            path.as_os_str().as_bytes(),
-            || File::open(path),
-            read_attribute_once,
-        ),
-        None => read_attribute_once(&File::open(path)?),
-    }
+    read_path(process_kept_files(), path, read_attribute_once)
 }
 
 /// The single read of [`read_sysfs_attribute`], from offset 0 (or, for a
