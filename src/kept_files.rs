@@ -24,7 +24,9 @@
 //! A file is kept only when it lies on procfs or sysfs (checked with
 //! `fstatfs(2)` once, when it is first kept, after a check of the roots
 //! themselves at start): files on a disk can be replaced by a rename, and a
-//! kept descriptor would go on reading the old one.
+//! kept descriptor would go on reading the old one. It must also be
+//! readable at an offset: a kernel file opened as a stream is read in
+//! sequence, and a kept one would resume where its last read ended.
 //!
 //! A device that goes away leaves its descriptors answering `ENODEV`; such a
 //! descriptor is dropped and the path opened again, so a device removed and
@@ -253,8 +255,9 @@ impl KeptFiles {
         self.lock().slots.remove(key);
     }
 
-    /// Keeps a newly opened file, if it is on procfs or sysfs and there is
-    /// room (after closing idle files if the set is full).
+    /// Keeps a newly opened file, if it is on procfs or sysfs, can be read
+    /// at an offset, and there is room (after closing idle files if the set
+    /// is full).
     fn keep(&self, key: &[u8], file: File) {
         {
             let mut state = self.lock();
@@ -277,7 +280,7 @@ impl KeptFiles {
                 }
             }
         }
-        if !on_kernel_filesystem(&file) {
+        if !on_kernel_filesystem(&file) || !reads_at_offsets(&file) {
             return;
         }
         let mut state = self.lock();
@@ -287,6 +290,15 @@ impl KeptFiles {
             last_read: now,
         });
     }
+}
+
+/// Whether `file` can be read at an offset. A kernel file opened as a
+/// stream (`nonseekable_open`) cannot: its readers fall back to reading in
+/// sequence, which through a kept descriptor would start where the last
+/// read ended. The kernel refuses `lseek` on exactly those files.
+fn reads_at_offsets(file: &File) -> bool {
+    // SAFETY: lseek only moves (here: reports) the descriptor's offset.
+    unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_CUR) >= 0 }
 }
 
 /// Whether an error from a kept file means its object is gone.
@@ -310,6 +322,7 @@ fn on_kernel_filesystem(file: &File) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::FromRawFd;
     use std::os::unix::fs::FileExt;
 
     fn read_all(file: &File) -> io::Result<String> {
@@ -384,6 +397,18 @@ mod tests {
         let second = rchar(kept.read(key, not_opened, read_all).unwrap());
         assert!(second > first, "{second} > {first}");
         assert_eq!(kept.len(), 1);
+    }
+
+    #[test]
+    fn only_files_with_offsets_are_kept() {
+        assert!(reads_at_offsets(&File::open("/proc/self/stat").unwrap()));
+        let mut ends = [0; 2];
+        // SAFETY: pipe writes two descriptors into the array it is given.
+        assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just opened and are owned here.
+        let (reader, writer) = unsafe { (File::from_raw_fd(ends[0]), File::from_raw_fd(ends[1])) };
+        assert!(!reads_at_offsets(&reader));
+        drop(writer);
     }
 
     #[test]
