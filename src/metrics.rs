@@ -148,9 +148,9 @@ pub struct Family {
     help: Text,
     metric_type: MetricType,
     label_names: Vec<Cow<'static, str>>,
-    /// Where each caller-order label value goes in the sorted order; `None`
+    /// Where each caller-order label value goes in the sorted order; empty
     /// when the caller's label names were already sorted.
-    permutation: Option<Vec<usize>>,
+    permutation: Vec<usize>,
     samples: Vec<Sample>,
     /// Every sample's label values, concatenated.
     label_text: String,
@@ -233,27 +233,58 @@ impl Family {
         H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
-        let given: Vec<Cow<'static, str>> = label_names.iter().cloned().map(Into::into).collect();
-        // Most collectors give their label names sorted: keep those as they
-        // are, without building an identity permutation.
-        let (label_names, permutation) = if given.windows(2).all(|w| w[0] < w[1]) {
-            (given, None)
-        } else {
-            let mut order: Vec<usize> = (0..given.len()).collect();
-            order.sort_by(|&a, &b| given[a].cmp(&given[b]));
-            let sorted = order.iter().map(|&i| given[i].clone()).collect();
-            (sorted, Some(order))
-        };
-        Family {
+        let mut family = Family {
             name: name.into(),
             help: help.into(),
             metric_type,
-            label_names,
-            permutation,
+            label_names: Vec::with_capacity(label_names.len()),
+            permutation: Vec::new(),
             samples: Vec::new(),
             label_text: String::new(),
             label_ends: Vec::new(),
+        };
+        family.set_label_names(label_names);
+        family
+    }
+
+    /// Makes this family a new, empty one, as [`Family::new`] would, but
+    /// keeping the capacity of its buffers: a collector builds much the same
+    /// families every scrape, and reusing the last run's buffers spares the
+    /// allocations of growing them again.
+    fn renew<N, H, L>(&mut self, name: N, help: H, metric_type: MetricType, label_names: &[L])
+    where
+        N: Into<Text>,
+        H: Into<Text>,
+        L: Clone + Into<Cow<'static, str>>,
+    {
+        self.name = name.into();
+        self.help = help.into();
+        self.metric_type = metric_type;
+        self.samples.clear();
+        self.label_text.clear();
+        self.label_ends.clear();
+        self.set_label_names(label_names);
+    }
+
+    /// Stores the label names sorted, and the permutation that puts values
+    /// given in the caller's order into the sorted one.
+    fn set_label_names<L>(&mut self, label_names: &[L])
+    where
+        L: Clone + Into<Cow<'static, str>>,
+    {
+        self.label_names.clear();
+        self.label_names
+            .extend(label_names.iter().cloned().map(Into::into));
+        self.permutation.clear();
+        // Most collectors give their label names sorted: keep those as they
+        // are, without building an identity permutation.
+        if self.label_names.windows(2).all(|w| w[0] < w[1]) {
+            return;
         }
+        let names = &self.label_names;
+        self.permutation.extend(0..names.len());
+        self.permutation.sort_by(|&a, &b| names[a].cmp(&names[b]));
+        self.label_names.sort();
     }
 
     /// Adds a sample whose label values are given in the order the label
@@ -278,9 +309,11 @@ impl Family {
             self.label_text.push_str(value);
             self.label_ends.push(self.label_text.len() as u32);
         };
-        match &self.permutation {
-            None => label_values.iter().for_each(|v| append(v.as_ref())),
-            Some(order) => order.iter().for_each(|&i| append(label_values[i].as_ref())),
+        if self.permutation.is_empty() {
+            label_values.iter().for_each(|v| append(v.as_ref()));
+        } else {
+            let order = &self.permutation;
+            order.iter().for_each(|&i| append(label_values[i].as_ref()));
         }
         self.samples.push(Sample {
             first_label,
@@ -352,12 +385,28 @@ impl Family {
 #[derive(Debug, Default)]
 pub struct MetricSet {
     families: Vec<Family>,
+    /// Families of an earlier run, the last created first, whose buffers
+    /// the families started next take over (see [`MetricSet::reusing`]).
+    spare: Vec<Family>,
 }
 
 impl MetricSet {
     /// An empty set.
     pub fn new() -> MetricSet {
         MetricSet::default()
+    }
+
+    /// An empty set whose families reuse the buffers of `earlier`, what
+    /// [`MetricSet::into_finished`] returned for an earlier run of the same
+    /// collector: the n-th family started takes over the n-th family's
+    /// buffers, which a collector that builds its families in the same order
+    /// every run has already grown to the right size.
+    pub fn reusing(mut earlier: Vec<Family>) -> MetricSet {
+        earlier.reverse();
+        MetricSet {
+            families: Vec::with_capacity(earlier.len()),
+            spare: earlier,
+        }
     }
 
     /// Starts a new family with labels and returns it for samples to be
@@ -375,8 +424,14 @@ impl MetricSet {
         H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
-        self.families
-            .push(Family::new(name, help, metric_type, label_names));
+        let family = match self.spare.pop() {
+            Some(mut family) => {
+                family.renew(name, help, metric_type, label_names);
+                family
+            }
+            None => Family::new(name, help, metric_type, label_names),
+        };
+        self.families.push(family);
         self.families.last_mut().expect("just pushed")
     }
 
@@ -446,12 +501,21 @@ impl MetricSet {
 
     /// Finishes the set for encoding: drops empty families, sorts each
     /// family's samples and the families by name.
-    pub fn into_sorted(mut self) -> Vec<Family> {
-        self.families.retain(|f| !f.is_empty());
+    pub fn into_sorted(self) -> Vec<Family> {
+        let mut families = self.into_finished();
+        families.retain(|f| !f.is_empty());
+        families.sort_by(|a, b| a.name.cmp(&b.name));
+        families
+    }
+
+    /// Finishes the set for a scrape: sorts each family's samples, and keeps
+    /// every family, empty ones too, in the order they were started, so
+    /// that [`MetricSet::reusing`] can hand their buffers to the next run.
+    /// Encoding skips empty families and orders families by name.
+    pub fn into_finished(mut self) -> Vec<Family> {
         for family in &mut self.families {
             family.sort_samples();
         }
-        self.families.sort_by(|a, b| a.name.cmp(&b.name));
         self.families
     }
 }
@@ -567,6 +631,48 @@ mod tests {
             .map(|f| f.name().to_string())
             .collect();
         assert_eq!(names, vec!["a_total", "b"]);
+    }
+
+    #[test]
+    fn a_set_reusing_an_earlier_run_takes_over_its_buffers_and_nothing_else() {
+        let mut earlier = MetricSet::new();
+        let disks = earlier.family("node_disk", "Disks.", MetricType::Counter, &["device", "b"]);
+        for device in ["sda", "sdb", "sdc"] {
+            disks.push(&[device, "x"], 1.0);
+        }
+        earlier.family("node_empty", "Empty.", MetricType::Gauge, &["a"]);
+        earlier.gauge("node_one", "One.", 1.0);
+        let earlier = earlier.into_finished();
+        assert_eq!(earlier.len(), 3, "empty families are kept for reuse");
+        let buffer = earlier[0].samples.as_ptr();
+
+        let build = |set: &mut MetricSet| {
+            let cpus = set.family("node_cpu", "CPUs.", MetricType::Gauge, &["mode", "cpu"]);
+            cpus.push(&["user", "0"], 2.0);
+            cpus.push(&["idle", "0"], 3.0);
+            set.counter("node_two", "Two.", 2.0);
+            set.family("node_more", "More.", MetricType::Gauge, &["z"])
+                .push(&["1"], 4.0);
+            set.gauge("node_three", "Three.", 3.0);
+        };
+        let mut reusing = MetricSet::reusing(earlier);
+        build(&mut reusing);
+        let mut fresh = MetricSet::new();
+        build(&mut fresh);
+        let reused = reusing.into_finished();
+        assert_eq!(reused, fresh.into_finished());
+        assert_eq!(
+            reused[0].samples.as_ptr(),
+            buffer,
+            "took over the first family's buffer"
+        );
+        assert_eq!(reused[0].label_names(), ["cpu", "mode"]);
+        let values: Vec<Vec<&str>> = reused[0]
+            .samples()
+            .iter()
+            .map(|s| reused[0].label_values(s).collect())
+            .collect();
+        assert_eq!(values, [["0", "idle"], ["0", "user"]]);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -49,6 +49,9 @@ struct Slot {
     in_flight: Mutex<Option<OutcomeReceiver>>,
     /// The last failure message logged at warn, to warn once per problem.
     last_warning: Mutex<Option<String>>,
+    /// The last run's outcome, whose family buffers the next run reuses
+    /// once no scrape holds it any more.
+    last_outcome: Mutex<Option<Arc<Outcome>>>,
 }
 
 /// Why a `collect[]`/`exclude[]` selection is refused (a 400 for the client).
@@ -80,6 +83,7 @@ impl Scraper {
                 collector: Arc::from(collector),
                 in_flight: Mutex::new(None),
                 last_warning: Mutex::new(None),
+                last_outcome: Mutex::new(None),
             }));
         }
         Ok(Scraper {
@@ -103,6 +107,7 @@ impl Scraper {
                     collector,
                     in_flight: Mutex::new(None),
                     last_warning: Mutex::new(None),
+                    last_outcome: Mutex::new(None),
                 })
             })
             .collect();
@@ -237,7 +242,7 @@ impl Scraper {
 /// Starts a run of the slot's collector, queued in `fresh`, or joins the
 /// one in flight.
 fn start_or_join(slot: &Arc<Slot>, fresh: &mut VecDeque<Run>) -> OutcomeReceiver {
-    let mut in_flight = slot.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+    let mut in_flight = lock(&slot.in_flight);
     if let Some(receiver) = in_flight.as_ref() {
         return receiver.clone();
     }
@@ -331,19 +336,12 @@ impl RunQueue {
     }
 
     fn is_empty(&self) -> bool {
-        self.runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+        lock(&self.runs).is_empty()
     }
 
     fn drain(&self) {
         loop {
-            let next = self
-                .runs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
+            let next = lock(&self.runs).pop_front();
             let Some(run) = next else { return };
             self.taken.fetch_add(1, Ordering::Release);
             run.execute();
@@ -356,23 +354,35 @@ impl Run {
     fn execute(self) {
         let Run { slot, sender } = self;
         let started = std::time::Instant::now();
-        let mut set = MetricSet::new();
+        let earlier = lock(&slot.last_outcome)
+            .take()
+            .and_then(|outcome| Arc::try_unwrap(outcome).ok())
+            .map(|outcome| outcome.families)
+            .unwrap_or_default();
+        let mut set = MetricSet::reusing(earlier);
         let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(&mut set)));
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
             Err(_) => Some(CollectError::failed("collector panicked")),
         };
-        let outcome = Outcome {
-            families: set.into_sorted(),
+        let outcome = Arc::new(Outcome {
+            families: set.into_finished(),
             error,
             duration: started.elapsed(),
-        };
+        });
+        *lock(&slot.last_outcome) = Some(Arc::clone(&outcome));
         // Clear the in-flight mark before publishing, so a scrape arriving
         // after this point starts a fresh run rather than reusing this one.
-        *slot.in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let _ = sender.send(Some(Arc::new(outcome)));
+        *lock(&slot.in_flight) = None;
+        let _ = sender.send(Some(outcome));
     }
+}
+
+/// Locks `mutex`, going on past a panic elsewhere: the data it guards stays
+/// consistent at every unlock.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How one collector fared in one scrape.
@@ -407,7 +417,7 @@ fn log_result(slot: &Slot, result: &CollectorResult) {
     let (message, kind) = match result {
         CollectorResult::Finished(o) => match &o.error {
             None => {
-                let mut last = slot.last_warning.lock().unwrap_or_else(|p| p.into_inner());
+                let mut last = lock(&slot.last_warning);
                 if last.take().is_some() {
                     tracing::info!(collector = slot.name, "collector recovered");
                 }
@@ -431,7 +441,7 @@ fn log_result(slot: &Slot, result: &CollectorResult) {
     if kind == ErrorKind::NoData {
         return;
     }
-    let mut last = slot.last_warning.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last = lock(&slot.last_warning);
     if last.as_deref() != Some(message.as_str()) {
         tracing::warn!(collector = slot.name, err = %message, "collector failed");
         *last = Some(message);
@@ -454,7 +464,7 @@ impl Scrape {
         let mut all: Vec<&Family> = self.meta.iter().collect();
         for (_, result) in &self.results {
             if let CollectorResult::Finished(outcome) = result {
-                all.extend(outcome.families.iter());
+                all.extend(outcome.families.iter().filter(|f| !f.is_empty()));
             }
         }
         all.sort_by(|a, b| a.name().cmp(b.name()));
@@ -573,6 +583,48 @@ mod tests {
         );
         assert!(out.contains("node_exporter_build_info{"));
         assert!(!out.contains("process_cpu_seconds_total"));
+    }
+
+    /// Writes a different set of families each run: run n has families
+    /// `node_run_0` .. `node_run_{n % 3}`, the first with n + 1 samples.
+    struct Changing(AtomicUsize);
+    impl Collector for Changing {
+        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+            let run = self.0.fetch_add(1, Ordering::SeqCst);
+            for family in 0..=run % 3 {
+                let name = format!("node_run_{family}");
+                let labels = ["zone", "device"];
+                let f = out.family(name, "Changes.", MetricType::Gauge, &labels);
+                for sample in 0..=run / (family + 1) {
+                    f.push(&[format!("z{sample}"), format!("d{run}")], sample as f64);
+                }
+            }
+            out.family("node_run_empty", "Never.", MetricType::Gauge, &["x"]);
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_reusing_the_last_runs_buffers_reports_only_its_own_series() {
+        let collector = Arc::new(Changing(AtomicUsize::new(0)));
+        let scraper = Scraper::from_collectors(
+            vec![("changing", collector.clone() as Arc<dyn Collector>)],
+            Duration::from_secs(5),
+            false,
+        );
+        let all = scraper.select(&[], &[]).unwrap();
+        let expected = Changing(AtomicUsize::new(0));
+        for _ in 0..7 {
+            let scrape = scraper.scrape(&all, deadline_in(5000)).await;
+            let reported = scrape
+                .families()
+                .into_iter()
+                .filter(|f| f.name().starts_with("node_run"));
+            let reported: Vec<Family> = reported.cloned().collect();
+            let mut fresh = MetricSet::new();
+            expected.update(&mut fresh).unwrap();
+            assert_eq!(reported, fresh.into_sorted());
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
