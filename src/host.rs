@@ -292,9 +292,10 @@ fn read_at_offsets(file: &File, bytes: &mut Vec<u8>) -> io::Result<()> {
     }
 }
 
-/// Reads a one-value sysfs/procfs attribute, trimmed of surrounding whitespace.
+/// Reads a one-value sysfs attribute or `/proc/sys` value (see
+/// [`read_sysfs_attribute`]), trimmed of surrounding whitespace.
 pub fn read_trimmed(path: &Path) -> io::Result<String> {
-    let text = read_text(path)?;
+    let text = read_sysfs_attribute(path)?;
     Ok(text.trim().to_string())
 }
 
@@ -325,6 +326,60 @@ pub fn for_each_line(
 ) -> Result<(), LineError> {
     let file = File::open(path).map_err(LineError::Io)?;
     lines_of(BufReader::new(file.take(MAX_STREAM_BYTES)), each)
+}
+
+/// [`for_each_line`] for a kernel table that writes one line per entry,
+/// none longer than `longest_line` bytes (`/proc/net/udp`, `arp`): it stops
+/// at the first read that shows the end was reached, without the read that
+/// would return nothing.
+///
+/// That last read is not free: the kernel finds a table's n-th entry by
+/// walking from its first, so each read of `/proc/net/udp` walks the whole
+/// socket hash (16,384 slots here, about 10 µs) even when it finds nothing.
+pub fn for_each_table_line(
+    path: &Path,
+    longest_line: usize,
+    each: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), LineError> {
+    let file = File::open(path).map_err(LineError::Io)?;
+    let regular = file.metadata().map_err(LineError::Io)?.is_file();
+    let table = TableReader {
+        file,
+        longest_line: if regular { Some(longest_line) } else { None },
+        ended: false,
+    };
+    lines_of(BufReader::new(table.take(MAX_STREAM_BYTES)), each)
+}
+
+/// The smallest buffer the kernel's seq_file fills per read: one page.
+const SEQ_FILE_BUFFER: usize = 4096;
+
+/// Reads a table of single-line entries in sequence, ending at a read that
+/// proves there is no more (see [`for_each_table_line`]).
+struct TableReader<R> {
+    file: R,
+    /// The longest entry; `None` for a file that is not a regular file (a
+    /// FIFO returns short reads whenever its writer pauses).
+    longest_line: Option<usize>,
+    ended: bool,
+}
+
+impl<R: Read> Read for TableReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        let read = self.file.read(buf)?;
+        // A seq_file read stops short of the buffer asked for only at the
+        // end of the table or when the next entry does not fit in what is
+        // left of its own buffer of at least a page; a disk file's only at
+        // its end. A short read with room left for the longest entry is
+        // therefore the last.
+        self.ended = self.longest_line.is_some_and(|longest| {
+            read > 0 && read < buf.len() && read + longest <= SEQ_FILE_BUFFER
+        });
+        Ok(read)
+    }
 }
 
 fn lines_of(
@@ -381,7 +436,8 @@ const SYSFS_ATTRIBUTE_BYTES: usize = 4096;
 /// Reads a sysfs attribute with a single `read(2)`, untrimmed, with invalid
 /// UTF-8 replaced. The kernel hands over a whole attribute in one read; a
 /// second read is not needed, and some broken hwmon drivers answer it with
-/// EAGAIN forever. Attributes that may be are kept open for the next read
+/// EAGAIN forever. A `/proc/sys` value is handed over whole as well, so it
+/// is read the same way. Attributes that may be are kept open for the next read
 /// (see [`crate::kept_files`]).
 pub fn read_sysfs_attribute(path: &Path) -> io::Result<String> {
     read_path(process_kept_files(), path, read_attribute_once)
@@ -775,6 +831,67 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Hands out `chunks` one per read, as a seq_file hands out pages.
+    struct Chunks(Vec<Vec<u8>>);
+
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Ok(0);
+            }
+            let chunk = self.0.remove(0);
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    fn table_lines(chunks: &[&str], longest_line: Option<usize>) -> Vec<String> {
+        let table = TableReader {
+            file: Chunks(chunks.iter().map(|c| c.as_bytes().to_vec()).collect()),
+            longest_line,
+            ended: false,
+        };
+        let mut lines = Vec::new();
+        lines_of(BufReader::new(table), |line| {
+            lines.push(line.to_string());
+            Ok(())
+        })
+        .unwrap();
+        lines
+    }
+
+    #[test]
+    fn a_table_ends_at_a_short_read_with_room_for_another_line() {
+        // Had the kernel had another entry, it would have fitted: what a
+        // further read returns is not the table's (here, a marker).
+        assert_eq!(
+            table_lines(&["h\nrow\n", "never\n"], Some(256)),
+            vec!["h", "row"]
+        );
+        // A page nearly full may have stopped for want of room: read on.
+        let full = format!("{}\n", "x".repeat(4000));
+        assert_eq!(table_lines(&[&full, "more\n"], Some(256)).len(), 2);
+        // Longer entries than the room left: read on.
+        assert_eq!(table_lines(&["h\nrow\n", "more\n"], Some(4094)).len(), 3);
+        // Not a regular file: every read counts until one returns nothing.
+        assert_eq!(table_lines(&["h\n", "row\n"], None).len(), 2);
+    }
+
+    #[test]
+    fn a_regular_file_is_read_whole_as_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("udp");
+        let rows: String = (0..500).map(|i| format!("{i:>4}: row\n")).collect();
+        std::fs::write(&path, &rows).unwrap();
+        let mut count = 0;
+        for_each_table_line(&path, 256, |_| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 500);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::collector::CollectError;
-use crate::host::for_each_line;
+use crate::host::for_each_table_line;
 
 /// The columns of one socket line that the collectors use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,10 @@ fn is_address(text: &str) -> bool {
     (ip.len() == 8 || ip.len() == 32) && is_hex(ip) && is_hex(port) && port.len() <= 4
 }
 
+/// Longer than any socket line: the kernel pads IPv4 lines to 127 or 149
+/// characters, and IPv6 lines run to about 180.
+const LONGEST_LINE: usize = 256;
+
 /// Streams the table at `path`, handing each socket to `each`.
 ///
 /// A missing file is [`CollectError::no_data`] (the protocol family is
@@ -86,7 +90,7 @@ fn is_address(text: &str) -> bool {
 /// since partial sums would be silently wrong.
 pub fn for_each_socket(path: &Path, mut each: impl FnMut(SocketLine)) -> Result<(), CollectError> {
     let mut header = true;
-    for_each_line(path, |line| {
+    for_each_table_line(path, LONGEST_LINE, |line| {
         if std::mem::take(&mut header) || line.trim().is_empty() {
             return Ok(());
         }

@@ -18,7 +18,7 @@ use regex_lite::Regex;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::DeviceFilter;
-use crate::host::{for_each_line, Host};
+use crate::host::{for_each_table_line, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -28,6 +28,10 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     reads: "/proc/1/net/arp",
     build,
 };
+
+/// Longer than any line of `/proc/net/arp`: an address, two hex numbers, a
+/// hardware address of at most 30 characters and a device name, about 110.
+const LONGEST_LINE: usize = 256;
 
 /// Flags of the arp collector.
 #[derive(Debug, Clone, Args)]
@@ -120,7 +124,7 @@ impl Collector for ArpCollector {
         // large layer-2 networks), so it is streamed.
         let path = self.host.net_path("arp");
         let mut counts = ArpCounts::default();
-        for_each_line(&path, |line| counts.add_line(line))
+        for_each_table_line(&path, LONGEST_LINE, |line| counts.add_line(line))
             .map_err(|e| CollectError::lines(&path, e))?;
         let family = out.family(
             "node_arp_entries",

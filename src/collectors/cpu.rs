@@ -16,7 +16,7 @@ use regex_lite::Regex;
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::cpuinfo::CpuInfo;
 use crate::cpulist::parse_cpu_list;
-use crate::host::{read_text, read_trimmed, Host};
+use crate::host::{read_sysfs_attribute, read_text, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::procstat::{CpuTimes, ProcStat};
 
@@ -100,7 +100,7 @@ struct CpuCollector {
 /// `/sys/devices/system/cpu/isolated`; a kernel without the file isolates
 /// nothing.
 fn read_isolated(path: &Path) -> Result<Vec<u32>, CollectError> {
-    match read_text(path) {
+    match read_sysfs_attribute(path) {
         Ok(text) => parse_cpu_list(&text).map_err(|e| CollectError::parse(path, e)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(CollectError::io(path, &e)),

@@ -17,7 +17,7 @@ use clap::{ArgAction, Args};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::cpulist::parse_cpu_list;
-use crate::host::{read_text, Host, SysfsDir};
+use crate::host::{read_sysfs_attribute, Host, SysfsDir};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -184,7 +184,7 @@ fn means_absent(err: &io::Error) -> bool {
 /// without the CPUs `cpu_root/offline` lists: an offline CPU's cpufreq
 /// attributes answer EBUSY.
 fn online_cpus(cpu_root: &Path) -> io::Result<Vec<(String, PathBuf)>> {
-    let offline = match read_text(&cpu_root.join("offline")) {
+    let offline = match read_sysfs_attribute(&cpu_root.join("offline")) {
         Ok(text) => parse_cpu_list(&text).unwrap_or_default(),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(err) => return Err(err),

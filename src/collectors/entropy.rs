@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::MetricSet;
 
 /// Registry entry.
@@ -38,7 +38,7 @@ pub fn parse_bits(text: &str) -> Result<u64, String> {
 
 /// Reads a bit count; `None` when the file does not exist.
 fn read_bits(path: &Path) -> Result<Option<u64>, CollectError> {
-    match read_text(path) {
+    match read_sysfs_attribute(path) {
         Ok(text) => parse_bits(&text)
             .map(Some)
             .map_err(|e| CollectError::parse(path, e)),

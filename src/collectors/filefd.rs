@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::MetricSet;
 use crate::parse::number;
 
@@ -59,7 +59,7 @@ impl FileNr {
 impl Collector for FilefdCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.host.proc_path("sys/fs/file-nr");
-        let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
+        let text = read_sysfs_attribute(&path).map_err(|e| CollectError::io(&path, &e))?;
         let file_nr = FileNr::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         out.gauge(
             "node_filefd_allocated",

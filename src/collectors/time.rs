@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -123,7 +123,7 @@ fn read_clock_sources(dir: &Path) -> Result<Vec<ClockSource>, CollectError> {
         .map(|name| {
             let read = |file: &str| {
                 let path = dir.join(name).join(file);
-                read_text(&path).map_err(|e| CollectError::io(&path, &e))
+                read_sysfs_attribute(&path).map_err(|e| CollectError::io(&path, &e))
             };
             Ok(ClockSource::parse(
                 &read("available_clocksource")?,

@@ -21,7 +21,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_text, Host};
+use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -171,7 +171,7 @@ impl UnameCollector {
             if known.is_some() && field.is_fixed() {
                 continue;
             }
-            let value = match read_text(&self.host.proc_path(file)) {
+            let value = match read_sysfs_attribute(&self.host.proc_path(file)) {
                 Ok(text) => sysctl_string(&text),
                 Err(_) => {
                     let fallback = match &syscall {
