@@ -60,16 +60,17 @@ const MIN_CPU_COLUMNS: usize = 4;
 impl CpuTimes {
     /// Parses the time columns of a `cpu`/`cpuN` line (ticks), as many as
     /// the kernel printed; columns beyond `guest_nice` are ignored.
-    fn parse(columns: &[&str]) -> Result<CpuTimes, String> {
-        if columns.len() < MIN_CPU_COLUMNS {
-            return Err(format!(
-                "{} time columns, expected at least {MIN_CPU_COLUMNS}",
-                columns.len()
-            ));
-        }
+    fn parse<'a>(columns: impl Iterator<Item = &'a str>) -> Result<CpuTimes, String> {
         let mut seconds = [0.0; 10];
+        let mut printed = 0;
         for (slot, column) in seconds.iter_mut().zip(columns) {
             *slot = count(column).ok_or_else(|| format!("invalid time {column:?}"))? / USER_HZ;
+            printed += 1;
+        }
+        if printed < MIN_CPU_COLUMNS {
+            return Err(format!(
+                "{printed} time columns, expected at least {MIN_CPU_COLUMNS}"
+            ));
         }
         let [user, nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice] = seconds;
         Ok(CpuTimes {
@@ -119,15 +120,14 @@ impl ProcStat {
     pub fn parse(text: &str) -> Result<ProcStat, String> {
         let mut stat = ProcStat::default();
         for line in text.lines() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [key, values @ ..] = fields.as_slice() else {
-                continue;
-            };
-            let Some(first) = values.first() else {
+            // Not collected into a vector: the `intr` line has a column per
+            // interrupt, thousands on a large host, and only its first counts.
+            let mut values = line.split_whitespace();
+            let (Some(key), Some(first)) = (values.next(), values.next()) else {
                 continue;
             };
             let scalar = || count(first).ok_or_else(|| format!("{key}: invalid value {first:?}"));
-            match *key {
+            match key {
                 // The sum over all CPUs: node_exporter reports CPUs one by one.
                 "cpu" => {}
                 "intr" => stat.interrupts = Some(scalar()?),
@@ -136,11 +136,12 @@ impl ProcStat {
                 "processes" => stat.forks = Some(scalar()?),
                 "procs_running" => stat.procs_running = Some(scalar()?),
                 "procs_blocked" => stat.procs_blocked = Some(scalar()?),
-                "softirq" => stat.softirqs = parse_softirqs(&values[1..])?,
+                "softirq" => stat.softirqs = parse_softirqs(values)?,
                 _ => {
                     if let Some(cpu) = cpu_number(key) {
                         let cpu = cpu.ok_or_else(|| format!("{key}: CPU number out of range"))?;
-                        let times = CpuTimes::parse(values).map_err(|e| format!("{key}: {e}"))?;
+                        let columns = std::iter::once(first).chain(values);
+                        let times = CpuTimes::parse(columns).map_err(|e| format!("{key}: {e}"))?;
                         stat.cpus.insert(cpu, times);
                     }
                 }
@@ -164,7 +165,9 @@ fn cpu_number(key: &str) -> Option<Option<u32>> {
 /// The per-vector counts after the total of the `softirq` line; a kernel
 /// that printed fewer vectors yields fewer, one that printed more (a vector
 /// added later) has the extra columns ignored, having no name to report.
-fn parse_softirqs(columns: &[&str]) -> Result<Vec<(&'static str, f64)>, String> {
+fn parse_softirqs<'a>(
+    columns: impl Iterator<Item = &'a str>,
+) -> Result<Vec<(&'static str, f64)>, String> {
     SOFTIRQ_VECTORS
         .iter()
         .zip(columns)

@@ -4,7 +4,9 @@
 //! one-shot compressor fits: at level 1 it costs about as many instructions
 //! as zlib's fastest level on a scrape, and its output is some 20% smaller.
 //! Making a compressor allocates and clears its hash tables; a few idle ones
-//! are kept for the next scrapes instead.
+//! are kept for the next scrapes instead, each with the buffer it writes to,
+//! which would otherwise be allocated and zeroed at its full bound (more
+//! than the body) for every response.
 
 use std::sync::Mutex;
 
@@ -18,8 +20,18 @@ const KEPT_IDLE: usize = 2;
 /// libdeflate's fastest level that compresses (level 0 only stores).
 const LEVEL: i32 = 1;
 
+/// The largest output buffer kept with an idle compressor: a body of
+/// several megabytes (a large textfile) does not stay resident for good.
+const KEPT_OUTPUT_BYTES: usize = 1024 * 1024;
+
 fn new_compressor() -> Compressor {
     Compressor::new(CompressionLvl::new(LEVEL).expect("libdeflate has level 1"))
+}
+
+/// A compressor and the buffer it writes to.
+struct Deflater {
+    compressor: Compressor,
+    out: Vec<u8>,
 }
 
 /// Compresses response bodies to gzip at the fastest level, which on
@@ -27,7 +39,7 @@ fn new_compressor() -> Compressor {
 /// larger output.
 #[derive(Default)]
 pub struct GzipPool {
-    idle: Mutex<Vec<Compressor>>,
+    idle: Mutex<Vec<Deflater>>,
 }
 
 impl GzipPool {
@@ -38,18 +50,28 @@ impl GzipPool {
 
     /// `body` as one gzip member (header, deflate stream, CRC-32 and size).
     pub fn compress(&self, body: &[u8]) -> Result<Vec<u8>, CompressionError> {
-        let mut compressor = self.lock().pop().unwrap_or_else(new_compressor);
-        let mut out = vec![0; compressor.gzip_compress_bound(body.len())];
-        let result = compressor.gzip_compress(body, &mut out);
+        let mut deflater = self.lock().pop().unwrap_or_else(|| Deflater {
+            compressor: new_compressor(),
+            out: Vec::new(),
+        });
+        let Deflater { compressor, out } = &mut deflater;
+        let bound = compressor.gzip_compress_bound(body.len());
+        if out.len() < bound {
+            out.resize(bound, 0);
+        }
+        let result = compressor.gzip_compress(body, out);
+        let compressed = result.map(|length| out[..length].to_vec());
+        if out.len() > KEPT_OUTPUT_BYTES {
+            *out = Vec::new();
+        }
         let mut idle = self.lock();
         if idle.len() < KEPT_IDLE {
-            idle.push(compressor);
+            idle.push(deflater);
         }
-        out.truncate(result?);
-        Ok(out)
+        compressed
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Compressor>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Deflater>> {
         // The vector is valid whatever a panicking holder was doing.
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -127,8 +149,28 @@ mod tests {
     fn keeps_at_most_a_few_idle_compressors() {
         // As after a burst of concurrent requests, each with its own.
         let pool = GzipPool::new();
-        *pool.lock() = (0..=KEPT_IDLE).map(|_| new_compressor()).collect();
+        for _ in 0..=KEPT_IDLE {
+            pool.lock().push(Deflater {
+                compressor: new_compressor(),
+                out: Vec::new(),
+            });
+        }
         pool.compress(b"x").unwrap();
         assert_eq!(pool.lock().len(), KEPT_IDLE);
+    }
+
+    #[test]
+    fn a_large_output_buffer_is_not_kept() {
+        let pool = GzipPool::new();
+        let small = metrics_text(100);
+        pool.compress(&small).unwrap();
+        let kept = pool.lock()[0].out.len();
+        assert!(kept >= small.len() && kept <= KEPT_OUTPUT_BYTES, "{kept}");
+        let large = metrics_text(40_000);
+        assert!(large.len() > KEPT_OUTPUT_BYTES);
+        assert_eq!(gunzip(&pool.compress(&large).unwrap()), large);
+        assert_eq!(pool.lock()[0].out.len(), 0);
+        // A smaller body after a larger one reuses the buffer as it is.
+        assert_eq!(gunzip(&pool.compress(&small).unwrap()), small);
     }
 }
