@@ -70,6 +70,9 @@ pub fn write_go_float(out: &mut Vec<u8>, value: f64) {
     }
 }
 
+/// 2^53: every integer below it is a double, and so is each neighbour.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
 /// The significant decimal digits of a finite, non-zero `value`.
 struct Digits {
     bytes: [u8; 24],
@@ -86,6 +89,21 @@ impl Digits {
 /// Go's strconv chooses them, with the sign and the decimal exponent of the
 /// first digit: `-1234.5` is `(true, "12345", 3)`.
 fn shortest_digits(value: f64) -> (bool, Digits, i32) {
+    let mut digits = Digits {
+        bytes: [0; 24],
+        len: 0,
+    };
+    // Most values are counters: integers below 2^53, whose neighbours are
+    // at most 1 away, so every digit of the integer is needed and none
+    // more. Its decimal digits are the shortest form.
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGERS {
+        let mut buffer = itoa::Buffer::new();
+        let text = buffer.format(value.abs() as u64).as_bytes();
+        let significant = text.len() - text.iter().rev().take_while(|&&b| b == b'0').count();
+        digits.bytes[..significant].copy_from_slice(&text[..significant]);
+        digits.len = significant;
+        return (value < 0.0, digits, text.len() as i32 - 1);
+    }
     // ryu finds the digits; its layout (`1234.5`, `1e-7`, `1.5e16`) is
     // taken apart here.
     let mut buffer = ryu::Buffer::new();
@@ -102,10 +120,6 @@ fn shortest_digits(value: f64) -> (bool, Digits, i32) {
         .iter()
         .position(|&b| b == b'.')
         .unwrap_or(mantissa.len());
-    let mut digits = Digits {
-        bytes: [0; 24],
-        len: 0,
-    };
     // Digits before the first non-zero one shift the exponent down.
     let mut leading_zeros = 0;
     for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
