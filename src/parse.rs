@@ -4,9 +4,18 @@
 /// beyond 2^53, which lose precision exactly as node_exporter's do) and
 /// decimals. `None` for anything else.
 pub fn number(field: &str) -> Option<f64> {
-    let field = field.trim();
+    let field = field.trim_ascii();
     if field.is_empty() {
         return None;
+    }
+    // Nearly every field is a plain decimal counter: at most 19 digits
+    // cannot overflow, and need none of the general parsers' checks.
+    let digits = field.as_bytes();
+    if digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit) {
+        let value = digits
+            .iter()
+            .fold(0u64, |n, &digit| n * 10 + u64::from(digit - b'0'));
+        return Some(value as f64);
     }
     if let Ok(v) = field.parse::<u64>() {
         return Some(v as f64);
@@ -71,6 +80,12 @@ mod tests {
         assert_eq!(number(" -3 "), Some(-3.0));
         assert_eq!(number("0.25"), Some(0.25));
         assert_eq!(number("18446744073709551615"), Some(18446744073709551615.0));
+        assert_eq!(number("9999999999999999999"), Some(9999999999999999999.0));
+        assert_eq!(number("9007199254740993"), Some(9007199254740992.0));
+        assert_eq!(number("0042\n"), Some(42.0));
+        assert_eq!(number("+7"), Some(7.0));
+        assert_eq!(number("1e3"), Some(1000.0));
+        assert_eq!(number("4 2"), None);
         assert_eq!(number(""), None);
         assert_eq!(number("abc"), None);
         assert_eq!(number("inf"), None);

@@ -3,11 +3,13 @@
 //! name's decision remembered: the files name the same counters every scrape,
 //! so each name is matched and its family named once, not every scrape.
 //! [`Descriptions`] is that memory, also used where every counter is kept
-//! (meminfo).
+//! (meminfo). A [`SelectionPass`] also remembers the order the counters
+//! came in, which is the same every read, so that a scrape mostly compares
+//! each name with the one at its place last time instead of looking it up.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use regex_lite::Regex;
 
@@ -28,6 +30,68 @@ pub struct FieldSelection {
     /// The selected counters' family names and helps; `None` for those left
     /// out.
     decisions: Descriptions,
+    /// The counters of the last pass, in the order it met them.
+    last_order: Mutex<KeyOrder>,
+}
+
+/// Counter names in the order a pass met them, with their decisions.
+#[derive(Debug, Default)]
+struct KeyOrder {
+    /// The names, back to back.
+    names: String,
+    /// The end of each name in `names`.
+    ends: Vec<usize>,
+    decisions: Vec<Option<Description>>,
+}
+
+impl KeyOrder {
+    /// The decision for `key` if it is the name at `position`.
+    fn decision_at(&self, position: usize, key: &str) -> Option<&Option<Description>> {
+        let end = *self.ends.get(position)?;
+        let start = position
+            .checked_sub(1)
+            .map_or(0, |before| self.ends[before]);
+        (&self.names[start..end] == key).then(|| &self.decisions[position])
+    }
+
+    /// Forgets the names from `position` on, and appends `key`.
+    fn replace_from(&mut self, position: usize, key: &str, decision: Option<Description>) {
+        let start = position
+            .checked_sub(1)
+            .map_or(0, |before| self.ends[before]);
+        self.names.truncate(start);
+        self.ends.truncate(position);
+        self.decisions.truncate(position);
+        self.names.push_str(key);
+        self.ends.push(self.names.len());
+        self.decisions.push(decision);
+    }
+}
+
+/// One read's counters, selected in the order the file lists them (see the
+/// module documentation). It holds the selection for the whole read.
+pub struct SelectionPass<'a> {
+    selection: &'a FieldSelection,
+    order: MutexGuard<'a, KeyOrder>,
+    position: usize,
+}
+
+impl SelectionPass<'_> {
+    /// As [`FieldSelection::select`], for the file's next counter.
+    pub fn select(
+        &mut self,
+        key: &str,
+        describe: impl FnOnce() -> (String, String),
+    ) -> Option<Description> {
+        let position = self.position;
+        self.position += 1;
+        if let Some(decision) = self.order.decision_at(position, key) {
+            return decision.clone();
+        }
+        let decision = self.selection.select(key, describe);
+        self.order.replace_from(position, key, decision.clone());
+        decision
+    }
 }
 
 /// The family name and help of each counter key seen, or `None` for a key
@@ -49,6 +113,19 @@ impl FieldSelection {
         FieldSelection {
             fields,
             decisions: Descriptions::default(),
+            last_order: Mutex::default(),
+        }
+    }
+
+    /// Starts selecting one read's counters in file order.
+    pub fn pass(&self) -> SelectionPass<'_> {
+        SelectionPass {
+            selection: self,
+            order: self
+                .last_order
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            position: 0,
         }
     }
 
@@ -126,6 +203,37 @@ mod tests {
             described("pgfault")
         );
         assert_eq!(selection.select("pgpgin", || unreachable!()), None);
+    }
+
+    #[test]
+    fn a_pass_decides_as_select_whatever_the_order() {
+        let selection = FieldSelection::new(Regex::new("^(a|c|e)").unwrap());
+        let reads: [&[&str]; 5] = [
+            &["a1", "b1", "c1"],
+            &["a1", "b1", "c1"],
+            &["a1", "x", "c1", "e1"],
+            &["e1"],
+            &["a1", "b1", "c1", "d1", "e1"],
+        ];
+        for keys in reads {
+            let mut pass = selection.pass();
+            for key in keys {
+                let expected = FieldSelection::new(Regex::new("^(a|c|e)").unwrap())
+                    .select(key, || describe(key));
+                assert_eq!(
+                    pass.select(key, || describe(key)),
+                    expected,
+                    "{keys:?}: {key}"
+                );
+            }
+        }
+        // The same order again: decided from the remembered order alone.
+        let mut pass = selection.pass();
+        for key in reads[4] {
+            pass.select(key, || unreachable!());
+        }
+        drop(pass);
+        assert_eq!(selection.last_order.lock().unwrap().names, "a1b1c1d1e1");
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl<'a> ProtocolStats<'a> {
             let (Some(key), Some(value)) = (words.next(), words.next()) else {
                 continue;
             };
-            let Some(six) = key.find('6') else {
+            let Some(six) = key.bytes().position(|b| b == b'6') else {
                 continue;
             };
             let (protocol, name) = key.split_at(six + 1);
@@ -168,7 +168,13 @@ impl<'a> ProtocolStats<'a> {
             }
             let value =
                 number(value).ok_or_else(|| format!("invalid value {value:?} for {key}"))?;
-            match stats.protocols.iter_mut().find(|p| p.name == protocol) {
+            // A protocol's lines come together: the last one is the likely one.
+            let known = stats
+                .protocols
+                .iter_mut()
+                .rev()
+                .find(|p| p.name == protocol);
+            match known {
                 Some(known) => known.fields.push((name, value)),
                 None => stats.protocols.push(Protocol {
                     name: protocol,
@@ -255,6 +261,7 @@ impl Collector for NetstatCollector {
         );
         let mut key = String::new();
         let mut selected = Vec::new();
+        let mut pass = self.fields.pass();
         for protocol in &stats.protocols {
             for &(field, value) in &protocol.fields {
                 key.clear();
@@ -267,7 +274,7 @@ impl Collector for NetstatCollector {
                         format!("Statistic {}{field}.", protocol.name),
                     )
                 };
-                if let Some(family) = self.fields.select(&key, describe) {
+                if let Some(family) = pass.select(&key, describe) {
                     selected.push((family, value));
                 }
             }

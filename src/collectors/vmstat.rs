@@ -100,6 +100,7 @@ impl Collector for VmstatCollector {
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let vmstat = Vmstat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         let mut selected = Vec::new();
+        let mut pass = self.fields.pass();
         for (name, value) in vmstat.fields {
             let describe = || {
                 (
@@ -107,7 +108,7 @@ impl Collector for VmstatCollector {
                     format!("/proc/vmstat information field {name}."),
                 )
             };
-            if let Some(family) = self.fields.select(name, describe) {
+            if let Some(family) = pass.select(name, describe) {
                 selected.push((family, value));
             }
         }
