@@ -8,6 +8,7 @@
 //! [`server`] serves it over HTTP.
 
 pub mod cli;
+pub mod code_pages;
 pub mod collector;
 pub mod collectors;
 pub mod cpuinfo;

@@ -2,7 +2,7 @@
 //! semantics, listen-address parsing, and serving until a shutdown signal.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::code_pages;
 use crate::exposition::gzip::GzipPool;
 use crate::exposition::negotiate::{accepts_gzip, negotiate_format};
 use crate::in_flight::InFlight;
@@ -198,7 +199,20 @@ async fn metrics(
     } else {
         body
     };
+    release_start_up_code();
     (StatusCode::OK, response_headers, body).into_response()
+}
+
+/// After the first scrape, lets go of the code pages start-up mapped (see
+/// [`crate::code_pages`]), off the server thread.
+fn release_start_up_code() {
+    static FIRST_SCRAPE: Once = Once::new();
+    FIRST_SCRAPE.call_once(|| {
+        tokio::task::spawn_blocking(|| match code_pages::release() {
+            Ok(bytes) => tracing::debug!(bytes, "released the start-up code pages"),
+            Err(e) => tracing::debug!(err = %e, "cannot release the start-up code pages"),
+        });
+    });
 }
 
 /// A parsed `--web.listen-address`.
