@@ -370,14 +370,19 @@ impl Family {
         let count = self.label_names.len();
         let (text, ends) = (self.label_text.as_str(), self.label_ends.as_slice());
         let labels = |sample: &Sample| label_values_in(text, ends, sample.first_label, count);
-        self.samples.sort_by(|a, b| {
+        let order = |a: &Sample, b: &Sample| {
             labels(a)
                 .cmp(labels(b))
                 .then_with(|| a.part.cmp_within_series(&b.part))
-        });
-        self.samples.dedup_by(|later, earlier| {
-            labels(later).eq(labels(earlier)) && later.part.cmp_within_series(&earlier.part).is_eq()
-        });
+        };
+        // Collectors mostly push in order already: one comparison per pair
+        // then settles both the order and the absence of duplicates.
+        if self.samples.is_sorted_by(|a, b| order(a, b).is_lt()) {
+            return;
+        }
+        self.samples.sort_by(order);
+        self.samples
+            .dedup_by(|later, earlier| order(later, earlier).is_eq());
     }
 }
 

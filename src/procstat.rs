@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::parse::number;
+use crate::parse::{lines, number};
 
 /// Clock ticks per second of the time columns (`USER_HZ`): part of the
 /// kernel's userspace ABI and 100 on every architecture.
@@ -119,7 +119,7 @@ impl ProcStat {
     /// error naming the line: the file is damaged and none of it is trusted.
     pub fn parse(text: &str) -> Result<ProcStat, String> {
         let mut stat = ProcStat::default();
-        for line in text.lines() {
+        for line in lines(text) {
             // Not collected into a vector: the `intr` line has a column per
             // interrupt, thousands on a large host, and only its first counts.
             let mut values = line.split_whitespace();

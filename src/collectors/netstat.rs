@@ -15,7 +15,7 @@ use super::field_selection::{add_untyped, FieldSelection};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
-use crate::parse::number;
+use crate::parse::{self, number};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -104,7 +104,7 @@ impl<'a> ProtocolStats<'a> {
     /// file an error, as the columns could no longer be matched to names.
     pub fn parse_paired(text: &'a str) -> Result<ProtocolStats<'a>, String> {
         let mut stats = ProtocolStats::default();
-        let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+        let mut lines = parse::lines(text).filter(|line| !line.trim().is_empty());
         while let Some(header) = lines.next() {
             let (protocol, names_text) = split_protocol(header)?;
             let values = lines
@@ -154,7 +154,7 @@ impl<'a> ProtocolStats<'a> {
     /// not a number makes the file an error.
     pub fn parse_snmp6(text: &'a str) -> Result<ProtocolStats<'a>, String> {
         let mut stats = ProtocolStats::default();
-        for line in text.lines() {
+        for line in parse::lines(text) {
             let mut words = line.split_ascii_whitespace();
             let (Some(key), Some(value)) = (words.next(), words.next()) else {
                 continue;

@@ -10,7 +10,7 @@ use super::field_selection::{add_untyped, FieldSelection};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
-use crate::parse::number;
+use crate::parse::{lines, number};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -67,7 +67,7 @@ impl<'a> Vmstat<'a> {
     /// error, since every kernel since 2.6 reports dozens of fields.
     pub fn parse(text: &'a str) -> Result<Vmstat<'a>, String> {
         let mut fields = Vec::with_capacity(256);
-        for line in text.lines() {
+        for line in lines(text) {
             let mut words = line.split_ascii_whitespace();
             let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
                 continue;
