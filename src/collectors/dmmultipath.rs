@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_sysfs_attribute, Host};
+use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -66,11 +66,6 @@ pub fn parse_decimal(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("invalid number {:?}", text.trim()))
 }
 
-/// Reads a sysfs attribute, trimmed.
-fn attribute(path: &Path) -> io::Result<String> {
-    Ok(read_sysfs_attribute(path)?.trim().to_string())
-}
-
 /// The per-map gauges, name suffix and help, in the order of
 /// [`MultipathDevice::gauges`].
 const DEVICE_GAUGES: [(&str, &str); 5] = [
@@ -113,9 +108,9 @@ impl MultipathDevice {
     pub fn read(block: &Path, sysfs_name: &str) -> Result<Option<MultipathDevice>, String> {
         let dir = block.join(sysfs_name);
         let read = |relative: &str| {
-            attribute(&dir.join(relative)).map_err(|e| format!("reading {relative}: {e}"))
+            read_trimmed(&dir.join(relative)).map_err(|e| format!("reading {relative}: {e}"))
         };
-        let uuid = match attribute(&dir.join("dm/uuid")) {
+        let uuid = match read_trimmed(&dir.join("dm/uuid")) {
             Ok(uuid) => uuid,
             // Not a device-mapper device.
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -132,7 +127,7 @@ impl MultipathDevice {
             Ok(entries) => {
                 for entry in entries.filter_map(Result::ok) {
                     let path = entry.file_name().to_string_lossy().into_owned();
-                    let state = attribute(&block.join(&path).join("device/state"))
+                    let state = read_trimmed(&block.join(&path).join("device/state"))
                         .map_err(|e| format!("reading {path}/device/state: {e}"))?;
                     paths.push((path, state));
                 }

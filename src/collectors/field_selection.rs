@@ -48,18 +48,19 @@ impl KeyOrder {
     /// The decision for `key` if it is the name at `position`.
     fn decision_at(&self, position: usize, key: &str) -> Option<&Option<Description>> {
         let end = *self.ends.get(position)?;
-        let start = position
+        (&self.names[self.start_of(position)..end] == key).then(|| &self.decisions[position])
+    }
+
+    /// Where the name at `position` starts in `names`.
+    fn start_of(&self, position: usize) -> usize {
+        position
             .checked_sub(1)
-            .map_or(0, |before| self.ends[before]);
-        (&self.names[start..end] == key).then(|| &self.decisions[position])
+            .map_or(0, |before| self.ends[before])
     }
 
     /// Forgets the names from `position` on, and appends `key`.
     fn replace_from(&mut self, position: usize, key: &str, decision: Option<Description>) {
-        let start = position
-            .checked_sub(1)
-            .map_or(0, |before| self.ends[before]);
-        self.names.truncate(start);
+        self.names.truncate(self.start_of(position));
         self.ends.truncate(position);
         self.decisions.truncate(position);
         self.names.push_str(key);

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{read_sysfs_attribute, Host};
+use crate::host::{read_sysfs_attribute, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -87,9 +87,8 @@ impl Namespace {
                 .and_then(|text| text.trim().parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        let ana_state = read_sysfs_attribute(&dir.join("ana_state"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "unknown".to_string());
+        let ana_state =
+            read_trimmed(&dir.join("ana_state")).unwrap_or_else(|_| "unknown".to_string());
         Namespace {
             nsid: nsid.to_string(),
             ana_state,
@@ -156,7 +155,7 @@ struct Controller {
 
 /// Reads a required attribute of a controller, trimmed.
 fn attribute(dir: &Path, file: &str) -> io::Result<String> {
-    read_sysfs_attribute(&dir.join(file)).map(|s| s.trim().to_string())
+    read_trimmed(&dir.join(file))
 }
 
 impl ControllerIdentity {

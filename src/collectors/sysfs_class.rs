@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::collector::CollectError;
 use crate::collectors::netclass::means_no_value;
-use crate::host::{read_sysfs_attribute, Host};
+use crate::host::{read_trimmed, Host};
 
 /// Reads every device of `<sysfs>/class/<class>` with `read(name, dir)`.
 /// A missing class is "no data"; a device `read` refuses fails the run.
@@ -31,8 +31,8 @@ pub fn read_devices<T>(
 /// Reads one attribute, trimmed; `None` when the driver has no value for it
 /// (absent, or refused as [`means_no_value`] says).
 pub fn read_optional(path: &Path) -> Result<Option<String>, String> {
-    match read_sysfs_attribute(path) {
-        Ok(text) => Ok(Some(text.trim().to_string())),
+    match read_trimmed(path) {
+        Ok(text) => Ok(Some(text)),
         Err(err) if means_no_value(&err) => Ok(None),
         Err(err) => Err(format!("reading {}: {err}", path.display())),
     }
