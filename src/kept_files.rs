@@ -46,10 +46,10 @@ use std::hash::BuildHasherDefault;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use crate::fnv::Fnv1a;
+use crate::word_hash::WordHasher;
 
 /// Most files kept open: enough for the default collectors on a host with a
 /// dozen network interfaces (each has some twenty attributes read every
@@ -68,8 +68,9 @@ const SYSFS_MAGIC: i64 = 0x6265_6572;
 /// The set of kept files, with the roots whose files may be kept.
 #[derive(Debug)]
 pub struct KeptFiles {
-    procfs: PathBuf,
-    sysfs: PathBuf,
+    /// The roots' bytes without trailing slashes (see [`under_root`]).
+    procfs: Box<[u8]>,
+    sysfs: Box<[u8]>,
     /// Whether the roots are procfs and sysfs at all: a copied tree (the
     /// test fixtures) is neither, and its files are then read as before
     /// without a check of each.
@@ -83,7 +84,7 @@ pub struct KeptFiles {
 struct State {
     /// By key: a path's bytes, or [`dir_key`] for an attribute of a device
     /// directory. `file` is `None` while a reader has it out.
-    slots: HashMap<Box<[u8]>, Slot, BuildHasherDefault<Fnv1a>>,
+    slots: HashMap<Box<[u8]>, Slot, BuildHasherDefault<WordHasher>>,
     /// Reads so far, the clock for [`Slot::last_read`].
     reads: u64,
     /// The read count before which the full set is not searched again for
@@ -142,8 +143,8 @@ impl KeptFiles {
     /// A set keeping at most `capacity` files under the two roots.
     pub fn new(procfs: &Path, sysfs: &Path, capacity: usize) -> KeptFiles {
         KeptFiles {
-            procfs: procfs.to_path_buf(),
-            sysfs: sysfs.to_path_buf(),
+            procfs: root_bytes(procfs),
+            sysfs: root_bytes(sysfs),
             procfs_is_kernel: File::open(procfs).is_ok_and(|f| on_kernel_filesystem(&f)),
             sysfs_is_kernel: File::open(sysfs).is_ok_and(|f| on_kernel_filesystem(&f)),
             capacity,
@@ -155,39 +156,20 @@ impl KeptFiles {
     /// for good, under a root that is procfs or sysfs. (Whether the file
     /// itself is on one is checked when it is first kept.)
     pub fn may_keep_path(&self, path: &Path) -> bool {
-        let root_is_kernel = if path.starts_with(&self.procfs) {
-            self.procfs_is_kernel
-        } else {
-            self.sysfs_is_kernel
-        };
-        root_is_kernel && self.names_lasting_object(path)
+        let path = path.as_os_str().as_bytes();
+        if let Some(rest) = under_root(path, &self.procfs) {
+            return self.procfs_is_kernel && names_lasting_proc_object(rest);
+        }
+        if let Some(rest) = under_root(path, &self.sysfs) {
+            return self.sysfs_is_kernel && names_lasting_sys_object(rest);
+        }
+        false
     }
 
     /// Whether attributes of the directory at `path` may be kept (by the
     /// directory's identity): it lies under a sysfs root.
     pub fn may_keep_in_dir(&self, path: &Path) -> bool {
-        self.sysfs_is_kernel && path.starts_with(&self.sysfs)
-    }
-
-    /// Whether the file at `path`, under one of the roots, names one
-    /// kernel object for as long as it exists (see the module
-    /// documentation).
-    fn names_lasting_object(&self, path: &Path) -> bool {
-        if let Ok(rest) = path.strip_prefix(&self.procfs) {
-            return match rest.components().next() {
-                Some(Component::Normal(first)) => {
-                    let first = first.as_bytes();
-                    first == b"1" || !first.iter().all(u8::is_ascii_digit)
-                }
-                _ => false,
-            };
-        }
-        if let Ok(rest) = path.strip_prefix(&self.sysfs) {
-            return ["devices/system", "fs", "kernel"]
-                .iter()
-                .any(|stable| rest.starts_with(stable));
-        }
-        false
+        self.sysfs_is_kernel && under_root(path.as_os_str().as_bytes(), &self.sysfs).is_some()
     }
 
     /// Reads the file kept under `key` with `read`, or the one `open` gives
@@ -292,6 +274,57 @@ impl KeptFiles {
     }
 }
 
+/// A root as [`under_root`] compares it: its bytes without trailing
+/// slashes, so `/` is empty.
+fn root_bytes(root: &Path) -> Box<[u8]> {
+    let bytes = root.as_os_str().as_bytes();
+    let end = bytes.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    bytes[..end].into()
+}
+
+/// The part of `path` under `root` (from [`root_bytes`]), without leading
+/// slashes; `None` when `path` does not start with root's components.
+///
+/// Compared as bytes, not as [`Path`] components (which cost more than the
+/// read they guard): the paths come from joining names to the same roots,
+/// so both spell the root alike. A path that spells it otherwise is taken
+/// as not under the root, and its file is simply not kept.
+fn under_root<'a>(path: &'a [u8], root: &[u8]) -> Option<&'a [u8]> {
+    let rest = path.strip_prefix(root)?;
+    match rest.first() {
+        None => Some(rest),
+        Some(b'/') => {
+            let start = rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
+            Some(&rest[start..])
+        }
+        Some(_) => None,
+    }
+}
+
+/// Whether `rest`, a path under procfs, names one kernel object for as long
+/// as it exists: not under a pid directory other than 1's, and free of
+/// `.` and `..` components that would make its first component a lie.
+fn names_lasting_proc_object(rest: &[u8]) -> bool {
+    let first = rest.split(|&b| b == b'/').next().unwrap_or_default();
+    let process = !first.is_empty() && first.iter().all(u8::is_ascii_digit);
+    !first.is_empty() && (!process || first == b"1") && !has_dot_component(rest)
+}
+
+/// Whether `rest`, a path under sysfs, lies in a part whose names the
+/// kernel fixes: `devices/system`, `fs` or `kernel`.
+fn names_lasting_sys_object(rest: &[u8]) -> bool {
+    let stable = [&b"devices/system"[..], b"fs", b"kernel"]
+        .iter()
+        .any(|part| under_root(rest, part).is_some());
+    stable && !has_dot_component(rest)
+}
+
+/// Whether `path` has a `.` or `..` component.
+fn has_dot_component(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/')
+        .any(|component| component == b"." || component == b"..")
+}
+
 /// Whether `file` can be read at an offset. A kernel file opened as a
 /// stream (`nonseekable_open`) cannot: its readers fall back to reading in
 /// sequence, which through a kept descriptor would start where the last
@@ -367,9 +400,23 @@ mod tests {
             "/host/sys/block/sda/stat",
             "/host/root/etc/os-release",
             "/proc/stat",
+            "/host/procfs/stat",
+            "/host/proc/./4242/stat",
+            "/host/sys/fs/../class/net/eth0/mtu",
+            "/host/sys/devices/systemd/x",
         ] {
             assert!(!kept.may_keep_path(Path::new(path)), "{path}");
         }
+        // Roots given with trailing slashes, and the root directory itself.
+        let kept = KeptFiles {
+            procfs: root_bytes(Path::new("/host/proc/")),
+            sysfs: root_bytes(Path::new("/")),
+            ..kept
+        };
+        assert!(kept.may_keep_path(Path::new("/host/proc/stat")));
+        assert!(kept.may_keep_path(Path::new("/kernel/mm/ksm/run")));
+        assert!(!kept.may_keep_path(Path::new("/class/net/eth0/mtu")));
+        assert!(kept.may_keep_in_dir(Path::new("/class/net/eth0")));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use regex_lite::Regex;
 
-use crate::fnv::Fnv1a;
 use crate::metrics::{is_name_fragment, MetricSet};
+use crate::word_hash::WordHasher;
 
 /// More distinct counter names than any kernel has: past this the memory of
 /// decisions starts again, so that files full of changing garbage cannot
@@ -106,7 +106,7 @@ pub struct Descriptions {
 pub type Description = (Arc<str>, Arc<str>);
 
 /// Counter key to the selected family's name and help, or `None`.
-type Decisions = HashMap<String, Option<Description>, BuildHasherDefault<Fnv1a>>;
+type Decisions = HashMap<String, Option<Description>, BuildHasherDefault<WordHasher>>;
 
 impl FieldSelection {
     /// A selection by `fields`, with nothing decided yet.
