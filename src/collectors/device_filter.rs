@@ -1,16 +1,37 @@
 //! The include/exclude device-name filter shared by collectors that take
 //! `--collector.<name>.device-include` / `device-exclude` flags.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::{Mutex, PoisonError};
+
 use regex_lite::Regex;
+
+use crate::word_hash::WordHasher;
+
+/// Most decisions remembered; past it they are forgotten and made afresh. A
+/// host's devices number far fewer, but their names are the host's to pick.
+const MAX_DECISIONS: usize = 4096;
 
 /// Decides which device names a collector reports: a name is dropped when it
 /// matches the exclude pattern or fails to match the include pattern.
 /// Patterns match anywhere in the name unless anchored, as Go's
 /// `regexp.MatchString` does.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct DeviceFilter {
     exclude: Option<Regex>,
     include: Option<Regex>,
+    /// The decision for each name seen. The same devices come back every
+    /// scrape, and a lookup costs a hundredth of a match by regex_lite's
+    /// backtracking-free engine (some 4,000 instructions a name for the
+    /// default diskstats pattern).
+    decisions: Mutex<HashMap<Box<str>, bool, BuildHasherDefault<WordHasher>>>,
+}
+
+impl Clone for DeviceFilter {
+    fn clone(&self) -> DeviceFilter {
+        DeviceFilter::new(self.exclude.clone(), self.include.clone())
+    }
 }
 
 impl DeviceFilter {
@@ -21,6 +42,7 @@ impl DeviceFilter {
         DeviceFilter {
             exclude: present(exclude),
             include: present(include),
+            decisions: Mutex::default(),
         }
     }
 
@@ -39,8 +61,23 @@ impl DeviceFilter {
 
     /// Whether `name` is filtered out.
     pub fn ignored(&self, name: &str) -> bool {
-        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
-            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+        if self.exclude.is_none() && self.include.is_none() {
+            return false;
+        }
+        let mut decisions = self
+            .decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(&ignored) = decisions.get(name) {
+            return ignored;
+        }
+        let ignored = self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+            || self.include.as_ref().is_some_and(|r| !r.is_match(name));
+        if decisions.len() >= MAX_DECISIONS {
+            decisions.clear();
+        }
+        decisions.insert(name.into(), ignored);
+        ignored
     }
 }
 
@@ -89,6 +126,20 @@ mod tests {
         assert!(f.ignored("lo"));
         let f = DeviceFilter::new(re(""), re(""));
         assert!(!f.ignored("anything"));
+    }
+
+    #[test]
+    fn remembered_decisions_agree_with_the_patterns_past_the_bound() {
+        let f = DeviceFilter::new(re("^loop[0-9]+$"), None);
+        for round in 0..2 {
+            for i in 0..MAX_DECISIONS + 10 {
+                assert!(f.ignored(&format!("loop{i}")), "round {round}, loop{i}");
+                assert!(!f.ignored(&format!("sd{i}")), "round {round}, sd{i}");
+            }
+        }
+        assert!(f.decisions.lock().unwrap().len() <= MAX_DECISIONS);
+        let copy = f.clone();
+        assert!(copy.ignored("loop1") && !copy.ignored("vda"));
     }
 
     #[test]
