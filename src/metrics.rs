@@ -390,9 +390,10 @@ impl Family {
 #[derive(Debug, Default)]
 pub struct MetricSet {
     families: Vec<Family>,
-    /// Families of an earlier run, the last created first, whose buffers
-    /// the families started next take over (see [`MetricSet::reusing`]).
-    spare: Vec<Family>,
+    /// Families of an earlier run, in the order they were created, whose
+    /// buffers the families started next take over (see
+    /// [`MetricSet::reusing`]).
+    spare: std::vec::IntoIter<Family>,
 }
 
 impl MetricSet {
@@ -406,11 +407,10 @@ impl MetricSet {
     /// collector: the n-th family started takes over the n-th family's
     /// buffers, which a collector that builds its families in the same order
     /// every run has already grown to the right size.
-    pub fn reusing(mut earlier: Vec<Family>) -> MetricSet {
-        earlier.reverse();
+    pub fn reusing(earlier: Vec<Family>) -> MetricSet {
         MetricSet {
             families: Vec::with_capacity(earlier.len()),
-            spare: earlier,
+            spare: earlier.into_iter(),
         }
     }
 
@@ -429,7 +429,7 @@ impl MetricSet {
         H: Into<Text>,
         L: Clone + Into<Cow<'static, str>>,
     {
-        let family = match self.spare.pop() {
+        let family = match self.spare.next() {
             Some(mut family) => {
                 family.renew(name, help, metric_type, label_names);
                 family

@@ -151,23 +151,27 @@ impl CpuCollector {
         let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
         let times = history.record(&stat.cpus);
 
+        // In the order the output lists them, CPU numbers as text and modes
+        // by name, so that the families need no sorting once pushed.
+        let mut cpus: Vec<(String, &CpuTimes)> =
+            times.iter().map(|(cpu, t)| (cpu.to_string(), t)).collect();
+        cpus.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let seconds = out.family(
             "node_cpu_seconds_total",
             "Seconds the CPUs spent in each mode.",
             MetricType::Counter,
             &["cpu", "mode"],
         );
-        for (cpu, t) in times {
-            let cpu = cpu.to_string();
+        for (cpu, t) in &cpus {
             for (mode, value) in [
-                ("user", t.user),
-                ("nice", t.nice),
-                ("system", t.system),
                 ("idle", t.idle),
                 ("iowait", t.iowait),
                 ("irq", t.irq),
+                ("nice", t.nice),
                 ("softirq", t.softirq),
                 ("steal", t.steal),
+                ("system", t.system),
+                ("user", t.user),
             ] {
                 seconds.push(&[cpu.as_str(), mode], value);
             }
@@ -180,10 +184,9 @@ impl CpuCollector {
                 MetricType::Counter,
                 &["cpu", "mode"],
             );
-            for (cpu, t) in times {
-                let cpu = cpu.to_string();
-                guest.push(&[cpu.as_str(), "user"], t.guest);
+            for (cpu, t) in &cpus {
                 guest.push(&[cpu.as_str(), "nice"], t.guest_nice);
+                guest.push(&[cpu.as_str(), "user"], t.guest);
             }
         }
         Ok(())

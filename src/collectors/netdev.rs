@@ -237,11 +237,14 @@ impl NetdevCollector {
 
 impl Collector for NetdevCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let interfaces: Vec<InterfaceCounters> = self
+        let mut interfaces: Vec<InterfaceCounters> = self
             .read_counters()?
             .into_iter()
             .filter(|i| !self.filter.ignored(&i.device))
             .collect();
+        // In the order the output lists them, so that the families need no
+        // sorting once pushed.
+        interfaces.sort_unstable_by(|a, b| a.device.cmp(&b.device));
 
         // Label values per interface: the device, then the alias on request.
         let labels: Vec<Vec<String>> = interfaces

@@ -313,6 +313,10 @@ impl Collector for FilesystemCollector {
                 usage,
             });
         }
+        // In the order the output lists them, so that the families need no
+        // sorting once pushed. The sort is stable: of mounts with equal
+        // labels, the one pushed first still wins.
+        reports.sort_by(|a, b| a.labels().cmp(&b.labels()));
         emit(&reports, out);
 
         let mut problems = Vec::new();
