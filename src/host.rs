@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -336,19 +337,61 @@ pub fn for_each_line(
 /// That last read is not free: the kernel finds a table's n-th entry by
 /// walking from its first, so each read of `/proc/net/udp` walks the whole
 /// socket hash (16,384 slots here, about 10 µs) even when it finds nothing.
+///
+/// The file is read with positioned reads, and kept open for the next read
+/// when it may be (see [`crate::kept_files`]): opening `/proc/1/net/udp`
+/// costs more than reading a short table.
 pub fn for_each_table_line(
     path: &Path,
     longest_line: usize,
     each: impl FnMut(&str) -> Result<(), String>,
 ) -> Result<(), LineError> {
-    let file = File::open(path).map_err(LineError::Io)?;
-    let regular = file.metadata().map_err(LineError::Io)?.is_file();
-    let table = TableReader {
-        file,
-        longest_line: if regular { Some(longest_line) } else { None },
-        ended: false,
-    };
-    lines_of(BufReader::new(table.take(MAX_STREAM_BYTES)), each)
+    for_each_table_line_keeping(process_kept_files(), path, longest_line, each)
+}
+
+/// [`for_each_table_line`], keeping files open in `kept`.
+fn for_each_table_line_keeping(
+    kept: Option<&KeptFiles>,
+    path: &Path,
+    longest_line: usize,
+    mut each: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), LineError> {
+    let result = read_path(kept, path, |file| {
+        let table = TableReader {
+            file: ReadAt { file, offset: 0 },
+            longest_line,
+            ended: false,
+        };
+        match lines_of(BufReader::new(table.take(MAX_STREAM_BYTES)), &mut each) {
+            // A file without offsets (a FIFO) fails the first read: read it
+            // in sequence, and to its end, as it may pause mid-table.
+            Err(LineError::Io(err)) if err.raw_os_error() == Some(libc::ESPIPE) => Ok(lines_of(
+                BufReader::new(file.take(MAX_STREAM_BYTES)),
+                &mut each,
+            )),
+            // Given back as the read's error, so that a kept file whose
+            // object is gone is opened afresh.
+            Err(LineError::Io(err)) => Err(err),
+            done => Ok(done),
+        }
+    });
+    result.unwrap_or_else(|err| Err(LineError::Io(err)))
+}
+
+/// Reads a file in sequence with positioned reads from `offset`, leaving
+/// the file's own offset alone: a kept file is read from its start again
+/// without a seek, and the kernel produces its content afresh.
+struct ReadAt<'a> {
+    file: &'a File,
+    offset: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buf, self.offset)?;
+        self.offset += read as u64;
+        Ok(read)
+    }
 }
 
 /// The smallest buffer the kernel's seq_file fills per read: one page.
@@ -358,9 +401,8 @@ const SEQ_FILE_BUFFER: usize = 4096;
 /// proves there is no more (see [`for_each_table_line`]).
 struct TableReader<R> {
     file: R,
-    /// The longest entry; `None` for a file that is not a regular file (a
-    /// FIFO returns short reads whenever its writer pauses).
-    longest_line: Option<usize>,
+    /// The longest entry.
+    longest_line: usize,
     ended: bool,
 }
 
@@ -375,9 +417,7 @@ impl<R: Read> Read for TableReader<R> {
         // left of its own buffer of at least a page; a disk file's only at
         // its end. A short read with room left for the longest entry is
         // therefore the last.
-        self.ended = self.longest_line.is_some_and(|longest| {
-            read > 0 && read < buf.len() && read + longest <= SEQ_FILE_BUFFER
-        });
+        self.ended = read > 0 && read < buf.len() && read + self.longest_line <= SEQ_FILE_BUFFER;
         Ok(read)
     }
 }
@@ -847,7 +887,7 @@ mod tests {
         }
     }
 
-    fn table_lines(chunks: &[&str], longest_line: Option<usize>) -> Vec<String> {
+    fn table_lines(chunks: &[&str], longest_line: usize) -> Vec<String> {
         let table = TableReader {
             file: Chunks(chunks.iter().map(|c| c.as_bytes().to_vec()).collect()),
             longest_line,
@@ -866,17 +906,12 @@ mod tests {
     fn a_table_ends_at_a_short_read_with_room_for_another_line() {
         // Had the kernel had another entry, it would have fitted: what a
         // further read returns is not the table's (here, a marker).
-        assert_eq!(
-            table_lines(&["h\nrow\n", "never\n"], Some(256)),
-            vec!["h", "row"]
-        );
+        assert_eq!(table_lines(&["h\nrow\n", "never\n"], 256), vec!["h", "row"]);
         // A page nearly full may have stopped for want of room: read on.
         let full = format!("{}\n", "x".repeat(4000));
-        assert_eq!(table_lines(&[&full, "more\n"], Some(256)).len(), 2);
+        assert_eq!(table_lines(&[&full, "more\n"], 256).len(), 2);
         // Longer entries than the room left: read on.
-        assert_eq!(table_lines(&["h\nrow\n", "more\n"], Some(4094)).len(), 3);
-        // Not a regular file: every read counts until one returns nothing.
-        assert_eq!(table_lines(&["h\n", "row\n"], None).len(), 2);
+        assert_eq!(table_lines(&["h\nrow\n", "more\n"], 4094).len(), 3);
     }
 
     #[test]
@@ -892,6 +927,56 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count, 500);
+    }
+
+    fn table_lines_of(kept: Option<&KeptFiles>, path: &Path) -> Vec<String> {
+        let mut lines = Vec::new();
+        for_each_table_line_keeping(kept, path, 256, |line| {
+            lines.push(line.to_string());
+            Ok(())
+        })
+        .unwrap();
+        lines
+    }
+
+    #[test]
+    fn a_kept_table_is_read_afresh_from_its_start() {
+        let kept = KeptFiles::new(Path::new("/proc"), Path::new("/sys"), 8);
+        let path = Path::new("/proc/net/udp");
+        let lists_port = |port: u16| {
+            let local = format!("0100007F:{port:04X} ");
+            table_lines_of(Some(&kept), path)
+                .iter()
+                .any(|line| line.contains(&local))
+        };
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        assert!(lists_port(port));
+        assert_eq!(kept.len(), 1);
+        drop(socket);
+        assert!(!lists_port(port), "read afresh through the kept file");
+        assert_eq!(kept.len(), 1);
+    }
+
+    #[test]
+    fn a_table_without_offsets_is_read_in_sequence_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("arp");
+        let name = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || {
+                // Two short writes with a pause: a short read is no end.
+                let mut file = fs::OpenOptions::new().write(true).open(fifo).unwrap();
+                std::io::Write::write_all(&mut file, b"header\nrow 1\n").unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::io::Write::write_all(&mut file, b"row 2\n").unwrap();
+            }
+        });
+        assert_eq!(table_lines_of(None, &fifo).len(), 3);
+        writer.join().unwrap();
     }
 
     #[test]
