@@ -81,7 +81,7 @@ impl Host {
 
     /// A path under the procfs root, e.g. `proc_path("stat")`.
     pub fn proc_path(&self, relative: &str) -> PathBuf {
-        self.procfs.join(relative)
+        joined(&self.procfs, &[relative])
     }
 
     /// Reads a file of PID 1's procfs directory (`<procfs>/1/<file>`): the
@@ -91,8 +91,8 @@ impl Host {
     /// (hidepid, owner-only files). Returns the directory read from, with
     /// the text; on failure, the path that failed, with the error.
     pub fn read_init_or_self(&self, file: &str) -> Result<(PathBuf, String), (PathBuf, io::Error)> {
-        let init = self.procfs.join("1");
-        let path = init.join(file);
+        let init = joined(&self.procfs, &["1"]);
+        let path = joined(&init, &[file]);
         match read_text(&path) {
             Ok(text) => Ok((init, text)),
             Err(e)
@@ -121,24 +121,25 @@ impl Host {
     /// `<procfs>/1/net` is used when it can be read, `<procfs>/net` otherwise
     /// (a procfs without pid 1 visible, or access to it denied).
     pub fn net_path(&self, file: &str) -> PathBuf {
-        let init_net = self.procfs.join("1/net");
-        if self.init_net_readable.get().is_some() || fs::read_dir(&init_net).is_ok() {
+        if self.init_net_readable.get().is_some()
+            || fs::read_dir(joined(&self.procfs, &["1/net"])).is_ok()
+        {
             self.init_net_readable.get_or_init(|| ());
-            init_net.join(file)
+            joined(&self.procfs, &["1/net", file])
         } else {
-            self.procfs.join("net").join(file)
+            joined(&self.procfs, &["net", file])
         }
     }
 
     /// A path under the sysfs root, e.g. `sys_path("class/net")`.
     pub fn sys_path(&self, relative: &str) -> PathBuf {
-        self.sysfs.join(relative)
+        joined(&self.sysfs, &[relative])
     }
 
     /// A host path (absolute, as the host sees it) under the root filesystem,
     /// e.g. `root_path("/etc/os-release")`.
     pub fn root_path(&self, host_path: &str) -> PathBuf {
-        self.rootfs.join(host_path.trim_start_matches('/'))
+        joined(&self.rootfs, &[host_path.trim_start_matches('/')])
     }
 
     /// Maps a path seen through the rootfs mount back to the host's own path,
@@ -198,6 +199,19 @@ impl Host {
 
 /// As many links as Linux follows in one lookup before `ELOOP`.
 const MAX_LINKS_FOLLOWED: usize = 40;
+
+/// `root` joined with each of `parts` in turn, as [`Path::join`] would,
+/// allocated once at its full length: the paths of every read are built
+/// this way, and growing a copy of the root cost a reallocation each.
+fn joined(root: &Path, parts: &[&str]) -> PathBuf {
+    let length = parts.iter().map(|part| part.len() + 1).sum::<usize>();
+    let mut path = PathBuf::with_capacity(root.as_os_str().len() + length);
+    path.push(root);
+    for part in parts {
+        path.push(part);
+    }
+    path
+}
 
 /// The normal and `..` components of `path`, last first, ready to be popped.
 fn components_reversed(path: &Path) -> Vec<OsString> {
@@ -623,6 +637,27 @@ fn identity(fd: &OwnedFd) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_paths_equal_path_join_and_fit_their_allocation() {
+        for (root, parts) in [
+            ("/host/proc", &["1/net", "udp"][..]),
+            ("/host/proc/", &["stat"][..]),
+            ("/", &["etc/os-release"][..]),
+            ("/sys", &["/abs", "rel"][..]),
+            ("relative", &["", "x"][..]),
+        ] {
+            let root = Path::new(root);
+            let path = joined(root, parts);
+            let expected = parts
+                .iter()
+                .fold(root.to_path_buf(), |p, part| p.join(part));
+            assert_eq!(path, expected, "{root:?} {parts:?}");
+            // Never grown: still the one allocation made at the start.
+            let length = parts.iter().map(|part| part.len() + 1).sum::<usize>();
+            assert_eq!(path.capacity(), root.as_os_str().len() + length);
+        }
+    }
 
     #[test]
     fn sysfs_dir_reads_attributes_relative_to_it() {
