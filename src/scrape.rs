@@ -63,6 +63,9 @@ pub struct Scraper {
     slots: Vec<Arc<Slot>>,
     default_timeout: Duration,
     exporter_metrics: bool,
+    /// The last scrape's order of its families by name (see
+    /// [`Scraper::family_order`]).
+    last_order: Mutex<Vec<u32>>,
 }
 
 impl Scraper {
@@ -90,6 +93,7 @@ impl Scraper {
             slots,
             default_timeout,
             exporter_metrics,
+            last_order: Mutex::default(),
         })
     }
 
@@ -115,6 +119,7 @@ impl Scraper {
             slots,
             default_timeout,
             exporter_metrics,
+            last_order: Mutex::default(),
         }
     }
 
@@ -232,10 +237,35 @@ impl Scraper {
         if self.exporter_metrics {
             crate::process_metrics::collect(&mut meta);
         }
-        Scrape {
+        let mut scrape = Scrape {
             results,
             meta: meta.into_sorted(),
+            order: Vec::new(),
+        };
+        scrape.order = self.family_order(&scrape.unordered_families());
+        scrape
+    }
+
+    /// The order of `families` by name (then by position, as a stable sort
+    /// leaves equal names): positions into `families`.
+    ///
+    /// Scrapes list the same families in the same order, scrape after
+    /// scrape, so the last order is tried first: checking that it sorts
+    /// takes one comparison per family, sorting afresh a dozen.
+    fn family_order(&self, families: &[&Family]) -> Vec<u32> {
+        let by_name = |&a: &u32, &b: &u32| {
+            let name = |i: u32| families[i as usize].name();
+            name(a).cmp(name(b)).then(a.cmp(&b))
+        };
+        let mut last = lock(&self.last_order);
+        if last.len() == families.len() && last.is_sorted_by(|a, b| by_name(a, b).is_lt()) {
+            return last.clone();
         }
+        let count = u32::try_from(families.len()).expect("fewer than 2^32 families");
+        let mut order: Vec<u32> = (0..count).collect();
+        order.sort_unstable_by(by_name);
+        last.clone_from(&order);
+        order
     }
 }
 
@@ -456,18 +486,26 @@ pub struct Scrape {
     /// The scrape's own families: per-collector duration and success, build
     /// info and (unless disabled) the agent's process metrics.
     pub meta: Vec<Family>,
+    /// The order of [`Scrape::unordered_families`] by name.
+    order: Vec<u32>,
 }
 
 impl Scrape {
     /// Every family of the scrape, sorted by name.
     pub fn families(&self) -> Vec<&Family> {
+        let all = self.unordered_families();
+        self.order.iter().map(|&i| all[i as usize]).collect()
+    }
+
+    /// Every family of the scrape that has samples, the scrape's own first,
+    /// then each collector's in turn.
+    fn unordered_families(&self) -> Vec<&Family> {
         let mut all: Vec<&Family> = self.meta.iter().collect();
         for (_, result) in &self.results {
             if let CollectorResult::Finished(outcome) = result {
                 all.extend(outcome.families.iter().filter(|f| !f.is_empty()));
             }
         }
-        all.sort_by(|a, b| a.name().cmp(b.name()));
         all
     }
 
@@ -625,6 +663,26 @@ mod tests {
             expected.update(&mut fresh).unwrap();
             assert_eq!(reported, fresh.into_sorted());
         }
+    }
+
+    #[test]
+    fn family_order_is_by_name_then_position_whatever_came_last() {
+        let scraper = Scraper::from_collectors(Vec::new(), Duration::from_secs(1), false);
+        let families = |names: &[&str]| -> Vec<Family> {
+            let labels: [&str; 0] = [];
+            names
+                .iter()
+                .map(|&name| Family::new(name.to_string(), "h", MetricType::Gauge, &labels))
+                .collect()
+        };
+        let order =
+            |names: &[&str]| scraper.family_order(&families(names).iter().collect::<Vec<_>>());
+        assert_eq!(order(&["node_b", "node_a", "node_c"]), [1, 0, 2]);
+        assert_eq!(order(&["node_b", "node_a", "node_c"]), [1, 0, 2]);
+        // As many families as last time, in another order.
+        assert_eq!(order(&["node_c", "node_a", "node_b"]), [1, 2, 0]);
+        assert_eq!(order(&["node_x", "node_x", "node_a"]), [2, 0, 1]);
+        assert_eq!(order(&["node_a"]), [0]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
