@@ -91,10 +91,27 @@ impl Host {
     /// (hidepid, owner-only files). Returns the directory read from, with
     /// the text; on failure, the path that failed, with the error.
     pub fn read_init_or_self(&self, file: &str) -> Result<(PathBuf, String), (PathBuf, io::Error)> {
+        self.init_or_self(file, read_text)
+    }
+
+    /// Opens a file of PID 1's procfs directory, else of the agent's own, as
+    /// [`Host::read_init_or_self`] reads one. Returns the file's path.
+    pub fn open_init_or_self(&self, file: &str) -> Result<(PathBuf, File), (PathBuf, io::Error)> {
+        self.init_or_self(file, |path| File::open(path))
+            .map(|(dir, opened)| (joined(&dir, &[file]), opened))
+    }
+
+    /// `use_file` on `<procfs>/1/<file>`, else on `<procfs>/self/<file>`
+    /// (see [`Host::read_init_or_self`]).
+    fn init_or_self<T>(
+        &self,
+        file: &str,
+        use_file: impl Fn(&Path) -> io::Result<T>,
+    ) -> Result<(PathBuf, T), (PathBuf, io::Error)> {
         let init = joined(&self.procfs, &["1"]);
         let path = joined(&init, &[file]);
-        match read_text(&path) {
-            Ok(text) => Ok((init, text)),
+        match use_file(&path) {
+            Ok(value) => Ok((init, value)),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -102,10 +119,10 @@ impl Host {
                 ) =>
             {
                 tracing::debug!(path = %path.display(), err = %e, "falling back to self/{file}");
-                let own = self.procfs.join("self");
-                let path = own.join(file);
-                read_text(&path)
-                    .map(|text| (own, text))
+                let own = joined(&self.procfs, &["self"]);
+                let path = joined(&own, &[file]);
+                use_file(&path)
+                    .map(|value| (own, value))
                     .map_err(|e| (path, e))
             }
             Err(e) => Err((path, e)),
@@ -235,7 +252,13 @@ pub fn read_text(path: &Path) -> io::Result<String> {
 
 /// [`read_text`], keeping files open in `kept`.
 fn read_text_keeping(kept: Option<&KeptFiles>, path: &Path) -> io::Result<String> {
-    let bytes = read_path(kept, path, read_from_start)?;
+    read_path(kept, path, read_file_text)
+}
+
+/// Reads an open file whole from its start as [`read_text`] reads a path,
+/// leaving the file's own offset alone: for files held open elsewhere.
+pub fn read_file_text(file: &File) -> io::Result<String> {
+    let bytes = read_from_start(file)?;
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),

@@ -340,7 +340,7 @@ fn is_gone(err: &io::Error) -> bool {
 }
 
 /// Whether `file` lies on procfs or sysfs.
-fn on_kernel_filesystem(file: &File) -> bool {
+pub fn on_kernel_filesystem(file: &File) -> bool {
     // SAFETY: all-zero bytes are a valid `struct statfs`, which fstatfs only
     // writes, and the descriptor is open for the call.
     let mut stat: libc::statfs = unsafe { std::mem::zeroed() };

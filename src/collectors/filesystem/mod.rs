@@ -26,6 +26,7 @@
 //! out of that scrape, which then reports the collector as failed.
 
 pub mod filter;
+pub mod mount_watch;
 pub mod mountinfo;
 pub mod statfs;
 pub mod statfs_pool;
@@ -43,6 +44,7 @@ use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
 use self::filter::{FilterFlags, NameFilter};
+use self::mount_watch::{TableState, WatchedMountInfo};
 use self::mountinfo::{Mount, MountInfo};
 use self::statfs::FsUsage;
 use self::statfs_pool::{StatOutcome, StatfsPool};
@@ -146,7 +148,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
         fs_types: fs_types.filter,
         mount_timeout: flags.mount_timeout,
         pool: StatfsPool::new(workers, flags.mount_timeout, Arc::new(statfs::statfs)),
-        last: Mutex::default(),
+        mounts: Mutex::default(),
     }))
 }
 
@@ -157,14 +159,26 @@ struct FilesystemCollector {
     fs_types: NameFilter,
     mount_timeout: Duration,
     pool: StatfsPool,
-    /// The last scrape's selection, reused while mountinfo reads the same:
-    /// mounts rarely change, and parsing and filtering them cost more than
-    /// the comparison.
-    last: Mutex<Option<Arc<Selection>>>,
+    /// The mount table as last read, and the file watching it.
+    mounts: Mutex<MountTable>,
+}
+
+/// The last scrape's selection, reused while the mount table stays the
+/// same: mounts rarely change, and parsing and filtering them cost more
+/// than knowing that they did not (see [`mount_watch`]).
+#[derive(Default)]
+struct MountTable {
+    selection: Option<Arc<Selection>>,
+    /// The mountinfo file `selection` was read from, when it can be
+    /// watched; taken out while a new selection is made, so that one
+    /// abandoned half-way (a panic) is never trusted.
+    watched: Option<WatchedMountInfo>,
 }
 
 /// The mounts one mountinfo text selects, with what its parse found wrong.
 struct Selection {
+    /// The mountinfo file read.
+    path: PathBuf,
     text: String,
     /// The selected mounts with their host paths, in file order.
     mounts: Vec<(Mount, String)>,
@@ -234,23 +248,49 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 ];
 
 impl FilesystemCollector {
-    /// The selection `text` makes: the last one if the text has not changed.
-    fn selection(&self, text: String) -> Arc<Selection> {
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(selection) = last.as_ref().filter(|s| s.text == text) {
-            return Arc::clone(selection);
+    /// The mounts selected from the host's current mount table.
+    fn selection(&self) -> Result<Arc<Selection>, CollectError> {
+        let mut table = self.mounts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reread = None;
+        if let Some(watched) = table.watched.take() {
+            match (watched.poll(), &table.selection) {
+                (TableState::Unchanged, Some(selection)) => {
+                    let selection = Arc::clone(selection);
+                    table.watched = Some(watched);
+                    return Ok(selection);
+                }
+                (TableState::Broken, _) => {}
+                _ => {
+                    let path = watched.path().to_path_buf();
+                    reread = Some(match watched.read() {
+                        Ok(text) => (path, text, Some(watched)),
+                        Err(e) => return Err(CollectError::io(&path, &e)),
+                    });
+                }
+            }
         }
-        let info = MountInfo::parse(&text);
-        let selection = Arc::new(Selection {
-            mounts: self.select(info.mounts),
-            malformed: info
-                .malformed
-                .first()
-                .map(|first| (info.malformed.len(), first.clone())),
-            text,
-        });
-        *last = Some(Arc::clone(&selection));
-        selection
+        let (path, text, watched) = match reread {
+            Some(read) => read,
+            None => WatchedMountInfo::open(&self.host)?,
+        };
+        let selection = match &table.selection {
+            Some(last) if last.text == text && last.path == path => Arc::clone(last),
+            _ => {
+                let info = MountInfo::parse(&text);
+                Arc::new(Selection {
+                    mounts: self.select(info.mounts),
+                    malformed: info
+                        .malformed
+                        .first()
+                        .map(|first| (info.malformed.len(), first.clone())),
+                    path,
+                    text,
+                })
+            }
+        };
+        table.selection = Some(Arc::clone(&selection));
+        table.watched = watched;
+        Ok(selection)
     }
 
     /// The mounts the filters keep, with their host paths.
@@ -279,8 +319,7 @@ impl FilesystemCollector {
 
 impl Collector for FilesystemCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (path, text) = mountinfo::read_host_mountinfo(&self.host)?;
-        let selection = self.selection(text);
+        let selection = self.selection()?;
         let selected = &selection.mounts;
         let stat_paths: Vec<PathBuf> = selected
             .iter()
@@ -323,7 +362,7 @@ impl Collector for FilesystemCollector {
         if let Some((count, first)) = &selection.malformed {
             problems.push(format!(
                 "parsing {}: {count} malformed line(s), first {first}",
-                path.display(),
+                selection.path.display(),
             ));
         }
         if not_started > 0 {
@@ -419,6 +458,40 @@ mod tests {
         let mut out = Vec::new();
         Format::Text.encode(&families.iter().collect::<Vec<_>>(), &mut out);
         (String::from_utf8(out).unwrap(), result.err())
+    }
+
+    fn unfiltered(host: Host) -> FilesystemCollector {
+        let timeout = Duration::from_secs(1);
+        FilesystemCollector {
+            host: Arc::new(host),
+            mount_points: NameFilter::default(),
+            fs_types: NameFilter::default(),
+            mount_timeout: timeout,
+            pool: StatfsPool::new(1, timeout, Arc::new(statfs::statfs)),
+            mounts: Mutex::default(),
+        }
+    }
+
+    #[test]
+    fn the_real_mount_table_is_watched_and_its_selection_kept() {
+        let c = unfiltered(Host::new("/proc", "/sys", "/", "/run/udev/data"));
+        let first = c.selection().unwrap();
+        assert!(c.mounts.lock().unwrap().watched.is_some());
+        assert!(!first.mounts.is_empty());
+        let second = c.selection().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "unchanged, not read again");
+    }
+
+    #[test]
+    fn a_copied_mount_table_is_read_every_time() {
+        let c = unfiltered(testing::fixture_host());
+        let first = c.selection().unwrap();
+        assert!(c.mounts.lock().unwrap().watched.is_none());
+        // Read again, and the same text keeps the same selection.
+        let second = c.selection().unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = unfiltered(Host::new(fixture("no-such-tree"), "/sys", "/", "/"));
+        assert!(other.selection().is_err());
     }
 
     /// The sample lines of one metric, without their values.
