@@ -49,6 +49,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
+use crate::process_metrics::{soft_limit, Limit};
 use crate::word_hash::WordHasher;
 
 /// Most files kept open: enough for the default collectors on a host with a
@@ -114,17 +115,14 @@ pub fn process_kept_files() -> Option<&'static KeptFiles> {
     PROCESS_KEPT_FILES.get()
 }
 
-/// The soft limit on open descriptors (`RLIMIT_NOFILE`).
+/// The soft limit on open descriptors, 1024 (the usual default) when it
+/// cannot be read.
 fn descriptor_limit() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return 1024;
+    match soft_limit(Limit::OpenFiles) {
+        Ok(Some(limit)) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Ok(None) => usize::MAX,
+        Err(_) => 1024,
     }
-    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
 }
 
 /// The key of attribute `name` of the directory with identity `dir` (device

@@ -4,6 +4,7 @@
 //! These describe hostwatch itself, so they read the agent's own `/proc/self`
 //! (always the real `/proc` of the agent's namespace), never `--path.procfs`.
 
+use std::io;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -43,14 +44,33 @@ impl ProcessStat {
     }
 }
 
-/// A soft limit from `/proc/<pid>/limits`, `None` when unlimited.
-pub fn soft_limit(limits: &str, name: &str) -> Option<Option<u64>> {
-    let line = limits.lines().find(|l| l.starts_with(name))?;
-    let soft = line[name.len()..].split_whitespace().next()?;
-    if soft == "unlimited" {
-        return Some(None);
+/// A resource limit of the process, as `/proc/self/limits` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// "Max open files" (`RLIMIT_NOFILE`).
+    OpenFiles,
+    /// "Max address space" (`RLIMIT_AS`).
+    AddressSpace,
+}
+
+/// The process's soft limit on `limit`, `None` when unlimited: what
+/// `/proc/self/limits` lists, without having the kernel format the table
+/// of all sixteen limits for one number.
+pub fn soft_limit(limit: Limit) -> io::Result<Option<u64>> {
+    let resource = match limit {
+        Limit::OpenFiles => libc::RLIMIT_NOFILE,
+        Limit::AddressSpace => libc::RLIMIT_AS,
+    };
+    let mut value = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(resource, &mut value) } != 0 {
+        return Err(io::Error::last_os_error());
     }
-    soft.parse().ok().map(Some)
+    #[allow(clippy::unnecessary_cast)] // rlim_t's width differs by target.
+    Ok((value.rlim_cur != libc::RLIM_INFINITY).then_some(value.rlim_cur as u64))
 }
 
 /// Boot time (`btime`) from `/proc/stat`, in seconds since the epoch.
@@ -127,21 +147,19 @@ pub fn collect(out: &mut MetricSet) {
             open_fds as f64,
         );
     }
-    if let Ok(limits) = read_text(&proc_root.join("self/limits")) {
-        if let Some(max_fds) = soft_limit(&limits, "Max open files") {
-            out.gauge(
-                "process_max_fds",
-                "Maximum number of open file descriptors.",
-                max_fds.map_or(u64::MAX as f64, |v| v as f64),
-            );
-        }
-        if let Some(max_as) = soft_limit(&limits, "Max address space") {
-            out.gauge(
-                "process_virtual_memory_max_bytes",
-                "Maximum amount of virtual memory available in bytes.",
-                max_as.map_or(u64::MAX as f64, |v| v as f64),
-            );
-        }
+    if let Ok(max_fds) = soft_limit(Limit::OpenFiles) {
+        out.gauge(
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            max_fds.map_or(u64::MAX as f64, |v| v as f64),
+        );
+    }
+    if let Ok(max_as) = soft_limit(Limit::AddressSpace) {
+        out.gauge(
+            "process_virtual_memory_max_bytes",
+            "Maximum amount of virtual memory available in bytes.",
+            max_as.map_or(u64::MAX as f64, |v| v as f64),
+        );
     }
 }
 
@@ -167,13 +185,17 @@ mod tests {
     }
 
     #[test]
-    fn limits() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
-                      Max open files            1024                 1048576              files     \n\
-                      Max address space         unlimited            unlimited            bytes     \n";
-        assert_eq!(soft_limit(limits, "Max open files"), Some(Some(1024)));
-        assert_eq!(soft_limit(limits, "Max address space"), Some(None));
-        assert_eq!(soft_limit(limits, "Max nothing"), None);
+    fn soft_limits_are_those_proc_lists() {
+        let listed = std::fs::read_to_string("/proc/self/limits").unwrap();
+        for (limit, name) in [
+            (Limit::OpenFiles, "Max open files"),
+            (Limit::AddressSpace, "Max address space"),
+        ] {
+            let line = listed.lines().find(|l| l.starts_with(name)).unwrap();
+            let soft = line[name.len()..].split_whitespace().next().unwrap();
+            let expected = (soft != "unlimited").then(|| soft.parse::<u64>().unwrap());
+            assert_eq!(soft_limit(limit).unwrap(), expected, "{name}");
+        }
     }
 
     #[test]
