@@ -399,7 +399,10 @@ fn for_each_table_line_keeping(
             longest_line,
             ended: false,
         };
-        match lines_of(BufReader::new(table.take(MAX_STREAM_BYTES)), &mut each) {
+        // A seq_file read hands over at most its buffer, a page for tables
+        // of short lines: a larger buffer here would only be zeroed.
+        let buffered = BufReader::with_capacity(SEQ_FILE_BUFFER, table.take(MAX_STREAM_BYTES));
+        match lines_of(buffered, &mut each) {
             // A file without offsets (a FIFO) fails the first read: read it
             // in sequence, and to its end, as it may pause mid-table.
             Err(LineError::Io(err)) if err.raw_os_error() == Some(libc::ESPIPE) => Ok(lines_of(
