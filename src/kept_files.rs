@@ -47,9 +47,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 
 use crate::process_metrics::{soft_limit, Limit};
+use crate::unpoisoned::lock;
 use crate::word_hash::WordHasher;
 
 /// Most files kept open: enough for the default collectors on a host with a
@@ -211,7 +212,7 @@ impl KeptFiles {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Takes the file kept under `key` out for one reader; another reader

@@ -27,6 +27,7 @@ pub mod selfcheck;
 pub mod server;
 pub mod socket_table;
 pub mod textformat;
+pub mod unpoisoned;
 pub mod version;
 pub mod web;
 pub mod word_hash;

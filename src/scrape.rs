@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -27,6 +27,7 @@ use crate::collector::{BuildContext, CollectError, Collector, ErrorKind};
 use crate::collectors;
 use crate::exposition::Format;
 use crate::metrics::{Family, MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 /// What one collector run produced.
 #[derive(Debug)]
@@ -407,12 +408,6 @@ impl Run {
         *lock(&slot.in_flight) = None;
         let _ = sender.send(Some(outcome));
     }
-}
-
-/// Locks `mutex`, going on past a panic elsewhere: the data it guards stays
-/// consistent at every unlock.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How one collector fared in one scrape.

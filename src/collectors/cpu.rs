@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
@@ -19,6 +19,7 @@ use crate::cpulist::parse_cpu_list;
 use crate::host::{read_sysfs_attribute, read_text, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::procstat::{CpuTimes, ProcStat};
+use crate::unpoisoned::lock;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -148,7 +149,7 @@ impl CpuCollector {
         if stat.cpus.is_empty() {
             return Err(CollectError::parse(&path, "no per-CPU lines"));
         }
-        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut history = lock(&self.history);
         let times = history.record(&stat.cpus);
 
         // In the order the output lists them, CPU numbers as text and modes

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use regex_lite::Regex;
 
+use crate::unpoisoned::lock;
 use crate::word_hash::WordHasher;
 
 /// Most decisions remembered; past it they are forgotten and made afresh. A
@@ -64,10 +65,7 @@ impl DeviceFilter {
         if self.exclude.is_none() && self.include.is_none() {
             return false;
         }
-        let mut decisions = self
-            .decisions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut decisions = lock(&self.decisions);
         if let Some(&ignored) = decisions.get(name) {
             return ignored;
         }

@@ -15,6 +15,7 @@ use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 use self::udev::{CachedUdev, UdevProperties};
 
@@ -417,7 +418,7 @@ impl Collector for DiskstatsCollector {
 
         let mut reports = Vec::new();
         {
-            let mut cache = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = lock(&self.devices);
             let mut seen = HashMap::with_capacity(cache.len());
             for line in lines {
                 if self.filter.ignored(&line.device) {

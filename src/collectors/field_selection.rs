@@ -9,11 +9,12 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use regex_lite::Regex;
 
 use crate::metrics::{is_name_fragment, MetricSet};
+use crate::unpoisoned::lock;
 use crate::word_hash::WordHasher;
 
 /// More distinct counter names than any kernel has: past this the memory of
@@ -122,10 +123,7 @@ impl FieldSelection {
     pub fn pass(&self) -> SelectionPass<'_> {
         SelectionPass {
             selection: self,
-            order: self
-                .last_order
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
+            order: lock(&self.last_order),
             position: 0,
         }
     }
@@ -164,7 +162,7 @@ impl Descriptions {
         key: &str,
         describe: impl FnOnce() -> Option<(String, String)>,
     ) -> Option<Description> {
-        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = lock(&self.known);
         if let Some(description) = known.get(key) {
             return description.clone();
         }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use regex_lite::Regex;
@@ -21,6 +21,7 @@ use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::collectors::device_filter::DeviceFilter;
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -541,10 +542,7 @@ impl Samples {
 impl Collector for HwmonCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let dirs = self.chip_dirs()?;
-        let mut identities = self
-            .identities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut identities = lock(&self.identities);
         let mut seen = HashMap::new();
         let mut chip_names = Vec::new();
         let mut sensor_labels = Vec::new();

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -177,10 +178,7 @@ impl ControllerIdentity {
 impl NvmeCollector {
     fn read_controller(&self, name: &str, dir: &Path) -> io::Result<Controller> {
         let identity = {
-            let mut identities = self
-                .identities
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut identities = lock(&self.identities);
             match identities.get(name) {
                 Some(identity) => identity.clone(),
                 None => {
@@ -224,10 +222,7 @@ impl NvmeCollector {
         }
         // A controller that went away is read afresh if its name returns:
         // it may be another drive.
-        self.identities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|name, _| controllers.iter().any(|c| &c.name == name));
+        lock(&self.identities).retain(|name, _| controllers.iter().any(|c| &c.name == name));
         Ok(controllers)
     }
 }

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -279,7 +280,7 @@ impl OsCollector {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(&path, &e)),
             };
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cache = lock(&self.cache);
             if let Some(cached) = cache.as_ref() {
                 if cached.path == path && cached.identity == identity {
                     return Ok(Some(Arc::clone(&cached.release)));

@@ -16,6 +16,7 @@ use zbus::zvariant::{OwnedValue, Value};
 use zbus::Connection;
 
 use crate::host::Host;
+use crate::unpoisoned::lock;
 
 /// How long one D-Bus call (or connecting) may take before it fails: a
 /// healthy service answers in microseconds, a wedged one never.
@@ -133,7 +134,7 @@ impl BusConnection {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = lock(&self.connection);
         let mut may_retry = true;
         loop {
             let reused = slot.is_some();

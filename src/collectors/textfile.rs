@@ -25,6 +25,7 @@ use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::MAX_FILE_BYTES;
 use crate::metrics::{MetricSet, MetricType};
 use crate::textformat;
+use crate::unpoisoned::lock;
 use merge::{Textfiles, MTIME_METRIC, SCRAPE_ERROR_METRIC};
 
 /// Registry entry.
@@ -108,7 +109,7 @@ impl TextfileCollector {
     /// Logs each problem at debug, and at error when it was not there at the
     /// previous scrape.
     fn report(&self, problems: &[String]) {
-        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reported = lock(&self.reported);
         for problem in problems {
             tracing::debug!(err = %problem, "textfile not read");
             if !reported.contains(problem) {

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 
 use libdeflater::{CompressionError, CompressionLvl, Compressor};
 
+use crate::unpoisoned::lock;
+
 /// How many idle compressors are kept: one per scraper of a pair of
 /// Prometheus servers scraping at the same moment. More concurrent requests
 /// still get one each, dropped afterwards.
@@ -73,7 +75,7 @@ impl GzipPool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Deflater>> {
         // The vector is valid whatever a panicking holder was doing.
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.idle)
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::config::RateLimit;
+use crate::unpoisoned::lock;
 
 /// The shared bucket.
 pub struct RateLimiter {
@@ -43,7 +44,7 @@ impl RateLimiter {
     }
 
     fn allow_at(&self, now: Instant) -> bool {
-        let mut bucket = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bucket = lock(&self.state);
         let elapsed = now.saturating_duration_since(bucket.updated);
         let refill = elapsed.as_secs_f64() / self.interval.as_secs_f64();
         bucket.tokens = (bucket.tokens + refill).min(self.burst);

@@ -22,6 +22,7 @@ use rustls::{
 };
 
 use super::config::{ClientAuth, Source, TlsSettings, TlsVersion};
+use crate::unpoisoned::lock;
 
 /// Go's names of the TLS 1.2 suites rustls implements.
 const TLS12_SUITES: &[(&str, SupportedCipherSuite)] = &[
@@ -350,7 +351,7 @@ impl ReloadingCert {
 
     /// The current pair, re-read first if its files changed.
     pub fn current(&self) -> Arc<CertifiedKey> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = lock(&self.state);
         if let Some((cert_path, key_path)) = &self.files {
             let now = (stamp(cert_path), stamp(key_path));
             if now != state.seen {

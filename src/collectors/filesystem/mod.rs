@@ -32,7 +32,7 @@ pub mod statfs;
 pub mod statfs_pool;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
@@ -42,6 +42,7 @@ use crate::cli::{parse_duration, parse_regex};
 use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
+use crate::unpoisoned::lock;
 
 use self::filter::{FilterFlags, NameFilter};
 use self::mount_watch::{TableState, WatchedMountInfo};
@@ -250,7 +251,7 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 impl FilesystemCollector {
     /// The mounts selected from the host's current mount table.
     fn selection(&self) -> Result<Arc<Selection>, CollectError> {
-        let mut table = self.mounts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = lock(&self.mounts);
         let mut reread = None;
         if let Some(watched) = table.watched.take() {
             match (watched.poll(), &table.selection) {

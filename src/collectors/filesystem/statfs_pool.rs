@@ -35,6 +35,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::statfs::FsUsage;
+use crate::unpoisoned::lock;
 
 /// How many threads blocked on hung mounts the pool tolerates beyond its
 /// workers, before it stops replacing them.
@@ -113,7 +114,7 @@ struct Running {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }
 
@@ -143,10 +144,7 @@ impl StatfsPool {
     /// Stats each distinct path once, waiting at most the timeout, and says
     /// how each fared.
     pub fn stat_all(&self, paths: &[PathBuf]) -> HashMap<PathBuf, StatOutcome> {
-        let _turn = self
-            .batch_turn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _turn = lock(&self.batch_turn);
         let deadline = Instant::now() + self.timeout;
         let mut seen = HashSet::new();
         let paths: Vec<&PathBuf> = paths.iter().filter(|p| seen.insert(*p)).collect();
