@@ -330,12 +330,21 @@ pub fn interface_names(net_dev: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// At most this many interface names are listed in the warning: a host's
+/// list runs to thousands of container veths.
+const LISTED_NAMES: usize = 8;
+
 fn join(names: &BTreeSet<String>) -> String {
-    names
+    let mut listed = names
         .iter()
+        .take(LISTED_NAMES)
         .map(String::as_str)
         .collect::<Vec<_>>()
-        .join(",")
+        .join(",");
+    if names.len() > LISTED_NAMES {
+        listed += &format!(" and {} more", names.len() - LISTED_NAMES);
+    }
+    listed
 }
 
 fn check_network_namespace(procfs: &Path, own: &Path) {
@@ -608,5 +617,17 @@ Inter-|   Receive                                                |  Transmit
             ..pod
         };
         assert_eq!(unreadable.verdict(), NetVerdict::Unchecked);
+    }
+
+    #[test]
+    fn long_interface_lists_are_cut_in_the_warning() {
+        let names: BTreeSet<String> = (0..20).map(|i| format!("veth{i:02}")).collect();
+        let listed = join(&names);
+        assert_eq!(
+            listed,
+            "veth00,veth01,veth02,veth03,veth04,veth05,veth06,veth07 and 12 more"
+        );
+        let few: BTreeSet<String> = ["eth0", "lo"].map(String::from).into();
+        assert_eq!(join(&few), "eth0,lo");
     }
 }
