@@ -740,13 +740,19 @@ mod tests {
         assert!(second.ends_with('\n') && second.lines().count() > 1);
     }
 
+    /// A FIFO named `name` in `dir`: a file that cannot be read at offsets.
+    fn make_fifo(dir: &Path, name: &str) -> PathBuf {
+        let fifo = dir.join(name);
+        let c_path = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c_path` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        fifo
+    }
+
     #[test]
     fn files_without_offsets_are_read_in_sequence() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("loadavg");
-        let name = CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        // SAFETY: `name` is a NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let fifo = make_fifo(dir.path(), "loadavg");
         let kept = KeptFiles::new(dir.path(), Path::new("/sys"), 8);
         let writer = std::thread::spawn({
             let fifo = fifo.clone();
@@ -981,13 +987,7 @@ mod tests {
         let path = dir.path().join("udp");
         let rows: String = (0..500).map(|i| format!("{i:>4}: row\n")).collect();
         std::fs::write(&path, &rows).unwrap();
-        let mut count = 0;
-        for_each_table_line(&path, 256, |_| {
-            count += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(count, 500);
+        assert_eq!(table_lines_of(None, &path).len(), 500);
     }
 
     fn table_lines_of(kept: Option<&KeptFiles>, path: &Path) -> Vec<String> {
@@ -1022,10 +1022,7 @@ mod tests {
     #[test]
     fn a_table_without_offsets_is_read_in_sequence_to_its_end() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("arp");
-        let name = CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        // SAFETY: `name` is a NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let fifo = make_fifo(dir.path(), "arp");
         let writer = std::thread::spawn({
             let fifo = fifo.clone();
             move || {
