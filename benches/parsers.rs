@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use hostwatch::collectors::diskstats::DiskStatsLine;
-use hostwatch::collectors::filesystem::mountinfo::MountInfo;
 use hostwatch::collectors::meminfo::Meminfo;
-use hostwatch::collectors::netdev::InterfaceCounters;
 use hostwatch::collectors::netstat::ProtocolStats;
-use hostwatch::procstat::ProcStat;
+use hostwatch::kernel::mountinfo::MountInfo;
+use hostwatch::kernel::net_dev::InterfaceCounters;
+use hostwatch::kernel::proc_stat::ProcStat;
 
 fn fixture(relative: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,7 +61,7 @@ fn parsers(c: &mut Criterion) {
         + &fixture("textfile/node_role.prom")
         + &fixture("textfile/ntp_probe.prom");
     c.bench_function("textformat", |b| {
-        b.iter(|| hostwatch::textformat::parse(black_box(&textfile)))
+        b.iter(|| hostwatch::collectors::textfile::text_format::parse(black_box(&textfile)))
     });
 }
 

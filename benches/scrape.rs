@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use hostwatch::collector::BuildContext;
-use hostwatch::collectors;
-use hostwatch::exposition::gzip::GzipPool;
+use hostwatch::collectors::registry;
+use hostwatch::collectors::BuildContext;
 use hostwatch::exposition::Format;
 use hostwatch::host::Host;
+use hostwatch::http::gzip::GzipPool;
 use hostwatch::scrape::Scraper;
 
 /// A scraper over the fixture tree with every registered collector.
@@ -27,7 +27,7 @@ fn fixture_scraper() -> Scraper {
         format!("--collector.textfile.directory={root}/tests/fixtures/textfile"),
     ];
     args.extend(
-        collectors::ALL
+        registry::ALL
             .iter()
             .map(|s| format!("--collector.{}", s.name)),
     );

@@ -10,17 +10,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::ValueRange;
-use clap::{
-    Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser, ValueEnum,
-};
+use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
 
-use crate::collectors::{self, CollectorFlags, IgnoredFlagKind};
+use crate::collectors::registry::{self as collectors, CollectorFlags, IgnoredFlagKind};
+use crate::logging::{LogFormat, LogLevel};
 
 /// The flags hostwatch takes.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "hostwatch",
-    version = crate::version::VERSION_LINE,
+    version = crate::process::version::VERSION_LINE,
     about = "A Linux node metrics agent serving node_exporter-compatible Prometheus metrics.",
     args_override_self = true,
     max_term_width = 100
@@ -74,7 +73,7 @@ pub struct Cli {
 
     /// Deadline for each collector in a scrape that carries no
     /// X-Prometheus-Scrape-Timeout-Seconds header (Go duration, e.g. 10s).
-    #[arg(long = "scrape.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long = "scrape.timeout", value_name = "DURATION", default_value = "10s", value_parser = crate::parse::duration)]
     pub scrape_timeout: Duration,
 
     /// Only log messages with the given severity or above.
@@ -92,28 +91,6 @@ pub struct Cli {
     /// Collector-specific flags.
     #[command(flatten)]
     pub collectors: CollectorFlags,
-}
-
-/// Log severities, as node_exporter's `--log.level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
-    /// Everything, including each collector failure.
-    Debug,
-    /// Start-up and state changes.
-    Info,
-    /// Problems that need an operator.
-    Warn,
-    /// Failures only.
-    Error,
-}
-
-/// Log line formats, as node_exporter's `--log.format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// `ts=… level=info msg="…" key=value`.
-    Logfmt,
-    /// One JSON object per line.
-    Json,
 }
 
 /// The parsed command line: the flags, the collectors it enables, and the
@@ -257,59 +234,12 @@ fn rewrite_negations(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
     rewritten
 }
 
-/// Parses a Go duration such as `5s`, `1m30s`, `250ms` or `1.5h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?} (expected e.g. 10s, 500ms, 1m30s)");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let value: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(invalid()),
-        };
-        total += value * seconds_per_unit;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
-}
-
 fn parse_telemetry_path(text: &str) -> Result<String, String> {
     if text.starts_with('/') {
         Ok(text.to_string())
     } else {
         Err(format!("{text:?} must start with '/'"))
     }
-}
-
-/// Parses a regular-expression flag value, naming the problem on error.
-///
-/// The engine is regex-lite: node_exporter's Go RE2 syntax, with `\d`, `\w`,
-/// `\s` and `\b` ASCII-only as in Go, but without Unicode classes (`\pL`,
-/// `\p{Greek}`), which are refused, and with `(?i)` folding ASCII letters
-/// only. Device names, mount points and kernel counter names are ASCII; the
-/// full engine cost some 800 KiB of resident memory for compiled patterns
-/// and the code that compiles them.
-pub fn parse_regex(text: &str) -> Result<regex_lite::Regex, String> {
-    regex_lite::Regex::new(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -320,18 +250,6 @@ mod tests {
         let mut full = vec!["hostwatch"];
         full.extend_from_slice(args);
         parse(full).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-    }
-
-    #[test]
-    fn regex_flags_take_go_syntax_with_ascii_classes() {
-        let re = parse_regex(r"^(?i)(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$").unwrap();
-        assert!(re.is_match("sda1") && re.is_match("NVME0N1P2") && re.is_match("loop7"));
-        assert!(!re.is_match("sda") && !re.is_match("dm-0"));
-        // As in Go, \d is an ASCII digit only.
-        assert!(!parse_regex(r"^sd\d$").unwrap().is_match("sd\u{0661}"));
-        let refused = parse_regex(r"^\pL+$").unwrap_err();
-        assert!(!refused.is_empty());
-        assert!(parse_regex("(unclosed").is_err());
     }
 
     #[test]
@@ -443,18 +361,6 @@ mod tests {
             full.extend(args.iter());
             let err = parse(full).expect_err("must fail").to_string();
             assert!(err.contains(needle), "{err}");
-        }
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        for bad in ["", "5", "s", "5x", "-1s", "1..2s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,16 +1,39 @@
 //! Logging set-up: node_exporter's `--log.level` and `--log.format`
 //! (logfmt or JSON), to standard error.
+//!
+//! May import: the standard library and the logging crates only.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::ValueEnum;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::cli::{LogFormat, LogLevel};
+/// Log severities, as node_exporter's `--log.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including each collector failure.
+    Debug,
+    /// Start-up and state changes.
+    Info,
+    /// Problems that need an operator.
+    Warn,
+    /// Failures only.
+    Error,
+}
+
+/// Log line formats, as node_exporter's `--log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `ts=… level=info msg="…" key=value`.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Installs the global subscriber. Call once, before anything logs.
 pub fn init(level: LogLevel, format: LogFormat) {

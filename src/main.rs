@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hostwatch::cli::{self, Options};
-use hostwatch::collector::BuildContext;
+use hostwatch::collectors::BuildContext;
 use hostwatch::host::Host;
+use hostwatch::http::guard::Guard;
+use hostwatch::http::listen::ListenAddress;
+use hostwatch::http::routes::{self, AppState};
+use hostwatch::http::web_config::WebConfig;
+use hostwatch::http::{serve, tls};
+use hostwatch::process::{limits, selfcheck, version};
 use hostwatch::scrape::Scraper;
-use hostwatch::server::{self, AppState, ListenAddress};
-use hostwatch::web::{self, guard::Guard, WebConfig};
 use tokio::sync::watch;
 
 /// Has glibc's malloc keep one arena for every thread. Its default of one
@@ -44,7 +48,14 @@ fn main() -> ExitCode {
     for warning in &options.warnings {
         tracing::warn!("{warning}");
     }
-    hostwatch::selfcheck::run(&options.cli);
+    let cli = &options.cli;
+    let host = Arc::new(Host::new(
+        &cli.procfs,
+        &cli.sysfs,
+        &cli.rootfs,
+        &cli.udev_data,
+    ));
+    selfcheck::run(&host);
 
     // The agent is a light, mostly idle process: collectors run on blocking
     // threads, so one worker serves HTTP for any host (one per CPU would be
@@ -62,7 +73,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(options));
+    let result = runtime.block_on(run(options, host));
     // Dropping the runtime would wait for every blocking task, and a
     // collector stuck reading a wedged file never finishes: leave such
     // threads to the process exit, as requests already had their grace.
@@ -77,16 +88,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(options: Options) -> Result<(), String> {
+async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
     let cli = &options.cli;
     let mut signals = ShutdownSignals::watch()?;
-    let host = Arc::new(Host::new(
-        &cli.procfs,
-        &cli.sysfs,
-        &cli.rootfs,
-        &cli.udev_data,
-    ));
-    hostwatch::kept_files::keep_files_open(host.procfs(), host.sysfs());
+    host.keep_files_open(limits::descriptor_limit());
     for (flag, path) in [
         ("--path.procfs", host.procfs()),
         ("--path.sysfs", host.sysfs()),
@@ -112,7 +117,7 @@ async fn run(options: Options) -> Result<(), String> {
     };
     let tls = match &web_config.tls {
         Some(settings) => Some(tokio_rustls::TlsAcceptor::from(
-            web::tls::server_config(settings).map_err(|e| format!("invalid web config: {e}"))?,
+            tls::server_config(settings).map_err(|e| format!("invalid web config: {e}"))?,
         )),
         None => None,
     };
@@ -145,7 +150,7 @@ async fn run(options: Options) -> Result<(), String> {
         .map(|a| a.to_string())
         .collect();
     tracing::info!(
-        version = hostwatch::version::VERSION_LINE,
+        version = version::VERSION_LINE,
         listen = %bound.join(","),
         procfs = %host.procfs().display(),
         sysfs = %host.sysfs().display(),
@@ -165,11 +170,11 @@ async fn run(options: Options) -> Result<(), String> {
         basic_auth = !web_config.basic_auth_users.is_empty(),
         "web configuration"
     );
-    let app = Guard::new(&web_config).protect(server::router(state, &cli.telemetry_path));
+    let app = Guard::new(&web_config).protect(routes::router(state, &cli.telemetry_path));
     let (stop_sender, stop) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
-        servers.spawn(web::serve::serve(
+        servers.spawn(serve::serve(
             listener,
             app.clone(),
             tls.clone(),

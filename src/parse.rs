@@ -1,4 +1,11 @@
-//! Small parsing pieces shared by the collectors' pure parsers.
+//! Values as node_exporter reads them, shared by the kernel file formats,
+//! the collectors and the command line: kernel numbers, Go's integer,
+//! duration and regular-expression syntaxes, and the lines of a text.
+//!
+//! May import: the standard library and small parsing crates; nothing of
+//! the agent's own.
+
+use std::time::Duration;
 
 /// Parses a kernel number field as f64; accepts integers (including ones
 /// beyond 2^53, which lose precision exactly as node_exporter's do) and
@@ -90,6 +97,70 @@ pub fn go_radix(digits: &str) -> (u32, &str) {
     }
 }
 
+/// Parses a sysfs integer as node_exporter does (Go's base-0 rules):
+/// decimal, `0x` hex (`flags`, `dev_id`), `0o`/leading-zero octal, `0b`.
+pub fn sysfs_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let (radix, digits) = go_radix(&lower);
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(digits, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// Parses a Go duration such as `5s`, `1m30s`, `250ms` or `1.5h`.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid duration {text:?} (expected e.g. 10s, 500ms, 1m30s)");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let value: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += value * seconds_per_unit;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| invalid())
+}
+
+/// Parses a regular expression of a flag, naming the problem on error.
+///
+/// The engine is regex-lite: node_exporter's Go RE2 syntax, with `\d`, `\w`,
+/// `\s` and `\b` ASCII-only as in Go, but without Unicode classes (`\pL`,
+/// `\p{Greek}`), which are refused, and with `(?i)` folding ASCII letters
+/// only. Device names, mount points and kernel counter names are ASCII; the
+/// full engine cost some 800 KiB of resident memory for compiled patterns
+/// and the code that compiles them.
+pub fn regex(text: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::Regex::new(text).map_err(|e| e.to_string())
+}
+
 /// Splits `key<sep>value` lines such as `/proc/meminfo`'s `MemTotal: 1 kB`
 /// or `/proc/vmstat`'s `nr_free_pages 1`: yields the key and the rest of the
 /// line, trimmed. Lines without the separator are skipped.
@@ -166,5 +237,45 @@ mod tests {
     fn key_values() {
         let pairs: Vec<_> = key_value_lines("a: 1 kB\nbad\n: 2\nb:3\n", ':').collect();
         assert_eq!(pairs, vec![("a", "1 kB"), ("b", "3")]);
+    }
+
+    #[test]
+    fn sysfs_integers() {
+        assert_eq!(sysfs_int("1500\n"), Some(1500));
+        assert_eq!(sysfs_int("0x1003"), Some(4099));
+        assert_eq!(sysfs_int("0x0"), Some(0));
+        assert_eq!(sysfs_int("0"), Some(0));
+        assert_eq!(sysfs_int("-1"), Some(-1));
+        assert_eq!(sysfs_int("010"), Some(8));
+        assert_eq!(sysfs_int("0b101"), Some(5));
+        assert_eq!(sysfs_int(""), None);
+        assert_eq!(sysfs_int("0x"), None);
+        assert_eq!(sysfs_int("up"), None);
+        assert_eq!(sysfs_int("--1"), None);
+        assert_eq!(sysfs_int("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn regex_flags_take_go_syntax_with_ascii_classes() {
+        let re = regex(r"^(?i)(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$").unwrap();
+        assert!(re.is_match("sda1") && re.is_match("NVME0N1P2") && re.is_match("loop7"));
+        assert!(!re.is_match("sda") && !re.is_match("dm-0"));
+        // As in Go, \d is an ASCII digit only.
+        assert!(!regex(r"^sd\d$").unwrap().is_match("sd\u{0661}"));
+        let refused = regex(r"^\pL+$").unwrap_err();
+        assert!(!refused.is_empty());
+        assert!(regex("(unclosed").is_err());
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(duration("0").unwrap(), Duration::ZERO);
+        for bad in ["", "5", "s", "5x", "-1s", "1..2s"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -23,8 +23,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::collector::{BuildContext, CollectError, Collector, ErrorKind};
-use crate::collectors;
+use crate::collectors::registry;
+use crate::collectors::{BuildContext, CollectError, Collector, ErrorKind};
 use crate::exposition::Format;
 use crate::metrics::{Family, MetricSet, MetricType};
 use crate::unpoisoned::lock;
@@ -79,7 +79,7 @@ impl Scraper {
         exporter_metrics: bool,
     ) -> Result<Scraper, String> {
         let mut slots = Vec::new();
-        for spec in collectors::ALL.iter().filter(|s| enabled.contains(&s.name)) {
+        for spec in registry::ALL.iter().filter(|s| enabled.contains(&s.name)) {
             let collector =
                 (spec.build)(ctx).map_err(|e| format!("collector {}: {e}", spec.name))?;
             slots.push(Arc::new(Slot {
@@ -158,7 +158,7 @@ impl Scraper {
             match self.slots.iter().position(|s| s.name == name) {
                 Some(i) if !chosen.contains(&i) => chosen.push(i),
                 Some(_) => {}
-                None if collectors::ALL.iter().any(|s| s.name == name) => {
+                None if registry::ALL.iter().any(|s| s.name == name) => {
                     return Err(SelectionError(format!("disabled collector: {name}")));
                 }
                 None => return Err(SelectionError(format!("missing collector: {name}"))),
@@ -234,9 +234,9 @@ impl Scraper {
         for (name, result) in &results {
             success.push(&[name], if result.succeeded() { 1.0 } else { 0.0 });
         }
-        crate::version::build_info(&mut meta);
+        crate::process::version::build_info(&mut meta);
         if self.exporter_metrics {
-            crate::process_metrics::collect(&mut meta);
+            crate::process::metrics::collect(&mut meta);
         }
         let mut scrape = Scrape {
             results,

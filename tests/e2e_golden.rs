@@ -43,8 +43,8 @@ const TEXTFILE_MTIME: u64 = 1_700_000_000;
 const LIVE_SERVICE_COLLECTORS: &[&str] = &["logind", "systemd"];
 
 /// The registry's collectors the golden run enables.
-fn golden_collectors() -> impl Iterator<Item = &'static hostwatch::collector::CollectorSpec> {
-    hostwatch::collectors::ALL
+fn golden_collectors() -> impl Iterator<Item = &'static hostwatch::collectors::CollectorSpec> {
+    hostwatch::collectors::registry::ALL
         .iter()
         .filter(|spec| !LIVE_SERVICE_COLLECTORS.contains(&spec.name))
 }

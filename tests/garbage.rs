@@ -150,7 +150,7 @@ fn host_files(root: &Path) -> Vec<PathBuf> {
 
 fn agent_args(root: &Path) -> Vec<String> {
     let root = root.display();
-    let optional_collectors = hostwatch::collectors::ALL
+    let optional_collectors = hostwatch::collectors::registry::ALL
         .iter()
         .filter(|spec| !spec.default_enabled)
         .map(|spec| format!("--collector.{}", spec.name));

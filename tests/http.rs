@@ -45,7 +45,7 @@ fn hung_agent(tree: &HungTree, extra: &[&str]) -> Agent {
 }
 
 fn enabled_by_default() -> Vec<&'static str> {
-    hostwatch::collectors::ALL
+    hostwatch::collectors::registry::ALL
         .iter()
         .filter(|spec| spec.default_enabled)
         .map(|spec| spec.name)

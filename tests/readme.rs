@@ -2,7 +2,7 @@
 //! with its default and what it reads, and every node_exporter collector
 //! hostwatch does not have. On a mismatch the test prints the rows to paste.
 
-use hostwatch::collectors::{ALL, NOT_IMPLEMENTED};
+use hostwatch::collectors::registry::{ALL, NOT_IMPLEMENTED};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")

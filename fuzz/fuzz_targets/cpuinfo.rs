@@ -1,4 +1,4 @@
 //! The parser of /proc/cpuinfo: no input may make it panic.
 #![no_main]
 
-hostwatch_fuzz::parser_target!(|text| hostwatch::cpuinfo::CpuInfo::parse(text));
+hostwatch_fuzz::parser_target!(|text| hostwatch::kernel::cpuinfo::CpuInfo::parse(text));

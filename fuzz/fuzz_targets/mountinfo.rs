@@ -2,5 +2,5 @@
 #![no_main]
 
 hostwatch_fuzz::parser_target!(|text| {
-    hostwatch::collectors::filesystem::mountinfo::MountInfo::parse(text)
+    hostwatch::kernel::mountinfo::MountInfo::parse(text)
 });

@@ -2,5 +2,5 @@
 #![no_main]
 
 hostwatch_fuzz::parser_target!(
-    |text| hostwatch::exposition::negotiate::negotiate_format(Some(text))
+    |text| hostwatch::http::negotiate::negotiate_format(Some(text))
 );

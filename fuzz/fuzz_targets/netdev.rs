@@ -2,5 +2,5 @@
 #![no_main]
 
 hostwatch_fuzz::parser_target!(
-    |text| hostwatch::collectors::netdev::InterfaceCounters::parse_all(text)
+    |text| hostwatch::kernel::net_dev::InterfaceCounters::parse_all(text)
 );

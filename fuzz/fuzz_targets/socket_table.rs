@@ -3,5 +3,5 @@
 
 hostwatch_fuzz::parser_target!(|text| text
     .lines()
-    .map(hostwatch::socket_table::SocketLine::parse)
+    .map(hostwatch::kernel::socket_table::SocketLine::parse)
     .count());

@@ -1,4 +1,4 @@
 //! The parser of the text exposition format of textfile `*.prom` files: no input may make it panic.
 #![no_main]
 
-hostwatch_fuzz::parser_target!(|text| hostwatch::textformat::parse(text));
+hostwatch_fuzz::parser_target!(|text| hostwatch::collectors::textfile::text_format::parse(text));

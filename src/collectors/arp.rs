@@ -16,8 +16,8 @@ use std::sync::Arc;
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::DeviceFilter;
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{for_each_table_line, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -42,7 +42,7 @@ pub struct Flags {
         id = "collector.arp.device-include",
         long = "collector.arp.device-include",
         value_name = "REGEX",
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub device_include: Option<Regex>,
 
@@ -51,7 +51,7 @@ pub struct Flags {
         id = "collector.arp.device-exclude",
         long = "collector.arp.device-exclude",
         value_name = "REGEX",
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub device_exclude: Option<Regex>,
 
@@ -144,10 +144,10 @@ impl Collector for ArpCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         fixture_procfs, host_with_procfs, parse_args, procfs_with, run,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
     use crate::metrics::Family;
 
     /// This machine's table plus cni0 and docker0 entries, one incomplete.

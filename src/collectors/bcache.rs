@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::{ArgAction, Args};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -654,7 +654,7 @@ impl Collector for BcacheCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{parse_args, run, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{parse_args, run, scrape_fixtures, write_files};
 
     #[test]
     fn dehumanize_reads_bch_hprint_output_as_node_exporter_does() {

@@ -12,7 +12,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{sanitize_name, MetricSet, MetricType};
 
@@ -553,8 +553,8 @@ fn emit_devices(out: &mut MetricSet, filesystems: &[Filesystem]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures, write_files};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
+    use crate::collectors::ErrorKind;
 
     #[test]
     fn sizes_use_powers_of_1024() {

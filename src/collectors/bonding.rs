@@ -12,7 +12,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -127,8 +127,8 @@ impl Collector for BondingCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, fixture_host, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{build, fixture_host, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     fn write(root: &Path, path: &str, content: &str) {
         let path = root.join(path);

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::number;
@@ -99,7 +99,7 @@ impl Collector for BuddyinfoCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
 
     /// This machine's `/proc/buddyinfo` (x86_64, one node, Linux 6.18).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/buddyinfo");
@@ -171,13 +171,13 @@ Node 1, zone   Normal   6001   1900    700    210     60     11      2      1   
             host: host_with_procfs(dir.path()),
         };
         let err = run(&collector).1.unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("buddyinfo", "Node 0, zone DMA 1 2\nNode 0, zone\n")]);
         let collector = BuddyinfoCollector {
             host: host_with_procfs(dir.path()),
         };
         let err = run(&collector).1.unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::Failed);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::Failed);
         assert!(err.message().contains("buddyinfo"), "{err}");
     }
 }

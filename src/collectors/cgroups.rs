@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -106,7 +106,7 @@ impl Collector for CgroupsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
 
     /// This machine's `/proc/cgroups` (Linux 6.18, v1 hierarchies mounted).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/cgroups");
@@ -197,7 +197,7 @@ misc\t0\t112\t1
             host: host_with_procfs(dir.path()),
         };
         let err = run(&collector).1.unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("cgroups", "cpu 1 x 1\n")]);
         let collector = CgroupsCollector {
             host: host_with_procfs(dir.path()),

@@ -13,7 +13,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, read_trimmed, Host};
 use crate::metrics::MetricSet;
 
@@ -186,8 +186,8 @@ impl Collector for ConntrackCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collectors::ErrorKind;
     use crate::metrics::{Family, MetricType};
 
     /// Linux 6.18's format (two CPUs, values made up): `clashres` and

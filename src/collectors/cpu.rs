@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::cpuinfo::CpuInfo;
-use crate::cpulist::parse_cpu_list;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, read_trimmed, Host};
+use crate::kernel::cpu_list::parse_cpu_list;
+use crate::kernel::cpuinfo::CpuInfo;
+use crate::kernel::proc_stat::{CpuTimes, ProcStat};
 use crate::metrics::{MetricSet, MetricType};
-use crate::procstat::{CpuTimes, ProcStat};
 use crate::unpoisoned::lock;
 
 /// Registry entry.
@@ -45,12 +45,12 @@ pub struct Flags {
 
     /// Filter the `flags` field in cpuInfo with a value that must be a regular expression
     #[arg(long = "collector.cpu.info.flags-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub flags_include: Option<Regex>,
 
     /// Filter the `bugs` field in cpuInfo with a value that must be a regular expression
     #[arg(long = "collector.cpu.info.bugs-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub bugs_include: Option<Regex>,
 }
 

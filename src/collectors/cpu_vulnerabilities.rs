@@ -11,7 +11,7 @@
 use std::fs;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -141,8 +141,8 @@ impl Collector for CpuVulnerabilitiesCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures, write_files};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
+    use crate::collectors::ErrorKind;
     use VulnerabilityState::*;
 
     fn parsed(text: &str) -> (VulnerabilityState, String) {

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgAction, Args};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::cpulist::parse_cpu_list;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host, SysfsDir};
+use crate::kernel::cpu_list::parse_cpu_list;
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -302,7 +302,7 @@ impl Collector for CpufreqCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn reads_a_cpufreq_directory() {
@@ -396,7 +396,8 @@ mod tests {
 
     #[test]
     fn parallel_reading_gives_what_sequential_reading_gives() {
-        let root = crate::collector::testing::fixture_host().sys_path("devices/system/cpu");
+        let root =
+            crate::collectors::common::testing::fixture_host().sys_path("devices/system/cpu");
         let cpus = online_cpus(&root).unwrap();
         let dirs: Vec<(&str, PathBuf)> = cpus
             .iter()

@@ -10,7 +10,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::read_sysfs_attribute;
 use crate::metrics::{MetricSet, MetricType};
 
@@ -136,7 +136,9 @@ impl Collector for DmiCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, host_with_sysfs, run, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{
+        build, host_with_sysfs, run, scrape_fixtures, write_files,
+    };
 
     #[test]
     fn attributes_become_sorted_trimmed_labels() {
@@ -187,7 +189,7 @@ mod tests {
         assert!(families.is_empty());
         assert_eq!(
             result.unwrap_err().kind(),
-            crate::collector::ErrorKind::NoData
+            crate::collectors::ErrorKind::NoData
         );
     }
 

@@ -11,7 +11,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -211,7 +211,7 @@ impl Collector for DmMultipathCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn path_states() {
@@ -297,7 +297,7 @@ mod tests {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("block/sda")).unwrap();

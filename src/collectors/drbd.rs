@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -187,7 +187,9 @@ impl Collector for DrbdCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, host_with_procfs, procfs_with, scrape_fixtures};
+    use crate::collectors::common::testing::{
+        build, host_with_procfs, procfs_with, scrape_fixtures,
+    };
 
     #[test]
     fn parses_devices_and_values() {
@@ -283,6 +285,6 @@ mod tests {
         let empty = procfs_with(&[]);
         let collector = build(&SPEC, Host::clone(&host_with_procfs(empty.path())), &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 }

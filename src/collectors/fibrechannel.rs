@@ -11,9 +11,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::sysfs_class::{read_devices, read_optional};
+use crate::collectors::common::sysfs_class::read_devices;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
+use crate::kernel::sysfs_value::read_optional;
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::go_uint;
 
@@ -217,7 +218,7 @@ impl Collector for FibrechannelCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn statistics() {
@@ -292,7 +293,7 @@ mod tests {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::MetricSet;
 use crate::parse::number;
@@ -78,7 +78,7 @@ impl Collector for FilefdCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, run};
+    use crate::collectors::common::testing::{host_with_procfs, run};
     use crate::metrics::{Family, MetricType};
 
     #[test]

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::DeviceFilter;
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
@@ -38,25 +38,25 @@ pub struct Flags {
     /// Regexp of hwmon chip to include (mutually exclusive to
     /// device-exclude).
     #[arg(id = "collector.hwmon.chip-include", long = "collector.hwmon.chip-include",
-          value_name = "REGEX", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", value_parser = crate::parse::regex)]
     pub chip_include: Option<Regex>,
 
     /// Regexp of hwmon chip to exclude (mutually exclusive to
     /// device-include).
     #[arg(id = "collector.hwmon.chip-exclude", long = "collector.hwmon.chip-exclude",
-          value_name = "REGEX", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", value_parser = crate::parse::regex)]
     pub chip_exclude: Option<Regex>,
 
     /// Regexp of hwmon sensor to include (mutually exclusive to
     /// sensor-exclude), matched against `<chip>;<sensor>`.
     #[arg(id = "collector.hwmon.sensor-include", long = "collector.hwmon.sensor-include",
-          value_name = "REGEX", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", value_parser = crate::parse::regex)]
     pub sensor_include: Option<Regex>,
 
     /// Regexp of hwmon sensor to exclude (mutually exclusive to
     /// sensor-include), matched against `<chip>;<sensor>`.
     #[arg(id = "collector.hwmon.sensor-exclude", long = "collector.hwmon.sensor-exclude",
-          value_name = "REGEX", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", value_parser = crate::parse::regex)]
     pub sensor_exclude: Option<Regex>,
 }
 
@@ -631,7 +631,7 @@ impl Collector for HwmonCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn splits_sensor_file_names() {
@@ -1046,7 +1046,7 @@ mod tests {
         let collector = build(&SPEC, host_with_sysfs(Path::new("/nonexistent")), &[]).unwrap();
         let mut out = MetricSet::new();
         let err = collector.update(&mut out).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 
     #[test]
@@ -1054,7 +1054,7 @@ mod tests {
         let collector = build(&SPEC, host_with_sysfs(Path::new("/sys")), &[]).unwrap();
         let mut out = MetricSet::new();
         if let Err(err) = collector.update(&mut out) {
-            assert_eq!(err.kind(), crate::collector::ErrorKind::NoData, "{err}");
+            assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData, "{err}");
         }
     }
 }

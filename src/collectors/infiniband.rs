@@ -17,9 +17,10 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::sysfs_class::{read_devices, read_optional};
+use crate::collectors::common::sysfs_class::read_devices;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
+use crate::kernel::sysfs_value::read_optional;
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::go_uint;
 
@@ -364,7 +365,7 @@ impl Collector for InfinibandCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn states() {
@@ -506,6 +507,6 @@ mod tests {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 }

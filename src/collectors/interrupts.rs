@@ -15,8 +15,8 @@ use std::sync::Arc;
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::DeviceFilter;
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::number;
@@ -36,13 +36,13 @@ pub struct Flags {
     /// Regexp of interrupts name to include (mutually exclusive to
     /// --collector.interrupts.name-exclude).
     #[arg(id = "collector.interrupts.name-include", long = "collector.interrupts.name-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub name_include: Option<Regex>,
 
     /// Regexp of interrupts name to exclude (mutually exclusive to
     /// --collector.interrupts.name-include).
     #[arg(id = "collector.interrupts.name-exclude", long = "collector.interrupts.name-exclude", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub name_exclude: Option<Regex>,
 
     /// Include interrupts that have a zero value
@@ -163,7 +163,7 @@ impl Collector for InterruptsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_host, render, scrape_fixtures};
+    use crate::collectors::common::testing::{fixture_host, render, scrape_fixtures};
 
     /// This machine's `/proc/interrupts` (x86_64 VM, two CPUs, Linux 6.18).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/interrupts");
@@ -313,8 +313,8 @@ MIS:          0
     }
 
     fn scrape(flags: &[&str]) -> String {
-        let collector =
-            crate::collector::testing::build(&SPEC, fixture_host(), flags).expect("builds");
+        let collector = crate::collectors::common::testing::build(&SPEC, fixture_host(), flags)
+            .expect("builds");
         render(collector.as_ref())
     }
 
@@ -349,7 +349,7 @@ MIS:          0
     fn missing_file_fails() {
         let dir = tempfile::tempdir().unwrap();
         let collector = InterruptsCollector {
-            host: crate::collector::testing::host_with_procfs(dir.path()),
+            host: crate::collectors::common::testing::host_with_procfs(dir.path()),
             filter: DeviceFilter::default(),
             include_zeros: true,
         };

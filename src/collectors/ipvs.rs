@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{for_each_line, read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -339,7 +339,7 @@ impl Collector for IpvsCollector {
         })
         .map_err(|e| match CollectError::lines(&path, e) {
             // The totals exist but the table does not: a failure, as there.
-            err if err.kind() == crate::collector::ErrorKind::NoData => {
+            err if err.kind() == crate::collectors::ErrorKind::NoData => {
                 CollectError::failed(err.message())
             }
             err => err,
@@ -380,7 +380,7 @@ impl Collector for IpvsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_procfs, parse_args, procfs_with, scrape_fixtures,
     };
 
@@ -558,7 +558,7 @@ SCTP  0A000001:0B59 rr
         let empty = procfs_with(&[]);
         let collector = build(&SPEC, Host::clone(&host_with_procfs(empty.path())), &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
 
         let stats_only = procfs_with(&[("net/ip_vs_stats", STATS)]);
         let collector = build(
@@ -569,7 +569,7 @@ SCTP  0A000001:0B59 rr
         .unwrap();
         let mut out = MetricSet::new();
         let err = collector.update(&mut out).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::Failed);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::Failed);
         assert!(out
             .families()
             .iter()

@@ -10,7 +10,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -123,8 +123,8 @@ fn read_optional(path: &Path) -> Result<Option<String>, CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures, write_files};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
+    use crate::collectors::ErrorKind;
 
     fn collector_on(sysfs: &Path) -> KsmdCollector {
         KsmdCollector {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 
@@ -128,8 +128,8 @@ impl Collector for LnstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     const ARP_CACHE: &str = include_str!("../../tests/fixtures/proc/1/net/stat/arp_cache");
     const RT_CACHE: &str = include_str!("../../tests/fixtures/proc/1/net/stat/rt_cache");

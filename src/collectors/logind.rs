@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use zbus::zvariant::OwnedObjectPath;
 use zbus::Connection;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::system_bus::{self, boolean, text, BusConnection, CallError, Endpoint};
+use crate::collectors::common::system_bus::{
+    self, boolean, text, BusConnection, CallError, Endpoint,
+};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -192,7 +194,7 @@ async fn session(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build as build_collector, fixture_host};
+    use crate::collectors::common::testing::{build as build_collector, fixture_host};
     use crate::exposition::Format;
 
     fn session(seat: &str, remote: bool, session_type: &str, class: &str) -> Session {

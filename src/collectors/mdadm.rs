@@ -24,7 +24,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -410,8 +410,8 @@ impl Collector for MdadmCollector {
 mod tests {
     use super::Activity::*;
     use super::*;
-    use crate::collector::testing::{render, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{render, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     /// The fixture tree's `/proc/mdstat`: a check, a delayed and a running
     /// recovery, a degraded mirror with a failed member, a spare, raid0,
@@ -728,7 +728,7 @@ md0 : active raid6 sdb[1] sda[0]
     fn missing_mdstat_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), dir.path(), "/", "/nonexistent");
-        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
+        let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoData);
     }
@@ -742,7 +742,7 @@ md0 : active raid6 sdb[1] sda[0]
         )
         .unwrap();
         let host = Host::new(dir.path(), "/nonexistent/sys", "/", "/nonexistent");
-        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
+        let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
         assert_eq!(render(collector.as_ref()), "");
     }
 
@@ -751,7 +751,7 @@ md0 : active raid6 sdb[1] sda[0]
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("mdstat"), "md0 : active raid1 sda[0]\n").unwrap();
         let host = Host::new(dir.path(), "/nonexistent/sys", "/", "/nonexistent");
-        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
+        let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("mdstat"), "{err}");

@@ -7,13 +7,13 @@
 //! `Unaccepted`, ...); the generic form keeps every name those releases emit
 //! and also exports fields future kernels add.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::field_selection::Descriptions;
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::common::field_selection::Descriptions;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::meminfo::mangle_key;
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 use crate::parse::{key_value_lines, number};
 
@@ -84,27 +84,6 @@ fn parse_field(key: &str, rest: &str) -> Option<(String, f64)> {
     is_name_fragment(&name).then_some((name, value))
 }
 
-/// node_exporter's key mangling: the text from the first `(` to the last `)`
-/// is replaced by `_` and what the parentheses enclosed, so `Active(anon)`
-/// becomes `Active_anon`. Shared with the per-NUMA-node meminfo.
-pub(crate) fn mangle_key(key: &str) -> Cow<'_, str> {
-    let Some(open) = key.find('(') else {
-        return Cow::Borrowed(key);
-    };
-    match key[open..].rfind(')') {
-        Some(close) => {
-            let close = open + close;
-            Cow::Owned(format!(
-                "{}_{}{}",
-                &key[..open],
-                &key[open + 1..close],
-                &key[close + 1..]
-            ))
-        }
-        None => Cow::Borrowed(key),
-    }
-}
-
 impl Collector for MeminfoCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = self.host.proc_path("meminfo");
@@ -134,7 +113,7 @@ impl Collector for MeminfoCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, run};
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, run};
     use crate::metrics::Family;
 
     /// This machine's `/proc/meminfo` (Linux 6.18, x86_64).

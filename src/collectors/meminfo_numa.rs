@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::meminfo::mangle_key;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::meminfo::mangle_key;
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 use crate::parse::number;
 
@@ -171,8 +171,8 @@ impl Collector for MeminfoNumaCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures, write_files};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
+    use crate::collectors::ErrorKind;
     use std::path::Path;
 
     /// This machine's node0 (Linux 6.18); node1 of the fixture is written

@@ -1,9 +1,20 @@
-//! The collector registry: every collector hostwatch has, with its name and
-//! default exactly as node_exporter's, and the collector-specific flags.
+//! The collectors, one per file with node_exporter's name, and what a
+//! collector is: the [`Collector`] trait, how a run fails
+//! ([`CollectError`]), and the [`CollectorSpec`] that registers one in
+//! [`registry`].
 //!
-//! Also the names of node_exporter collectors and flags hostwatch does not
-//! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
-//! their flags are accepted, with a warning, instead of failing start-up.
+//! A collector file holds its registry entry (`SPEC`), its flags if it has
+//! any, pure parsers from kernel text to typed values, and its `update`.
+//! What several collectors share and that is not a collector itself lives
+//! in [`common`]; kernel file formats that several read live in
+//! [`crate::kernel`].
+//!
+//! May import: [`crate::host`], [`crate::kernel`], [`crate::metrics`],
+//! [`crate::parse`] and the lowest layer; never the command line, the scrape
+//! or the HTTP layer.
+
+pub mod common;
+pub mod registry;
 
 pub mod arp;
 pub mod bcache;
@@ -16,7 +27,6 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
-pub mod device_filter;
 pub mod diskstats;
 pub mod dmi;
 pub mod dmmultipath;
@@ -25,7 +35,6 @@ pub mod edac;
 pub mod entropy;
 pub mod ethtool;
 pub mod fibrechannel;
-pub mod field_selection;
 pub mod filefd;
 pub mod filesystem;
 pub mod hwmon;
@@ -62,8 +71,6 @@ pub mod softnet;
 pub mod stat;
 pub mod swap;
 pub mod sysctl;
-pub mod sysfs_class;
-pub mod system_bus;
 pub mod systemd;
 pub mod tapestats;
 pub mod tcpstat;
@@ -80,225 +87,149 @@ pub mod xfs;
 pub mod zfs;
 pub mod zoneinfo;
 
-use clap::Args;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
 
-use crate::collector::CollectorSpec;
+use crate::host::{Host, LineError};
+use crate::metrics::MetricSet;
+use registry::CollectorFlags;
 
-/// Every collector, in name order.
-pub const ALL: &[CollectorSpec] = &[
-    arp::SPEC,
-    bcache::SPEC,
-    bcachefs::SPEC,
-    bonding::SPEC,
-    btrfs::SPEC,
-    buddyinfo::SPEC,
-    cgroups::SPEC,
-    conntrack::SPEC,
-    cpu::SPEC,
-    cpu_vulnerabilities::SPEC,
-    cpufreq::SPEC,
-    diskstats::SPEC,
-    dmi::SPEC,
-    dmmultipath::SPEC,
-    drbd::SPEC,
-    edac::SPEC,
-    entropy::SPEC,
-    ethtool::SPEC,
-    fibrechannel::SPEC,
-    filefd::SPEC,
-    filesystem::SPEC,
-    hwmon::SPEC,
-    infiniband::SPEC,
-    interrupts::SPEC,
-    ipvs::SPEC,
-    kernel_hung::SPEC,
-    ksmd::SPEC,
-    lnstat::SPEC,
-    loadavg::SPEC,
-    logind::SPEC,
-    mdadm::SPEC,
-    meminfo::SPEC,
-    meminfo_numa::SPEC,
-    mountstats::SPEC,
-    netclass::SPEC,
-    netdev::SPEC,
-    netstat::SPEC,
-    network_route::SPEC,
-    nfs::SPEC,
-    nfsd::SPEC,
-    nvme::SPEC,
-    os::SPEC,
-    powersupplyclass::SPEC,
-    pressure::SPEC,
-    processes::SPEC,
-    rapl::SPEC,
-    schedstat::SPEC,
-    selinux::SPEC,
-    slabinfo::SPEC,
-    sockstat::SPEC,
-    softirqs::SPEC,
-    softnet::SPEC,
-    stat::SPEC,
-    swap::SPEC,
-    sysctl::SPEC,
-    systemd::SPEC,
-    tapestats::SPEC,
-    tcpstat::SPEC,
-    textfile::SPEC,
-    thermal_zone::SPEC,
-    time::SPEC,
-    timex::SPEC,
-    udp_queues::SPEC,
-    uname::SPEC,
-    vmstat::SPEC,
-    watchdog::SPEC,
-    xfrm::SPEC,
-    xfs::SPEC,
-    zfs::SPEC,
-    zoneinfo::SPEC,
-];
-
-/// The flags of every collector, under `--collector.<name>.<flag>`.
-#[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {
-    /// `--collector.arp.*`.
-    #[command(flatten)]
-    pub arp: arp::Flags,
-    /// `--collector.bcache.*`.
-    #[command(flatten)]
-    pub bcache: bcache::Flags,
-    /// `--collector.cpu.*`.
-    #[command(flatten)]
-    pub cpu: cpu::Flags,
-    /// `--collector.cpufreq.*`.
-    #[command(flatten)]
-    pub cpufreq: cpufreq::Flags,
-    /// `--collector.diskstats.*`.
-    #[command(flatten)]
-    pub diskstats: diskstats::Flags,
-    /// `--collector.ethtool.*`.
-    #[command(flatten)]
-    pub ethtool: ethtool::Flags,
-    /// `--collector.filesystem.*`.
-    #[command(flatten)]
-    pub filesystem: filesystem::Flags,
-    /// `--collector.hwmon.*`.
-    #[command(flatten)]
-    pub hwmon: hwmon::Flags,
-    /// `--collector.interrupts.*`.
-    #[command(flatten)]
-    pub interrupts: interrupts::Flags,
-    /// `--collector.ipvs.*`.
-    #[command(flatten)]
-    pub ipvs: ipvs::Flags,
-    /// `--collector.netclass.*`.
-    #[command(flatten)]
-    pub netclass: netclass::Flags,
-    /// `--collector.netdev.*`.
-    #[command(flatten)]
-    pub netdev: netdev::Flags,
-    /// `--collector.netstat.*`.
-    #[command(flatten)]
-    pub netstat: netstat::Flags,
-    /// `--collector.powersupply.*`.
-    #[command(flatten)]
-    pub powersupplyclass: powersupplyclass::Flags,
-    /// `--collector.rapl.*`.
-    #[command(flatten)]
-    pub rapl: rapl::Flags,
-    /// `--collector.slabinfo.*`.
-    #[command(flatten)]
-    pub slabinfo: slabinfo::Flags,
-    /// `--collector.stat.*`.
-    #[command(flatten)]
-    pub stat: stat::Flags,
-    /// `--collector.sysctl.*`.
-    #[command(flatten)]
-    pub sysctl: sysctl::Flags,
-    /// `--collector.systemd.*`.
-    #[command(flatten)]
-    pub systemd: systemd::Flags,
-    /// `--collector.tapestats.*`.
-    #[command(flatten)]
-    pub tapestats: tapestats::Flags,
-    /// `--collector.textfile.*`.
-    #[command(flatten)]
-    pub textfile: textfile::Flags,
-    /// `--collector.vmstat.*`.
-    #[command(flatten)]
-    pub vmstat: vmstat::Flags,
+/// A source of metrics about the host, run once per scrape.
+///
+/// `update` runs on a blocking thread and may do file I/O and syscalls; it
+/// must not panic on any host data (a panic is caught and reported as a
+/// failure, but is still a bug).
+pub trait Collector: Send + Sync + 'static {
+    /// Reads the host and appends this collector's families to `out`.
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError>;
 }
 
-/// node_exporter's Linux collectors that hostwatch does not implement.
-/// `--no-collector.<name>` for these is accepted silently;
-/// `--collector.<name>` is accepted with a warning that it does nothing.
-pub const NOT_IMPLEMENTED: &[&str] = &[
-    "drm",
-    "ntp",
-    "pcidevice",
-    "perf",
-    "qdisc",
-    "runit",
-    "supervisord",
-    "wifi",
-];
+/// Why a collector produced no (or partial) data in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectError {
+    kind: ErrorKind,
+    message: String,
+}
 
-/// How a flag of an unimplemented collector takes its value.
+/// The two ways a collector run can fail, which differ in how loudly they
+/// are logged: both set `node_scrape_collector_success` to 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IgnoredFlagKind {
-    /// A kingpin boolean: `--flag`, `--no-flag`, `--flag=false`.
-    Bool,
-    /// A flag with a value, possibly repeated.
-    Value,
+pub enum ErrorKind {
+    /// The host simply lacks what the collector reads (no PSI, no hardware):
+    /// logged at debug only, as node_exporter's `ErrNoData`.
+    NoData,
+    /// Reading or parsing failed.
+    Failed,
 }
 
-/// Flags of node_exporter collectors listed in [`NOT_IMPLEMENTED`]: accepted
-/// so existing argument lists keep working, and reported as ignored.
-pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
-    use IgnoredFlagKind::{Bool, Value};
-    &[
-        ("collector.ntp.server", Value),
-        ("collector.ntp.server-port", Value),
-        ("collector.ntp.protocol-version", Value),
-        ("collector.ntp.server-is-local", Bool),
-        ("collector.ntp.ip-ttl", Value),
-        ("collector.ntp.max-distance", Value),
-        ("collector.ntp.local-offset-tolerance", Value),
-        ("collector.perf.cpus", Value),
-        ("collector.perf.tracepoint", Value),
-        ("collector.perf.disable-hardware-profilers", Bool),
-        ("collector.perf.disable-software-profilers", Bool),
-        ("collector.perf.disable-cache-profilers", Bool),
-        ("collector.perf.hardware-profilers", Value),
-        ("collector.perf.software-profilers", Value),
-        ("collector.perf.cache-profilers", Value),
-        ("collector.qdisc.fixtures", Value),
-        ("collector.qdisc.device-include", Value),
-        ("collector.qdisc.device-exclude", Value),
-        ("collector.qdisk.device-include", Value),
-        ("collector.qdisk.device-exclude", Value),
-        ("collector.runit.servicedir", Value),
-        ("collector.supervisord.url", Value),
-        ("collector.wifi.fixtures", Value),
-    ]
-};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_is_sorted_and_disjoint_from_the_unimplemented_list() {
-        let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(names, sorted, "ALL must be sorted by name, without repeats");
-        for name in &names {
-            assert!(
-                !NOT_IMPLEMENTED.contains(name),
-                "{name} is implemented: remove it from NOT_IMPLEMENTED"
-            );
+impl CollectError {
+    /// A failure with a message that names what failed.
+    pub fn failed(message: impl Into<String>) -> CollectError {
+        CollectError {
+            kind: ErrorKind::Failed,
+            message: message.into(),
         }
+    }
+
+    /// The host does not have what this collector reads.
+    pub fn no_data(message: impl Into<String>) -> CollectError {
+        CollectError {
+            kind: ErrorKind::NoData,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error while reading `path`.
+    pub fn io(path: &Path, err: &io::Error) -> CollectError {
+        CollectError::failed(format!("reading {}: {}", path.display(), err))
+    }
+
+    /// An I/O error while reading `path`, where a missing file means the host
+    /// lacks the feature (kernel option, hardware) rather than a failure.
+    pub fn io_or_no_data(path: &Path, err: &io::Error) -> CollectError {
+        if err.kind() == io::ErrorKind::NotFound {
+            CollectError::no_data(format!("{} does not exist", path.display()))
+        } else {
+            CollectError::io(path, err)
+        }
+    }
+
+    /// Content of `path` that could not be parsed.
+    pub fn parse(path: &Path, what: impl fmt::Display) -> CollectError {
+        CollectError::failed(format!("parsing {}: {}", path.display(), what))
+    }
+
+    /// A failure of [`crate::host::for_each_line`] over `path`: as
+    /// [`CollectError::io_or_no_data`] for I/O, and naming the line for a
+    /// line that could not be parsed.
+    pub fn lines(path: &Path, err: LineError) -> CollectError {
+        match err {
+            LineError::Io(e) => CollectError::io_or_no_data(path, &e),
+            LineError::Refused { line, message } => {
+                CollectError::parse(path, format!("line {line}: {message}"))
+            }
+        }
+    }
+
+    /// Which kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, naming the path or call that failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CollectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CollectError {}
+
+/// What a collector's constructor gets: the host and the parsed flags.
+pub struct BuildContext<'a> {
+    /// The observed host.
+    pub host: Arc<Host>,
+    /// Every collector-specific flag, parsed.
+    pub flags: &'a CollectorFlags,
+    /// The names of every enabled collector: node_exporter lets one
+    /// collector's output depend on whether another runs.
+    pub enabled: &'a [&'static str],
+}
+
+impl BuildContext<'_> {
+    /// Whether the collector named `name` is enabled.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.enabled.contains(&name)
+    }
+}
+
+/// A registry entry: a collector's name, its default, what it reads, and how
+/// to build it.
+pub struct CollectorSpec {
+    /// The name used in `--collector.<name>`, `collect[]` and the
+    /// `collector` label, exactly as node_exporter's.
+    pub name: &'static str,
+    /// Whether node_exporter enables it by default on Linux.
+    pub default_enabled: bool,
+    /// What it reads, for the README and landing page.
+    pub reads: &'static str,
+    /// Builds the collector; an error names the flag or path at fault and
+    /// stops start-up.
+    pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Collector>, String>,
+}
+
+impl fmt::Debug for CollectorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CollectorSpec")
+            .field("name", &self.name)
+            .field("default_enabled", &self.default_enabled)
+            .finish()
     }
 }

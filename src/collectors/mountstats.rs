@@ -17,10 +17,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::filesystem::mountinfo::{unescape, MountInfo};
-use crate::collectors::nfs::{counters, exactly};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::mountinfo::{unescape, MountInfo};
+use crate::kernel::rpc_stats::{counters, exactly};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -354,8 +354,7 @@ fn server_addresses(mounts: &[MountEntry], mountinfo: &MountInfo) -> Vec<String>
         .enumerate()
         .map(|(i, mount)| {
             let mount_point = unescape(&mount.mount_point);
-            let same =
-                |m: &&crate::collectors::filesystem::mountinfo::Mount| m.mount_point == mount_point;
+            let same = |m: &&crate::kernel::mountinfo::Mount| m.mount_point == mount_point;
             let info = mountinfo
                 .mounts
                 .get(i)
@@ -682,7 +681,9 @@ impl Collector for MountstatsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_host, host_with_procfs, procfs_with, render, run};
+    use crate::collectors::common::testing::{
+        fixture_host, host_with_procfs, procfs_with, render, run,
+    };
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/proc/1/mountstats");
 

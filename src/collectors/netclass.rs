@@ -13,9 +13,11 @@ use std::sync::Arc;
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{Host, SysfsDir};
+use crate::kernel::sysfs_value::means_no_value;
 use crate::metrics::{MetricSet, MetricType};
+use crate::parse::sysfs_int;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -31,7 +33,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Regexp of net devices to ignore for netclass collector.
     #[arg(id = "collector.netclass.ignored-devices", long = "collector.netclass.ignored-devices", value_name = "REGEX",
-          default_value = "^$", value_parser = crate::cli::parse_regex)]
+          default_value = "^$", value_parser = crate::parse::regex)]
     pub ignored_devices: Regex,
 
     /// Ignore devices where the speed is invalid. This will be the default
@@ -168,7 +170,7 @@ impl InterfaceClass {
             numbers: Default::default(),
         };
         for (slot, file) in class.numbers.iter_mut().zip(number_files()) {
-            *slot = attribute(file)?.and_then(|v| parse_sysfs_int(&v));
+            *slot = attribute(file)?.and_then(|v| sysfs_int(&v));
         }
         Ok(class)
     }
@@ -200,37 +202,6 @@ fn read_attribute(dir: &SysfsDir, name: &str) -> io::Result<Option<String>> {
         Err(err) if means_no_value(&err) => Ok(None),
         Err(err) => Err(err),
     }
-}
-
-/// Errors that mean "this attribute has no value" rather than a failure:
-/// missing files, EINVAL from a link that is down, unsupported operations,
-/// permission, and ENODEV from an interface removed mid-read. Other sysfs
-/// classes (Fibre Channel, InfiniBand) answer their absent counters alike.
-pub fn means_no_value(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput
-    ) || matches!(
-        err.raw_os_error(),
-        Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENODEV | libc::ENXIO)
-    )
-}
-
-/// Parses a sysfs integer as node_exporter does (Go's base-0 rules):
-/// decimal, `0x` hex (`flags`, `dev_id`), `0o`/leading-zero octal, `0b`.
-pub fn parse_sysfs_int(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let lower = digits.to_ascii_lowercase();
-    let (radix, digits) = crate::parse::go_radix(&lower);
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let magnitude = i128::from_str_radix(digits, radix).ok()?;
-    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
 impl NetclassCollector {
@@ -349,32 +320,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sysfs_integers() {
-        assert_eq!(parse_sysfs_int("1500\n"), Some(1500));
-        assert_eq!(parse_sysfs_int("0x1003"), Some(4099));
-        assert_eq!(parse_sysfs_int("0x0"), Some(0));
-        assert_eq!(parse_sysfs_int("0"), Some(0));
-        assert_eq!(parse_sysfs_int("-1"), Some(-1));
-        assert_eq!(parse_sysfs_int("010"), Some(8));
-        assert_eq!(parse_sysfs_int("0b101"), Some(5));
-        assert_eq!(parse_sysfs_int(""), None);
-        assert_eq!(parse_sysfs_int("0x"), None);
-        assert_eq!(parse_sysfs_int("up"), None);
-        assert_eq!(parse_sysfs_int("--1"), None);
-        assert_eq!(parse_sysfs_int("99999999999999999999"), None);
-    }
-
-    #[test]
-    fn no_value_errors() {
-        assert!(means_no_value(&io::Error::from_raw_os_error(libc::EINVAL)));
-        assert!(means_no_value(&io::Error::from_raw_os_error(
-            libc::EOPNOTSUPP
-        )));
-        assert!(means_no_value(&io::Error::from_raw_os_error(libc::ENOENT)));
-        assert!(!means_no_value(&io::Error::from_raw_os_error(libc::EIO)));
-    }
-
-    #[test]
     fn reads_an_interface_directory() {
         let dir = tempfile::tempdir().unwrap();
         for (file, content) in [
@@ -400,7 +345,7 @@ mod tests {
 
     #[test]
     fn reports_the_fixture_host() {
-        let text = crate::collector::testing::scrape_fixtures(&SPEC, &[]);
+        let text = crate::collectors::common::testing::scrape_fixtures(&SPEC, &[]);
         for expected in [
             r#"node_network_info{address="3c:ec:ef:12:34:56",adminstate="up",broadcast="ff:ff:ff:ff:ff:ff",device="bond0",duplex="full",ifalias="uplink bond",operstate="up"} 1"#,
             r#"node_network_info{address="3c:ec:ef:12:34:57",adminstate="down",broadcast="ff:ff:ff:ff:ff:ff",device="eth1",duplex="",ifalias="",operstate="down"} 1"#,
@@ -431,7 +376,7 @@ mod tests {
 
     #[test]
     fn ignored_devices_and_invalid_speed() {
-        let text = crate::collector::testing::scrape_fixtures(
+        let text = crate::collectors::common::testing::scrape_fixtures(
             &SPEC,
             &[
                 "--collector.netclass.ignored-devices=^(lo|veth.*)$",
@@ -449,9 +394,9 @@ mod tests {
     #[test]
     fn missing_sysfs_is_no_data() {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
-        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
+        let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 
     /// A real interface whose link is down refuses `speed` with EINVAL.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use super::field_selection::{add_untyped, FieldSelection};
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::common::field_selection::{add_untyped, FieldSelection};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 use crate::parse::{self, number};
@@ -40,7 +40,7 @@ pub struct Flags {
         long = "collector.netstat.fields",
         value_name = "REGEX",
         default_value = DEFAULT_FIELDS,
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub fields: Regex,
 }
@@ -289,7 +289,7 @@ impl Collector for NetstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         fixture_procfs, host_with_procfs, parse_args, procfs_with, run, series,
     };
     use crate::metrics::{Family, MetricType};
@@ -317,7 +317,7 @@ UdpLite: 0 0 0 0 0 0
 ";
 
     fn default_fields() -> Regex {
-        crate::cli::parse_regex(DEFAULT_FIELDS).unwrap()
+        crate::parse::regex(DEFAULT_FIELDS).unwrap()
     }
 
     fn value(stats: &ProtocolStats, protocol: &str, name: &str) -> f64 {
@@ -529,7 +529,7 @@ UdpLite: 0 0 0 0 0 0
         let (_, result) = collect(procfs.path(), default_fields());
         assert!(result.unwrap_err().message().contains("snmp"));
         let procfs = procfs_with(&[netstat, ("net/snmp", SNMP_2_6_32)]);
-        let listen = crate::cli::parse_regex("Listen").unwrap();
+        let listen = crate::parse::regex("Listen").unwrap();
         let (families, result) = collect(procfs.path(), listen);
         result.unwrap();
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();

@@ -28,7 +28,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -271,8 +271,8 @@ impl Collector for NetworkRouteCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     /// This machine's tables plus, written by hand, a host route through a
     /// gateway with a metric, a docker0 network, and unreachable and

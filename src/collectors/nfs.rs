@@ -11,8 +11,11 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::rpc_stats::{
+    exactly, procedure_counts, split_line, Network, V2_PROCEDURES, V3_PROCEDURES,
+};
 use crate::metrics::{Family, MetricSet, MetricType};
 
 /// Registry entry.
@@ -33,38 +36,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 struct NfsCollector {
     host: Arc<Host>,
 }
-
-/// NFSv2 procedures in the kernel's order, as upstream names them.
-const V2_PROCEDURES: &[&str] = &[
-    "Null", "GetAttr", "SetAttr", "Root", "Lookup", "ReadLink", "Read", "WrCache", "Write",
-    "Create", "Remove", "Rename", "Link", "SymLink", "MkDir", "RmDir", "ReadDir", "FsStat",
-];
-
-/// NFSv3 procedures in the kernel's order, as upstream names them.
-const V3_PROCEDURES: &[&str] = &[
-    "Null",
-    "GetAttr",
-    "SetAttr",
-    "Lookup",
-    "Access",
-    "ReadLink",
-    "Read",
-    "Write",
-    "Create",
-    "MkDir",
-    "SymLink",
-    "MkNod",
-    "Remove",
-    "RmDir",
-    "Rename",
-    "Link",
-    "ReadDir",
-    "ReadDirPlus",
-    "FsStat",
-    "FsInfo",
-    "PathConf",
-    "Commit",
-];
 
 /// The first 59 NFSv4 client procedures in the kernel's order, as upstream
 /// names them; later kernels' further procedures are not reported.
@@ -133,80 +104,6 @@ const V4_PROCEDURES: &[&str] = &[
     "LayoutStats",
     "Clone",
 ];
-
-/// The NFSv2 and v3 procedures of the server's `/proc/net/rpc/nfsd`: the
-/// client's without NULL.
-pub const V2_SERVER_PROCEDURES: &[&str] = V2_PROCEDURES.split_at(1).1;
-
-/// See [`V2_SERVER_PROCEDURES`].
-pub const V3_SERVER_PROCEDURES: &[&str] = V3_PROCEDURES.split_at(1).1;
-
-/// The `net` line: packets by transport and TCP connections accepted or made.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Network {
-    /// UDP packets.
-    pub udp: u64,
-    /// TCP packets.
-    pub tcp: u64,
-    /// TCP connections.
-    pub tcp_connections: u64,
-}
-
-impl Network {
-    /// Reads `net <packets> <udp> <tcp> <tcp connections>`.
-    pub fn from_counters(values: &[&str]) -> Result<Network, String> {
-        let [_, udp, tcp, tcp_connections] = exactly("net", values)?;
-        Ok(Network {
-            udp,
-            tcp,
-            tcp_connections,
-        })
-    }
-}
-
-/// Splits an RPC statistics line (`rpc 12 0 0`) into its label and the
-/// fields after it; `None` for a blank line.
-pub fn split_line(line: &str) -> Option<(&str, Vec<&str>)> {
-    let mut fields = line.split_whitespace();
-    let label = fields.next()?;
-    Some((label, fields.collect()))
-}
-
-/// Parses the counters of the line `label` (base-10 unsigned integers).
-pub fn counters(label: &str, fields: &[&str]) -> Result<Vec<u64>, String> {
-    fields
-        .iter()
-        .map(|field| {
-            field
-                .parse::<u64>()
-                .map_err(|_| format!("{label}: invalid counter {field:?}"))
-        })
-        .collect()
-}
-
-/// The counters of the line `label`, which must have exactly `N` of them.
-pub fn exactly<const N: usize>(label: &str, fields: &[&str]) -> Result<[u64; N], String> {
-    counters(label, fields)?
-        .try_into()
-        .map_err(|values: Vec<u64>| format!("{label}: {} counters, expected {N}", values.len()))
-}
-
-/// The per-procedure counts of a `procN <n> <count>...` line, which must
-/// hold exactly the `n` counts it announces, and at least `minimum`.
-pub fn procedure_counts(label: &str, fields: &[&str], minimum: usize) -> Result<Vec<u64>, String> {
-    let mut values = counters(label, fields)?;
-    if values.is_empty() {
-        return Err(format!("{label}: no procedure count"));
-    }
-    let announced = values.remove(0);
-    if announced != values.len() as u64 || values.len() < minimum {
-        return Err(format!(
-            "{label}: announces {announced} procedures, has {} (at least {minimum} expected)",
-            values.len()
-        ));
-    }
-    Ok(values)
-}
 
 /// Pushes one `requests_total` sample per `(method, position)`: the count
 /// at that position of `counts`, 0 when the kernel reports fewer procedures
@@ -355,8 +252,10 @@ fn emit(stats: &ClientStats, out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_host, host_with_procfs, procfs_with, render, run};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{
+        fixture_host, host_with_procfs, procfs_with, render, run,
+    };
+    use crate::collectors::ErrorKind;
 
     /// A 6.x client with NFSv4.2 (69 procedures) and no NFSv2 support.
     const LINUX_6: &str = "\

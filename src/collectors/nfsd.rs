@@ -9,12 +9,12 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::nfs::{
-    exactly, procedure_counts, push_requests, split_line, Network, V2_SERVER_PROCEDURES,
-    V3_SERVER_PROCEDURES,
-};
+use crate::collectors::nfs::push_requests;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::rpc_stats::{
+    exactly, procedure_counts, split_line, Network, V2_SERVER_PROCEDURES, V3_SERVER_PROCEDURES,
+};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -331,8 +331,10 @@ fn emit(stats: &ServerStats, out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_host, host_with_procfs, procfs_with, render, run};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{
+        fixture_host, host_with_procfs, procfs_with, render, run,
+    };
+    use crate::collectors::ErrorKind;
 
     /// This shape is a 6.8 server: deprecated `th` histogram and `ra` line
     /// of zeros, NFSv4.2 operations (77), `wdeleg_getattr`, no `proc2`.

@@ -12,7 +12,7 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
@@ -287,10 +287,10 @@ impl Collector for NvmeCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_sysfs, render, run, scrape_fixtures, write_files,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
 
     #[test]
     fn namespace_directory_names() {

@@ -21,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
@@ -376,8 +376,8 @@ impl Collector for OsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
     use crate::metrics::Family;
     use std::path::Path;
 

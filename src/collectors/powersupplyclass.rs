@@ -11,10 +11,10 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::netclass::parse_sysfs_int;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::parse::sysfs_int;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -30,7 +30,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Regexp of power supplies to ignore for powersupplyclass collector.
     #[arg(id = "collector.powersupply.ignored-supplies", long = "collector.powersupply.ignored-supplies",
-          value_name = "REGEX", default_value = "^$", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", default_value = "^$", value_parser = crate::parse::regex)]
     pub ignored_supplies: Regex,
 }
 
@@ -192,7 +192,7 @@ impl PowerSupply {
         NUMBERS
             .iter()
             .filter_map(|&(file, suffix, scale)| {
-                let raw = parse_sysfs_int(self.attributes.get(file)?)? as f64;
+                let raw = sysfs_int(self.attributes.get(file)?)? as f64;
                 let value = match scale {
                     Scale::One => raw,
                     Scale::Micro => raw / 1e6,
@@ -322,7 +322,7 @@ impl Collector for PowerSupplyClassCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures};
 
     fn supply(pairs: &[(&str, &str)]) -> PowerSupply {
         PowerSupply {
@@ -435,7 +435,7 @@ mod tests {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
 
         let root = tempfile::tempdir().unwrap();
         fs::create_dir_all(root.path().join("class/power_supply")).unwrap();

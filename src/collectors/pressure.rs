@@ -11,7 +11,7 @@
 use std::io;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 
@@ -260,8 +260,8 @@ fn emit(out: &mut MetricSet, resource: Resource, stats: &PsiStats) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{host_with_procfs, run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
     use crate::metrics::Family;
 
     const CPU_5_13: &str = "some avg10=19.10 avg60=10.03 avg300=15.70 total=145294539\n\

@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -301,8 +301,10 @@ impl Collector for ProcessesCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{
+        fixture_procfs, host_with_procfs, run, scrape_fixtures,
+    };
+    use crate::collectors::ErrorKind;
 
     /// This machine's init, captured into the fixture tree (Linux 6.18).
     const INIT: &[u8] = include_bytes!("../../tests/fixtures/proc/1/stat");

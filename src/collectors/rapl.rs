@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::{ArgAction, Args};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
 use crate::metrics::{sanitize_name, MetricSet, MetricType};
 
@@ -193,10 +193,10 @@ impl Collector for RaplCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_sysfs, render, run, scrape_fixtures, write_files,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
 
     #[test]
     fn indexed_names() {
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn fixture_zones() {
         let text = scrape_fixtures(&SPEC, &[]);
-        let sys = crate::collector::testing::fixture_host()
+        let sys = crate::collectors::common::testing::fixture_host()
             .sys_path("class/powercap")
             .display()
             .to_string();

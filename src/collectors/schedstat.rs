@@ -5,7 +5,7 @@
 use std::io;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -117,7 +117,7 @@ impl Collector for SchedstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, host_with_procfs, scrape_fixtures};
+    use crate::collectors::common::testing::{build, host_with_procfs, scrape_fixtures};
 
     /// Version 15, as Linux 5.15 writes it (one domain per CPU).
     const VERSION_15: &str = "\
@@ -191,6 +191,6 @@ domain0 00000003 208706404 206409148 1892102 1851307906 547262 369843 34101 1457
         let host = (*host_with_procfs(dir.path())).clone();
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 }

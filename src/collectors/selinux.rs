@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 use crate::parse::go_uint;
@@ -250,7 +250,7 @@ impl Collector for SelinuxCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn config_modes() {

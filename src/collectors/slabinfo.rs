@@ -12,8 +12,8 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::DeviceFilter;
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -31,12 +31,12 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Regexp of slabs to include in slabinfo collector.
     #[arg(id = "collector.slabinfo.slabs-include", long = "collector.slabinfo.slabs-include",
-          value_name = "REGEX", default_value = ".*", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", default_value = ".*", value_parser = crate::parse::regex)]
     pub slabs_include: Regex,
 
     /// Regexp of slabs to exclude in slabinfo collector.
     #[arg(id = "collector.slabinfo.slabs-exclude", long = "collector.slabinfo.slabs-exclude",
-          value_name = "REGEX", default_value = "", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", default_value = "", value_parser = crate::parse::regex)]
     pub slabs_exclude: Regex,
 }
 
@@ -190,10 +190,10 @@ fn read_error(path: &Path, err: &io::Error) -> CollectError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, fixture_host, host_with_procfs, procfs_with, render, run,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
 
     /// This machine's `/proc/slabinfo` (SLUB, Linux 6.18).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/slabinfo");
@@ -306,8 +306,10 @@ size-64           301442 302836     64   59    1 : tunables  120   60    8 : sla
 
     #[test]
     fn bad_regex_stops_start_up() {
-        let err = crate::collector::testing::parse_args(&["--collector.slabinfo.slabs-include=("])
-            .unwrap_err();
+        let err = crate::collectors::common::testing::parse_args(&[
+            "--collector.slabinfo.slabs-include=(",
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("slabs-include"), "{err}");
     }
 

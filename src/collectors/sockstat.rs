@@ -8,8 +8,8 @@
 use std::io;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::field_selection::Descriptions;
+use crate::collectors::common::field_selection::Descriptions;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
 
@@ -204,7 +204,7 @@ impl Collector for SockstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
     use crate::metrics::{Family, MetricType};
 
     /// This machine's files (Linux 6.18).

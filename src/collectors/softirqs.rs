@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -105,7 +105,7 @@ impl Collector for SoftirqsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
 
     /// This machine's `/proc/softirqs` (two CPUs, Linux 6.18).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/softirqs");
@@ -189,7 +189,7 @@ BLOCK_IOPOLL:          0          0          0          0
             host: host_with_procfs(dir.path()),
         };
         let err = run(&collector).1.unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("softirqs", "CPU0\nHI: x\n")]);
         let collector = SoftirqsCollector {
             host: host_with_procfs(dir.path()),

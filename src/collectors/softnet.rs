@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -189,7 +189,7 @@ impl Collector for SoftnetCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
     use crate::metrics::Family;
 
     /// This machine's file: Linux 6.18, 2 CPUs, 15 columns (input and

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use clap::{ArgAction, Args};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::proc_stat::ProcStat;
 use crate::metrics::{MetricSet, MetricType};
-use crate::procstat::ProcStat;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {

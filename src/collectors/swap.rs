@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -131,7 +131,7 @@ fn render(areas: &[SwapArea], out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_procfs, procfs_with, render as render_collector, run, scrape_fixtures,
     };
 

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::netclass::parse_sysfs_int;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{is_name_fragment, sanitize_name, MetricSet, MetricType};
+use crate::parse::sysfs_int;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -132,7 +132,7 @@ struct SysctlCollector {
 /// Parses a numeric value as node_exporter does (Go's base-0 integers:
 /// `0x` hex, leading-zero octal), also taking unsigned 64-bit values.
 pub fn parse_value(field: &str) -> Option<f64> {
-    parse_sysfs_int(field)
+    sysfs_int(field)
         .map(|v| v as f64)
         .or_else(|| field.parse::<u64>().ok().map(|v| v as f64))
 }
@@ -248,10 +248,10 @@ impl Collector for SysctlCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build as build_collector, fixture_host, parse_args, procfs_with, render, run,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
     use crate::host::Host;
 
     fn host(procfs: &std::path::Path) -> Host {
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn fixture_parameters_in_every_form() {
-        let text = crate::collector::testing::scrape_fixtures(
+        let text = crate::collectors::common::testing::scrape_fixtures(
             &SPEC,
             &[
                 "--collector.sysctl.include=vm.swappiness",
@@ -401,7 +401,7 @@ node_sysctl_vm_swappiness 60
 
     #[test]
     fn repeated_parameter_is_reported_once() {
-        let text = crate::collector::testing::scrape_fixtures(
+        let text = crate::collectors::common::testing::scrape_fixtures(
             &SPEC,
             &[
                 "--collector.sysctl.include=vm.swappiness",

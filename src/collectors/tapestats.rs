@@ -11,10 +11,10 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::netclass::parse_sysfs_int;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::parse::sysfs_int;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -30,7 +30,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Regexp of devices to ignore for tapestats.
     #[arg(id = "collector.tapestats.ignored-devices", long = "collector.tapestats.ignored-devices",
-          value_name = "REGEX", default_value = "^$", value_parser = crate::cli::parse_regex)]
+          value_name = "REGEX", default_value = "^$", value_parser = crate::parse::regex)]
     pub ignored_devices: Regex,
 }
 
@@ -156,7 +156,7 @@ impl TapeStats {
             let Some(slot) = STATISTICS.iter().position(|s| s.file == file) else {
                 continue;
             };
-            values[slot] = parse_sysfs_int(content)
+            values[slot] = sysfs_int(content)
                 .and_then(|v| u64::try_from(v).ok())
                 .ok_or_else(|| format!("{file}: invalid {:?}", content.trim()))?;
         }
@@ -232,10 +232,10 @@ impl Collector for TapestatsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_sysfs, render, run, scrape_fixtures, write_files,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
 
     #[test]
     fn primary_devices() {

@@ -11,12 +11,13 @@
 //! (the table shows 0 for listeners).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
 use crate::host::Host;
+use crate::kernel::socket_table::{for_each_socket, SocketLine};
 use crate::metrics::{MetricSet, MetricType};
-use crate::socket_table::{for_each_socket, SocketLine};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -78,9 +79,13 @@ impl TcpStates {
 impl Collector for TcpstatCollector {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut states = TcpStates::default();
-        for_each_socket(&self.host.net_path("tcp"), |socket| states.add(socket))?;
+        let mut read = |path: &Path| {
+            for_each_socket(path, |socket| states.add(socket))
+                .map_err(|e| CollectError::lines(path, e))
+        };
+        read(&self.host.net_path("tcp"))?;
         // Without IPv6 there is no tcp6 table, which is fine.
-        match for_each_socket(&self.host.net_path("tcp6"), |socket| states.add(socket)) {
+        match read(&self.host.net_path("tcp6")) {
             Err(e) if e.kind() != ErrorKind::NoData => return Err(e),
             _ => {}
         }
@@ -100,7 +105,7 @@ impl Collector for TcpstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
     use crate::metrics::Family;
 
     /// This machine's table (listeners and time-wait sockets) plus one

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -160,7 +160,7 @@ impl Collector for ThermalZoneCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
 
     #[test]
     fn reads_zones_and_skips_those_without_a_temperature() {

@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.

@@ -8,10 +8,10 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
 use crate::host::Host;
+use crate::kernel::socket_table::{for_each_socket, SocketLine};
 use crate::metrics::{MetricSet, MetricType};
-use crate::socket_table::{for_each_socket, SocketLine};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -53,7 +53,10 @@ impl UdpQueuesCollector {
     /// Sums one table; `None` when it does not exist.
     fn totals(&self, file: &str) -> Result<Option<QueueTotals>, CollectError> {
         let mut totals = QueueTotals::default();
-        match for_each_socket(&self.host.net_path(file), |socket| totals.add(socket)) {
+        let path = self.host.net_path(file);
+        match for_each_socket(&path, |socket| totals.add(socket))
+            .map_err(|e| CollectError::lines(&path, e))
+        {
             Ok(()) => Ok(Some(totals)),
             Err(e) if e.kind() == ErrorKind::NoData => Ok(None),
             Err(e) => Err(e),
@@ -87,7 +90,7 @@ impl Collector for UdpQueuesCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
+    use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
     use crate::metrics::Family;
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {

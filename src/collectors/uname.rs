@@ -20,7 +20,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -224,7 +224,7 @@ impl Collector for UnameCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, run, scrape_fixtures};
+    use crate::collectors::common::testing::{host_with_procfs, run, scrape_fixtures};
 
     #[test]
     fn sysctl_strings_lose_only_the_final_newline() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use super::field_selection::{add_untyped, FieldSelection};
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::common::field_selection::{add_untyped, FieldSelection};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet};
 use crate::parse::{lines, number};
@@ -32,7 +32,7 @@ pub struct Flags {
         long = "collector.vmstat.fields",
         value_name = "REGEX",
         default_value = DEFAULT_FIELDS,
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub fields: Regex,
 }
@@ -121,7 +121,9 @@ impl Collector for VmstatCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_procfs, host_with_procfs, parse_args, run, series};
+    use crate::collectors::common::testing::{
+        fixture_procfs, host_with_procfs, parse_args, run, series,
+    };
     use crate::metrics::{Family, MetricType};
 
     /// This machine's `/proc/vmstat` (Linux 6.18).
@@ -168,7 +170,7 @@ pgrefill_dma 0
     ];
 
     fn default_fields() -> Regex {
-        crate::cli::parse_regex(DEFAULT_FIELDS).unwrap()
+        crate::parse::regex(DEFAULT_FIELDS).unwrap()
     }
 
     /// The selected names, sorted.
@@ -220,7 +222,7 @@ pgsteal_direct 11
 
     #[test]
     fn selection_is_unanchored_like_go() {
-        let fields = crate::cli::parse_regex("fault").unwrap();
+        let fields = crate::parse::regex("fault").unwrap();
         assert_eq!(
             selected(LINUX_2_6_18, &fields),
             vec!["pgfault", "pgmajfault"]
@@ -294,7 +296,7 @@ pgfault 99
 
     #[test]
     fn a_repeated_field_is_one_series_with_its_first_value() {
-        let procfs = crate::collector::testing::procfs_with(&[(
+        let procfs = crate::collectors::common::testing::procfs_with(&[(
             "vmstat",
             "pgfault 10\npswpin 4\npgfault 99\n",
         )]);

@@ -10,10 +10,10 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::netclass::parse_sysfs_int;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
+use crate::parse::sysfs_int;
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -76,8 +76,7 @@ impl Watchdog {
         let mut numbers = Vec::new();
         for (file, suffix) in NUMBERS {
             if let Some(text) = attribute(file) {
-                let value =
-                    parse_sysfs_int(&text).ok_or_else(|| format!("{file}: invalid {text:?}"))?;
+                let value = sysfs_int(&text).ok_or_else(|| format!("{file}: invalid {text:?}"))?;
                 numbers.push((suffix, value));
             }
         }
@@ -182,10 +181,10 @@ impl Collector for WatchdogCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{
+    use crate::collectors::common::testing::{
         build, host_with_sysfs, render, run, scrape_fixtures, write_files,
     };
-    use crate::collector::ErrorKind;
+    use crate::collectors::ErrorKind;
     use std::collections::HashMap;
 
     fn watchdog(files: &[(&str, &str)]) -> Result<Watchdog, String> {

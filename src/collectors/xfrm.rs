@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 
@@ -223,8 +223,8 @@ impl Collector for XfrmCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     /// This machine's file (a 6.18 kernel, with four counters newer than
     /// node_exporter's list), with non-zero values written in.

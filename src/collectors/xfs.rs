@@ -12,7 +12,7 @@ use std::fs;
 use std::io;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -246,8 +246,8 @@ impl Collector for XfsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{fixture_host, render, run, write_files};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{fixture_host, render, run, write_files};
+    use crate::collectors::ErrorKind;
     use crate::host::Host;
 
     /// A 6.x filesystem's stats: later groups (`rmapbt`, `refcntbt`,

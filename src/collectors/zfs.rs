@@ -15,7 +15,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 
@@ -388,7 +388,7 @@ impl Collector for ZfsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
 
     const ARCSTATS: &str = "13 1 0x01 147 39984 385195064762 1397842717104424\n\
 name                            type data\n\
@@ -496,7 +496,7 @@ nread    nwritten reads    writes   wtime    wlentime wupdate  rtime    rlentime
         assert!(families.is_empty());
         assert_eq!(
             result.unwrap_err().kind(),
-            crate::collector::ErrorKind::NoData
+            crate::collectors::ErrorKind::NoData
         );
     }
 

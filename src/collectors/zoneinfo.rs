@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -337,8 +337,8 @@ impl Collector for ZoneinfoCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
-    use crate::collector::ErrorKind;
+    use crate::collectors::common::testing::{host_with_procfs, procfs_with, run, scrape_fixtures};
+    use crate::collectors::ErrorKind;
 
     /// This machine's `/proc/zoneinfo` (one node, Linux 6.18): per-node
     /// stats in the DMA block, empty Movable and Device zones.

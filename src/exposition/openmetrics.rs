@@ -5,7 +5,7 @@
 //! ends with `# EOF`.
 
 use super::float::write_openmetrics_float;
-use super::{write_escaped, write_series, Escape};
+use super::series::{write_escaped, write_series, Escape};
 use crate::metrics::{Family, MetricType, SamplePart};
 
 /// The Content-Type of OpenMetrics 1.0.0.

@@ -1,7 +1,7 @@
 //! Prometheus text exposition format 0.0.4, as client_golang writes it.
 
 use super::float::write_go_float;
-use super::{write_escaped, write_series, Escape};
+use super::series::{write_escaped, write_series, Escape};
 use crate::metrics::{Family, MetricType};
 
 /// The Content-Type of text format 0.0.4.

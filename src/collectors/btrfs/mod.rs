@@ -17,9 +17,9 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::filesystem::mountinfo::{read_host_mountinfo, MountInfo};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
+use crate::kernel::mountinfo::{read_host_mountinfo, MountInfo};
 use crate::metrics::{MetricSet, MetricType};
 
 use self::ioctl::FilesystemStats;
@@ -253,8 +253,8 @@ impl BtrfsCollector {
         let mut stats = HashMap::new();
         let text = match read_host_mountinfo(&self.host) {
             Ok((_, text)) => text,
-            Err(e) => {
-                tracing::debug!(err = %e, "cannot list btrfs mounts");
+            Err((path, e)) => {
+                tracing::debug!(path = %path.display(), err = %e, "cannot list btrfs mounts");
                 return stats;
             }
         };
@@ -482,8 +482,8 @@ fn device_name(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{run, scrape_fixtures, write_files};
     use crate::collectors::btrfs::ioctl::DeviceStats;
+    use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
 
     #[test]
     fn commit_stats_parse_known_keys_and_refuse_garbage() {

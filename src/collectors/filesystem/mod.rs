@@ -26,8 +26,6 @@
 //! out of that scrape, which then reports the collector as failed.
 
 pub mod filter;
-pub mod mount_watch;
-pub mod mountinfo;
 pub mod statfs;
 pub mod statfs_pool;
 
@@ -38,17 +36,17 @@ use std::time::Duration;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::cli::{parse_duration, parse_regex};
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
+use crate::parse::{duration, regex};
 use crate::unpoisoned::lock;
 
 use self::filter::{FilterFlags, NameFilter};
-use self::mount_watch::{TableState, WatchedMountInfo};
-use self::mountinfo::{Mount, MountInfo};
 use self::statfs::FsUsage;
 use self::statfs_pool::{StatOutcome, StatfsPool};
+use crate::host::mount_watch::{TableState, WatchedMountInfo};
+use crate::kernel::mountinfo::{Mount, MountInfo};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -75,31 +73,31 @@ const TIMEOUT_LABEL: &str = "mountpoint timeout";
 #[group(skip)]
 pub struct Flags {
     /// Regexp of mount points to exclude for filesystem collector. (mutually exclusive to mount-points-include) [default: ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)]
-    #[arg(long = "collector.filesystem.mount-points-exclude", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long = "collector.filesystem.mount-points-exclude", value_name = "REGEX", value_parser = regex)]
     pub mount_points_exclude: Option<Regex>,
 
     /// Regexp of mount points to include for filesystem collector. (mutually exclusive to mount-points-exclude)
-    #[arg(long = "collector.filesystem.mount-points-include", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long = "collector.filesystem.mount-points-include", value_name = "REGEX", value_parser = regex)]
     pub mount_points_include: Option<Regex>,
 
     /// Deprecated spelling of --collector.filesystem.mount-points-exclude.
-    #[arg(long = "collector.filesystem.ignored-mount-points", value_name = "REGEX", value_parser = parse_regex, hide = true)]
+    #[arg(long = "collector.filesystem.ignored-mount-points", value_name = "REGEX", value_parser = regex, hide = true)]
     pub ignored_mount_points: Option<Regex>,
 
     /// Regexp of filesystem types to exclude for filesystem collector. (mutually exclusive to fs-types-include) [default: ^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$]
-    #[arg(long = "collector.filesystem.fs-types-exclude", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long = "collector.filesystem.fs-types-exclude", value_name = "REGEX", value_parser = regex)]
     pub fs_types_exclude: Option<Regex>,
 
     /// Regexp of filesystem types to include for filesystem collector. (mutually exclusive to fs-types-exclude)
-    #[arg(long = "collector.filesystem.fs-types-include", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long = "collector.filesystem.fs-types-include", value_name = "REGEX", value_parser = regex)]
     pub fs_types_include: Option<Regex>,
 
     /// Deprecated spelling of --collector.filesystem.fs-types-exclude.
-    #[arg(long = "collector.filesystem.ignored-fs-types", value_name = "REGEX", value_parser = parse_regex, hide = true)]
+    #[arg(long = "collector.filesystem.ignored-fs-types", value_name = "REGEX", value_parser = regex, hide = true)]
     pub ignored_fs_types: Option<Regex>,
 
     /// How long to wait for a mount to respond before marking it as stale.
-    #[arg(long = "collector.filesystem.mount-timeout", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long = "collector.filesystem.mount-timeout", value_name = "DURATION", default_value = "5s", value_parser = duration)]
     pub mount_timeout: Duration,
 
     /// How many stat calls to process simultaneously.
@@ -166,7 +164,7 @@ struct FilesystemCollector {
 
 /// The last scrape's selection, reused while the mount table stays the
 /// same: mounts rarely change, and parsing and filtering them cost more
-/// than knowing that they did not (see [`mount_watch`]).
+/// than knowing that they did not (see [`crate::host::mount_watch`]).
 #[derive(Default)]
 struct MountTable {
     selection: Option<Arc<Selection>>,
@@ -272,7 +270,8 @@ impl FilesystemCollector {
         }
         let (path, text, watched) = match reread {
             Some(read) => read,
-            None => WatchedMountInfo::open(&self.host)?,
+            None => WatchedMountInfo::open(&self.host)
+                .map_err(|(path, e)| CollectError::io(&path, &e))?,
         };
         let selection = match &table.selection {
             Some(last) if last.text == text && last.path == path => Arc::clone(last),
@@ -434,7 +433,7 @@ fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{self, fixture_host};
+    use crate::collectors::common::testing::{self, fixture_host};
     use crate::collectors::CollectorFlags;
     use crate::exposition::Format;
 

@@ -8,7 +8,7 @@ use super::units::{
     parse_version, unsigned, Snapshot, UnitDetails, UnitFilter, UnitKind, UnitStatus,
     MIN_VERSION_SYSTEM_STATE,
 };
-use crate::collectors::system_bus::{self, text, BusConnection, CallError, Endpoint};
+use crate::collectors::common::system_bus::{self, text, BusConnection, CallError, Endpoint};
 use crate::host::Host;
 
 const DESTINATION: &str = "org.freedesktop.systemd1";

@@ -201,7 +201,7 @@ pub struct UnitDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::system_bus::text;
+    use crate::collectors::common::system_bus::text;
     use zbus::zvariant::{ObjectPath, Str};
 
     fn unit(name: &str, load: &str, active: &str) -> UnitStatus {

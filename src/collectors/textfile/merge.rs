@@ -10,8 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::text_format::{ParsedFamily, SeriesValue};
 use crate::metrics::{Family, MetricSet, MetricType, SamplePart};
-use crate::textformat::{ParsedFamily, SeriesValue};
 
 /// The mtime of each file read, written by the collector itself.
 pub const MTIME_METRIC: &str = "node_textfile_mtime_seconds";
@@ -298,9 +298,9 @@ fn describe(labels: &LabelSet) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::text_format::parse;
     use super::*;
     use crate::exposition::Format;
-    use crate::textformat::parse;
 
     fn add(files: &mut Textfiles, path: &str, text: &str) -> Result<(), String> {
         files.add(path, parse(text).unwrap())

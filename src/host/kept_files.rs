@@ -49,7 +49,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use crate::process_metrics::{soft_limit, Limit};
 use crate::unpoisoned::lock;
 use crate::word_hash::WordHasher;
 
@@ -104,26 +103,16 @@ struct Slot {
 static PROCESS_KEPT_FILES: OnceLock<KeptFiles> = OnceLock::new();
 
 /// Has the process keep files under `procfs` and `sysfs` open (see the
-/// module documentation). Called once at start-up; without it, every read
-/// opens and closes its file.
-pub fn keep_files_open(procfs: &Path, sysfs: &Path) {
-    let capacity = CAPACITY.min(descriptor_limit() / 4);
+/// module documentation), at most a quarter of `descriptor_limit`. Called
+/// once at start-up; without it, every read opens and closes its file.
+pub fn keep_files_open(procfs: &Path, sysfs: &Path, descriptor_limit: usize) {
+    let capacity = CAPACITY.min(descriptor_limit / 4);
     let _ = PROCESS_KEPT_FILES.set(KeptFiles::new(procfs, sysfs, capacity));
 }
 
 /// The process's kept files, if [`keep_files_open`] was called.
 pub fn process_kept_files() -> Option<&'static KeptFiles> {
     PROCESS_KEPT_FILES.get()
-}
-
-/// The soft limit on open descriptors, 1024 (the usual default) when it
-/// cannot be read.
-fn descriptor_limit() -> usize {
-    match soft_limit(Limit::OpenFiles) {
-        Ok(Some(limit)) => usize::try_from(limit).unwrap_or(usize::MAX),
-        Ok(None) => usize::MAX,
-        Err(_) => 1024,
-    }
 }
 
 /// The key of attribute `name` of the directory with identity `dir` (device
@@ -202,11 +191,13 @@ impl KeptFiles {
     }
 
     /// How many files are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().slots.len()
     }
 
     /// Whether no file is kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -6,8 +6,7 @@
 
 use std::path::Path;
 
-use crate::collector::CollectError;
-use crate::host::for_each_table_line;
+use crate::host::{for_each_table_line, LineError};
 
 /// The columns of one socket line that the collectors use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +83,11 @@ const LONGEST_LINE: usize = 256;
 
 /// Streams the table at `path`, handing each socket to `each`.
 ///
-/// A missing file is [`CollectError::no_data`] (the protocol family is
-/// disabled on this kernel), so callers can tell it from a failure by its
-/// kind. A line that does not parse fails the whole table, naming the line,
-/// since partial sums would be silently wrong.
-pub fn for_each_socket(path: &Path, mut each: impl FnMut(SocketLine)) -> Result<(), CollectError> {
+/// A missing file is an I/O error of kind `NotFound` (the protocol family
+/// is disabled on this kernel), so callers can tell it from a failure. A
+/// line that does not parse fails the whole table, naming the line, since
+/// partial sums would be silently wrong.
+pub fn for_each_socket(path: &Path, mut each: impl FnMut(SocketLine)) -> Result<(), LineError> {
     let mut header = true;
     for_each_table_line(path, LONGEST_LINE, |line| {
         if std::mem::take(&mut header) || line.trim().is_empty() {
@@ -97,13 +96,11 @@ pub fn for_each_socket(path: &Path, mut each: impl FnMut(SocketLine)) -> Result<
         each(SocketLine::parse(line)?);
         Ok(())
     })
-    .map_err(|e| CollectError::lines(path, e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::ErrorKind;
 
     const TCP_LISTEN: &str = "   0: 0100007F:4B75 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 47929 1 00000000bd1d8186 100 0 0 10 0";
     const TCP_TIME_WAIT: &str = "   3: 0100007F:8DEF 0100007F:91A0 06 00000000:00000000 03:0000017F 00000000     0        0 0 3 00000000baf4924d";
@@ -161,7 +158,7 @@ mod tests {
         }
     }
 
-    fn sockets_of(text: &str) -> Result<Vec<SocketLine>, CollectError> {
+    fn sockets_of(text: &str) -> Result<Vec<SocketLine>, LineError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tcp");
         std::fs::write(&path, text).unwrap();
@@ -190,14 +187,17 @@ mod tests {
 
     #[test]
     fn a_bad_line_fails_the_table_naming_it() {
-        let err = sockets_of(&format!("header\n{TCP_LISTEN}\ngarbage\n")).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Failed);
-        assert!(err.message().contains("line 3"), "{err}");
+        match sockets_of(&format!("header\n{TCP_LISTEN}\ngarbage\n")) {
+            Err(LineError::Refused { line, .. }) => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
-    fn a_missing_table_is_no_data() {
-        let err = for_each_socket(Path::new("/nonexistent/tcp6"), |_| {}).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NoData);
+    fn a_missing_table_is_not_found() {
+        match for_each_socket(Path::new("/nonexistent/tcp6"), |_| {}) {
+            Err(LineError::Io(err)) => assert_eq!(err.kind(), std::io::ErrorKind::NotFound),
+            other => panic!("{other:?}"),
+        }
     }
 }

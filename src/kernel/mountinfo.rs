@@ -17,18 +17,17 @@
 //! per-mount options (6) from the filesystem's own (11), and carries the
 //! device numbers.
 
+use std::io;
 use std::path::PathBuf;
 
-use crate::collector::CollectError;
 use crate::host::Host;
 
 /// Reads the host's mountinfo: PID 1's, or this process's own when PID 1's
 /// is hidden (hidepid), as node_exporter does. Returns the path read and its
-/// text.
-pub fn read_host_mountinfo(host: &Host) -> Result<(PathBuf, String), CollectError> {
+/// text; on failure, the path that failed, with the error.
+pub fn read_host_mountinfo(host: &Host) -> Result<(PathBuf, String), (PathBuf, io::Error)> {
     host.read_init_or_self("mountinfo")
         .map(|(dir, text)| (dir.join("mountinfo"), text))
-        .map_err(|(path, e)| CollectError::io(&path, &e))
 }
 
 /// One mount, as a line of mountinfo describes it.
@@ -49,6 +48,9 @@ pub struct Mount {
     pub source: String,
     /// The filesystem's own (superblock) options (field 11).
     pub super_options: String,
+    /// Whether mounts made elsewhere propagate into this one: it is a peer
+    /// (`shared:N`) or a slave (`master:N`) of another mount (field 7).
+    pub receives_mounts: bool,
 }
 
 impl Mount {
@@ -120,6 +122,9 @@ fn parse_line(line: &str) -> Result<Mount, &'static str> {
     if after[0].is_empty() {
         return Err("empty filesystem type");
     }
+    let receives_mounts = fields[6..separator]
+        .iter()
+        .any(|field| field.starts_with("shared:") || field.starts_with("master:"));
     Ok(Mount {
         major,
         minor,
@@ -128,6 +133,7 @@ fn parse_line(line: &str) -> Result<Mount, &'static str> {
         fs_type: after[0].to_string(),
         source: unescape(after[1]),
         super_options: after[2].to_string(),
+        receives_mounts,
     })
 }
 
@@ -196,6 +202,7 @@ mod tests {
                 fs_type: "ext4".into(),
                 source: "/dev/vda".into(),
                 super_options: "rw,discard,resv_strict,resuid=65534,resgid=65534".into(),
+                receives_mounts: false,
             }
         );
         assert!(!info.mounts[1].is_read_only());
@@ -211,8 +218,12 @@ mod tests {
         assert_eq!(m.fs_type, "ext3");
         assert_eq!(m.source, "/dev/root");
         assert_eq!(m.super_options, "rw,errors=continue");
+        assert!(m.receives_mounts);
         let m = one("29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw");
         assert_eq!((m.major, m.minor), (8, 1));
+        assert!(m.receives_mounts, "a peer");
+        assert!(one("29 1 8:1 / / rw master:5 - ext4 /dev/sda1 rw").receives_mounts);
+        assert!(!one("29 1 8:1 / / rw unbindable - ext4 /dev/sda1 rw").receives_mounts);
     }
 
     #[test]

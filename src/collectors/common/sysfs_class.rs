@@ -5,9 +5,8 @@
 use std::fs;
 use std::path::Path;
 
-use crate::collector::CollectError;
-use crate::collectors::netclass::means_no_value;
-use crate::host::{read_trimmed, Host};
+use crate::collectors::CollectError;
+use crate::host::Host;
 
 /// Reads every device of `<sysfs>/class/<class>` with `read(name, dir)`.
 /// A missing class is "no data"; a device `read` refuses fails the run.
@@ -28,31 +27,9 @@ pub fn read_devices<T>(
     Ok(devices)
 }
 
-/// Reads one attribute, trimmed; `None` when the driver has no value for it
-/// (absent, or refused as [`means_no_value`] says).
-pub fn read_optional(path: &Path) -> Result<Option<String>, String> {
-    match read_trimmed(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if means_no_value(&err) => Ok(None),
-        Err(err) => Err(format!("reading {}: {err}", path.display())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn optional_attributes() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("speed"), " 16 Gbit\n").unwrap();
-        assert_eq!(
-            read_optional(&dir.path().join("speed")),
-            Ok(Some("16 Gbit".to_string()))
-        );
-        assert_eq!(read_optional(&dir.path().join("absent")), Ok(None));
-        assert!(read_optional(dir.path()).is_err(), "a directory");
-    }
 
     #[test]
     fn devices_of_a_class() {
@@ -66,6 +43,6 @@ mod tests {
         let err = read_devices(&host, "demo", |_, _| Err::<(), _>("bad".to_string())).unwrap_err();
         assert!(err.message().contains("bad"), "{err}");
         let err = read_devices(&host, "absent", |_, _| Ok(())).unwrap_err();
-        assert_eq!(err.kind(), crate::collector::ErrorKind::NoData);
+        assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
     }
 }

@@ -16,9 +16,9 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use crate::collector::CollectError;
-use crate::host::{read_file_text, Host};
-use crate::kept_files::on_kernel_filesystem;
+use super::kept_files::on_kernel_filesystem;
+use super::read::read_file_text;
+use super::Host;
 
 /// What polling a held mountinfo file found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +40,14 @@ pub struct WatchedMountInfo {
 
 impl WatchedMountInfo {
     /// Opens and reads the host's mountinfo (PID 1's, else the agent's own,
-    /// as [`super::mountinfo::read_host_mountinfo`]): its path and text,
-    /// and the file held open when it can be watched.
-    pub fn open(host: &Host) -> Result<(PathBuf, String, Option<WatchedMountInfo>), CollectError> {
-        let (path, file) = host
-            .open_init_or_self("mountinfo")
-            .map_err(|(path, e)| CollectError::io(&path, &e))?;
-        let text = read_file_text(&file).map_err(|e| CollectError::io(&path, &e))?;
+    /// as [`Host::read_init_or_self`] reads it): its path and text, and the
+    /// file held open when it can be watched. On failure, the path that
+    /// failed, with the error.
+    pub fn open(
+        host: &Host,
+    ) -> Result<(PathBuf, String, Option<WatchedMountInfo>), (PathBuf, io::Error)> {
+        let (path, file) = host.open_init_or_self("mountinfo")?;
+        let text = read_file_text(&file).map_err(|e| (path.clone(), e))?;
         let watched = WatchedMountInfo::watch(path.clone(), file);
         Ok((path, text, watched))
     }

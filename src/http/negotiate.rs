@@ -1,7 +1,7 @@
 //! Content negotiation: which exposition format and whether gzip, from the
 //! request's `Accept` and `Accept-Encoding` headers.
 
-use super::Format;
+use crate::exposition::Format;
 
 /// One media range or coding from an `Accept*` header, with its q-value.
 struct Preference<'a> {

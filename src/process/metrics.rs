@@ -4,11 +4,12 @@
 //! These describe hostwatch itself, so they read the agent's own `/proc/self`
 //! (always the real `/proc` of the agent's namespace), never `--path.procfs`.
 
-use std::io;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::limits::{soft_limit, Limit};
 use crate::host::read_text;
+use crate::kernel::proc_stat::ProcStat;
 use crate::metrics::MetricSet;
 
 /// The fields of `/proc/<pid>/stat` the process metrics need.
@@ -44,43 +45,6 @@ impl ProcessStat {
     }
 }
 
-/// A resource limit of the process, as `/proc/self/limits` lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// "Max open files" (`RLIMIT_NOFILE`).
-    OpenFiles,
-    /// "Max address space" (`RLIMIT_AS`).
-    AddressSpace,
-}
-
-/// The process's soft limit on `limit`, `None` when unlimited: what
-/// `/proc/self/limits` lists, without having the kernel format the table
-/// of all sixteen limits for one number.
-pub fn soft_limit(limit: Limit) -> io::Result<Option<u64>> {
-    let resource = match limit {
-        Limit::OpenFiles => libc::RLIMIT_NOFILE,
-        Limit::AddressSpace => libc::RLIMIT_AS,
-    };
-    let mut value = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given.
-    if unsafe { libc::getrlimit(resource, &mut value) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t's width differs by target.
-    Ok((value.rlim_cur != libc::RLIM_INFINITY).then_some(value.rlim_cur as u64))
-}
-
-/// Boot time (`btime`) from `/proc/stat`, in seconds since the epoch.
-pub fn boot_time(proc_stat: &str) -> Option<u64> {
-    proc_stat
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// The agent's start time in seconds since the epoch: the boot time plus
 /// the start tick. It cannot change, and `/proc/stat`, where the boot time
 /// is, costs the kernel a sum over every CPU and interrupt to produce, so it
@@ -90,8 +54,9 @@ fn start_time(proc_root: &Path, start_ticks: u64, ticks_per_second: f64) -> Opti
     if let Some(&started) = STARTED.get() {
         return Some(started);
     }
-    let btime = boot_time(&read_text(&proc_root.join("stat")).ok()?)?;
-    Some(*STARTED.get_or_init(|| btime as f64 + start_ticks as f64 / ticks_per_second))
+    let stat = ProcStat::parse(&read_text(&proc_root.join("stat")).ok()?).ok()?;
+    let btime = stat.boot_time?;
+    Some(*STARTED.get_or_init(|| btime + start_ticks as f64 / ticks_per_second))
 }
 
 /// The number of open descriptors, counted as client_golang counts them: by
@@ -185,20 +150,6 @@ mod tests {
     }
 
     #[test]
-    fn soft_limits_are_those_proc_lists() {
-        let listed = std::fs::read_to_string("/proc/self/limits").unwrap();
-        for (limit, name) in [
-            (Limit::OpenFiles, "Max open files"),
-            (Limit::AddressSpace, "Max address space"),
-        ] {
-            let line = listed.lines().find(|l| l.starts_with(name)).unwrap();
-            let soft = line[name.len()..].split_whitespace().next().unwrap();
-            let expected = (soft != "unlimited").then(|| soft.parse::<u64>().unwrap());
-            assert_eq!(soft_limit(limit).unwrap(), expected, "{name}");
-        }
-    }
-
-    #[test]
     fn open_fds_counts_as_a_listing_does() {
         // Other tests open and close files meanwhile: compare only when two
         // listings around the count agree.
@@ -213,14 +164,5 @@ mod tests {
             }
         }
         panic!("the descriptor count never held still");
-    }
-
-    #[test]
-    fn btime() {
-        assert_eq!(
-            boot_time("cpu 1 2\nbtime 1700000000\n"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(boot_time("cpu 1 2\n"), None);
     }
 }

@@ -37,8 +37,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::cli::Cli;
-use crate::host::read_text;
+use crate::host::{read_text, Host};
+use crate::kernel::mountinfo::MountInfo;
+use crate::kernel::net_dev::InterfaceCounters;
 
 /// The agent's own procfs, always mounted at `/proc` where it runs.
 const OWN_PROCFS: &str = "/proc";
@@ -46,13 +47,13 @@ const OWN_PROCFS: &str = "/proc";
 /// Names of pid 1 that only a container's pid namespace has.
 const CONTAINER_INITS: &[&str] = &["pause", "catatonit", "tini", "docker-init", "dumb-init"];
 
-/// Runs the three checks against the configured roots and logs a warning for
+/// Runs the three checks against the host's roots and logs a warning for
 /// each that fails. Called once at start-up, after logging is set up.
-pub fn run(cli: &Cli) {
+pub fn run(host: &Host) {
     let own = Path::new(OWN_PROCFS);
-    check_procfs(&cli.procfs, own);
-    check_root_propagation(&cli.rootfs, own);
-    check_network_namespace(&cli.procfs, own);
+    check_procfs(host.procfs(), own);
+    check_root_propagation(host.rootfs(), own);
+    check_network_namespace(host.procfs(), own);
 }
 
 /// What the pid-namespace test reads: the targets of the two `self` links and
@@ -156,54 +157,19 @@ pub enum Propagation {
 
 /// Finds the propagation of the mount at `mount_point` in a mountinfo table
 /// (`/proc/<pid>/mountinfo`). The last matching line wins: it is the mount on
-/// top. Lines too short to be mountinfo are skipped.
+/// top. Lines that are not mountinfo are skipped.
 pub fn root_propagation(mountinfo: &str, mount_point: &Path) -> Propagation {
-    let mut found = Propagation::NotAMountPoint;
-    for line in mountinfo.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        // id, parent, major:minor, root, mount point, options, optional
-        // fields..., "-", fs type, source, super options.
-        let Some(separator) = fields.iter().skip(6).position(|f| *f == "-") else {
-            continue;
-        };
-        if Path::new(&unescape_mountinfo(fields[4])) != mount_point {
-            continue;
-        }
-        let optional = &fields[6..6 + separator];
-        found = if optional
-            .iter()
-            .any(|f| f.starts_with("master:") || f.starts_with("shared:"))
-        {
-            Propagation::Receives
-        } else {
-            Propagation::Private
-        };
+    let info = MountInfo::parse(mountinfo);
+    match info
+        .mounts
+        .iter()
+        .rev()
+        .find(|mount| Path::new(&mount.mount_point) == mount_point)
+    {
+        Some(mount) if mount.receives_mounts => Propagation::Receives,
+        Some(_) => Propagation::Private,
+        None => Propagation::NotAMountPoint,
     }
-    found
-}
-
-/// Undoes mountinfo's octal escapes (`\040` for a space, `\011`, `\012`,
-/// `\134`); anything else is kept as it is.
-fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|digits| bytes[i] == b'\\' && digits.iter().all(|d| (b'0'..=b'7').contains(d)));
-        match octal.map(|d| (d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0')) {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn check_root_propagation(rootfs: &Path, own: &Path) {
@@ -271,7 +237,7 @@ impl NetView {
                 .ok()
                 .map(|target| target.to_string_lossy().into_owned())
         };
-        let devices = |path: PathBuf| read_text(&path).ok().map(|text| interface_names(&text));
+        let devices = |path: PathBuf| interface_names(&read_text(&path).ok()?);
         let own_link = link(own.join("self/ns/net"));
         let init_link = link(procfs.join("1/ns/net"));
         if own_link.is_some() && init_link.is_some() {
@@ -318,16 +284,11 @@ impl NetView {
     }
 }
 
-/// The interface names of a `/proc/net/dev` table: the text before the
-/// colon on each line after the two header lines.
-pub fn interface_names(net_dev: &str) -> BTreeSet<String> {
-    net_dev
-        .lines()
-        .skip(2)
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, _)| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .collect()
+/// The interface names of a `/proc/net/dev` table; `None` when it is not
+/// one.
+pub fn interface_names(net_dev: &str) -> Option<BTreeSet<String>> {
+    let interfaces = InterfaceCounters::parse_all(net_dev).ok()?;
+    Some(interfaces.into_iter().map(|i| i.device).collect())
 }
 
 /// At most this many interface names are listed in the warning: a host's
@@ -537,13 +498,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo("/a\\040b\\011c\\134d"), "/a b\tc\\d");
-        assert_eq!(unescape_mountinfo("/trailing\\04"), "/trailing\\04");
-        assert_eq!(unescape_mountinfo("/not\\999octal"), "/not\\999octal");
-    }
-
     const HOST_NET_DEV: &str = "\
 Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -558,16 +512,15 @@ Inter-|   Receive                                                |  Transmit
   eth0:    5432      12    0    0    0     0          0         0     6543      13    0    0    0     0       0          0
 ";
 
-    fn devices(text: &str) -> Option<BTreeSet<String>> {
-        Some(interface_names(text))
-    }
-
     #[test]
     fn interface_names_of_net_dev() {
-        let names: Vec<String> = interface_names(HOST_NET_DEV).into_iter().collect();
+        let names: Vec<String> = interface_names(HOST_NET_DEV).unwrap().into_iter().collect();
         assert_eq!(names, ["cali1a2b3c4d5e6", "eth0", "lo"]);
-        assert!(interface_names("").is_empty());
-        assert!(interface_names("garbage\nmore garbage\nno colon here\n").is_empty());
+        assert_eq!(interface_names(""), Some(BTreeSet::new()));
+        assert_eq!(
+            interface_names("garbage\nmore garbage\nno colon: here\n"),
+            None
+        );
     }
 
     #[test]
@@ -581,8 +534,8 @@ Inter-|   Receive                                                |  Transmit
         let different = NetView {
             init_link: Some("net:[4026532712]".to_string()),
             // Links outrank interface lists.
-            own_devices: [devices(HOST_NET_DEV), devices(HOST_NET_DEV)],
-            init_devices: devices(HOST_NET_DEV),
+            own_devices: [interface_names(HOST_NET_DEV), interface_names(HOST_NET_DEV)],
+            init_devices: interface_names(HOST_NET_DEV),
             ..same
         };
         assert!(matches!(different.verdict(), NetVerdict::Different(_)));
@@ -593,8 +546,8 @@ Inter-|   Receive                                                |  Transmit
         let pod = NetView {
             own_link: Some("net:[4026532712]".to_string()),
             init_link: None,
-            own_devices: [devices(POD_NET_DEV), devices(POD_NET_DEV)],
-            init_devices: devices(HOST_NET_DEV),
+            own_devices: [interface_names(POD_NET_DEV), interface_names(POD_NET_DEV)],
+            init_devices: interface_names(HOST_NET_DEV),
         };
         let verdict = pod.verdict();
         assert!(
@@ -602,13 +555,13 @@ Inter-|   Receive                                                |  Transmit
             "{verdict:?}"
         );
         let host = NetView {
-            own_devices: [devices(HOST_NET_DEV), devices(HOST_NET_DEV)],
+            own_devices: [interface_names(HOST_NET_DEV), interface_names(HOST_NET_DEV)],
             ..pod.clone()
         };
         assert_eq!(host.verdict(), NetVerdict::Same);
         // An interface that came between the agent's two reads proves nothing.
         let churn = NetView {
-            own_devices: [devices(POD_NET_DEV), devices(HOST_NET_DEV)],
+            own_devices: [interface_names(POD_NET_DEV), interface_names(HOST_NET_DEV)],
             ..pod.clone()
         };
         assert_eq!(churn.verdict(), NetVerdict::Same);

@@ -21,8 +21,109 @@ use rustls::{
     SupportedCipherSuite, SupportedProtocolVersion,
 };
 
-use super::config::{ClientAuth, Source, TlsSettings, TlsVersion};
 use crate::unpoisoned::lock;
+
+/// Where the server's certificate and key come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A PEM file, re-read when it changes on disk.
+    File(PathBuf),
+    /// PEM text given inline in the configuration.
+    Inline(String),
+}
+
+/// exporter-toolkit's `client_auth_type`, named after Go's `tls.ClientAuthType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    NoClientCert,
+    /// A certificate is asked for but neither required nor verified.
+    RequestClientCert,
+    /// A certificate is required but not verified.
+    RequireAnyClientCert,
+    /// A certificate, if sent, must verify against the client CA.
+    VerifyClientCertIfGiven,
+    /// A certificate is required and must verify against the client CA.
+    RequireAndVerifyClientCert,
+}
+
+impl ClientAuth {
+    /// Parses exporter-toolkit's name of a policy.
+    pub(super) fn parse(name: &str) -> Result<ClientAuth, String> {
+        Ok(match name {
+            "" | "NoClientCert" => ClientAuth::NoClientCert,
+            "RequestClientCert" => ClientAuth::RequestClientCert,
+            "RequireAnyClientCert" => ClientAuth::RequireAnyClientCert,
+            "VerifyClientCertIfGiven" => ClientAuth::VerifyClientCertIfGiven,
+            "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerifyClientCert,
+            other => {
+                return Err(format!(
+                    "tls_server_config.client_auth_type: invalid value {other:?} (expected \
+                     NoClientCert, RequestClientCert, RequireAnyClientCert, \
+                     VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
+                ))
+            }
+        })
+    }
+
+    /// Whether client certificates are checked against the client CA.
+    pub fn verifies(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert
+        )
+    }
+}
+
+/// A TLS protocol version rustls implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+impl TlsVersion {
+    /// Parses Go's name of a version, the value of `key`.
+    pub(super) fn parse(key: &str, name: &str) -> Result<TlsVersion, String> {
+        match name {
+            "TLS12" => Ok(TlsVersion::Tls12),
+            "TLS13" => Ok(TlsVersion::Tls13),
+            "TLS10" | "TLS11" => Err(format!(
+                "tls_server_config.{key}: {name} is not supported: hostwatch speaks TLS 1.2 and 1.3 only"
+            )),
+            other => Err(format!(
+                "tls_server_config.{key}: unknown TLS version {other:?} (expected TLS12 or TLS13)"
+            )),
+        }
+    }
+}
+
+/// The validated `tls_server_config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The server certificate chain.
+    pub cert: Source,
+    /// The server private key.
+    pub key: Source,
+    /// The CA bundle client certificates are verified against.
+    pub client_ca: Option<Source>,
+    /// How client certificates are treated.
+    pub client_auth: ClientAuth,
+    /// The lowest protocol version accepted.
+    pub min_version: TlsVersion,
+    /// The highest protocol version accepted.
+    pub max_version: TlsVersion,
+    /// Go names of the TLS 1.2 cipher suites allowed, in preference order;
+    /// empty for the defaults.
+    pub cipher_suites: Vec<String>,
+    /// Whether the server's suite order wins over the client's.
+    pub prefer_server_cipher_suites: bool,
+    /// Go names of the key exchange groups, in preference order; empty for
+    /// the defaults.
+    pub curve_preferences: Vec<String>,
+}
 
 /// Go's names of the TLS 1.2 suites rustls implements.
 const TLS12_SUITES: &[(&str, SupportedCipherSuite)] = &[
@@ -446,7 +547,7 @@ mod tests {
     fn settings(dir: &Path, extra: &str) -> TlsSettings {
         let text =
             format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}");
-        crate::web::WebConfig::parse(&text, dir)
+        super::super::web_config::WebConfig::parse(&text, dir)
             .unwrap()
             .tls
             .unwrap()

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};
+use crate::collectors::common::device_filter::{with_deprecated_alias, DeviceFilter};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
@@ -38,18 +38,18 @@ pub struct Flags {
     /// Regexp of diskstats devices to exclude (mutually exclusive to
     /// device-include). [default: ^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$]
     #[arg(id = "collector.diskstats.device-exclude", long = "collector.diskstats.device-exclude", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub device_exclude: Option<Regex>,
 
     /// DEPRECATED: Use collector.diskstats.device-exclude
     #[arg(id = "collector.diskstats.ignored-devices", long = "collector.diskstats.ignored-devices", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex, hide = true)]
+          value_parser = crate::parse::regex, hide = true)]
     pub ignored_devices: Option<Regex>,
 
     /// Regexp of diskstats devices to include (mutually exclusive to
     /// device-exclude).
     #[arg(id = "collector.diskstats.device-include", long = "collector.diskstats.device-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub device_include: Option<Regex>,
 }
 
@@ -650,7 +650,7 @@ mod tests {
 
     #[test]
     fn reports_the_fixture_host() {
-        let text = crate::collector::testing::scrape_fixtures(&SPEC, &[]);
+        let text = crate::collectors::common::testing::scrape_fixtures(&SPEC, &[]);
         for expected in [
             r#"node_disk_info{device="sda",major="8",minor="0",model="ST4000DM004-2CV104",path="pci-0000:00:17.0-ata-1",revision="0001",rotational="1",serial="ZFN1ABCD",wwn="0x5000c500c1234567"} 1"#,
             r#"node_disk_info{device="nvme0n1",major="259",minor="0",model="Samsung SSD 970 EVO Plus 1TB",path="pci-0000:01:00.0-nvme-1",revision="2B2QEXM7",rotational="0",serial="S4EWNX0R123456",wwn="eui.0025385b91234567"} 1"#,
@@ -688,7 +688,7 @@ mod tests {
 
     #[test]
     fn device_facts_are_cached_until_the_device_changes() {
-        use crate::collector::testing::{build, render};
+        use crate::collectors::common::testing::{build, render};
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for sub in ["proc", "sys/block/sdb/queue", "udev"] {

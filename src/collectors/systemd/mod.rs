@@ -24,8 +24,8 @@ mod units;
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::with_deprecated_alias;
+use crate::collectors::common::device_filter::with_deprecated_alias;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::metrics::{MetricSet, MetricType};
 use bus::{SystemdBus, Wanted};
 use units::{
@@ -53,24 +53,24 @@ pub struct Flags {
     /// Regexp of systemd units to include. Units must both match include and
     /// not match exclude to be included. [default: .+]
     #[arg(id = "collector.systemd.unit-include", long = "collector.systemd.unit-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub unit_include: Option<Regex>,
 
     /// DEPRECATED: Use --collector.systemd.unit-include
     #[arg(id = "collector.systemd.unit-whitelist", long = "collector.systemd.unit-whitelist", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex, hide = true)]
+          value_parser = crate::parse::regex, hide = true)]
     pub unit_whitelist: Option<Regex>,
 
     /// Regexp of systemd units to exclude. Units must both match include and
     /// not match exclude to be included. [default:
     /// .+\.(automount|device|mount|scope|slice)]
     #[arg(id = "collector.systemd.unit-exclude", long = "collector.systemd.unit-exclude", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub unit_exclude: Option<Regex>,
 
     /// DEPRECATED: Use collector.systemd.unit-exclude
     #[arg(id = "collector.systemd.unit-blacklist", long = "collector.systemd.unit-blacklist", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex, hide = true)]
+          value_parser = crate::parse::regex, hide = true)]
     pub unit_blacklist: Option<Regex>,
 
     /// Establish a private, direct connection to systemd without dbus
@@ -338,7 +338,7 @@ fn per_unit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build as build_collector, fixture_host};
+    use crate::collectors::common::testing::{build as build_collector, fixture_host};
     use crate::exposition::Format;
     use crate::metrics::Family;
     use units::{UnitDetails, UnitStatus};

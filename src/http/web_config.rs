@@ -3,10 +3,13 @@
 //! cannot honour stops start-up instead of silently weakening security.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::rate_limit::RateLimit;
+use super::tls::{self, ClientAuth, Source, TlsSettings, TlsVersion};
 
 /// A validated web configuration.
 #[derive(Debug, Clone, Default)]
@@ -19,116 +22,6 @@ pub struct WebConfig {
     pub headers: Vec<(String, String)>,
     /// The request rate limit, if any.
     pub rate_limit: Option<RateLimit>,
-}
-
-/// Where the server's certificate and key come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A PEM file, re-read when it changes on disk.
-    File(PathBuf),
-    /// PEM text given inline in the configuration.
-    Inline(String),
-}
-
-/// exporter-toolkit's `client_auth_type`, named after Go's `tls.ClientAuthType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// No client certificate is asked for.
-    NoClientCert,
-    /// A certificate is asked for but neither required nor verified.
-    RequestClientCert,
-    /// A certificate is required but not verified.
-    RequireAnyClientCert,
-    /// A certificate, if sent, must verify against the client CA.
-    VerifyClientCertIfGiven,
-    /// A certificate is required and must verify against the client CA.
-    RequireAndVerifyClientCert,
-}
-
-impl ClientAuth {
-    fn parse(name: &str) -> Result<ClientAuth, String> {
-        Ok(match name {
-            "" | "NoClientCert" => ClientAuth::NoClientCert,
-            "RequestClientCert" => ClientAuth::RequestClientCert,
-            "RequireAnyClientCert" => ClientAuth::RequireAnyClientCert,
-            "VerifyClientCertIfGiven" => ClientAuth::VerifyClientCertIfGiven,
-            "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerifyClientCert,
-            other => {
-                return Err(format!(
-                    "tls_server_config.client_auth_type: invalid value {other:?} (expected \
-                     NoClientCert, RequestClientCert, RequireAnyClientCert, \
-                     VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
-                ))
-            }
-        })
-    }
-
-    /// Whether client certificates are checked against the client CA.
-    pub fn verifies(self) -> bool {
-        matches!(
-            self,
-            ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert
-        )
-    }
-}
-
-/// A TLS protocol version rustls implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    /// TLS 1.2.
-    Tls12,
-    /// TLS 1.3.
-    Tls13,
-}
-
-impl TlsVersion {
-    fn parse(key: &str, name: &str) -> Result<TlsVersion, String> {
-        match name {
-            "TLS12" => Ok(TlsVersion::Tls12),
-            "TLS13" => Ok(TlsVersion::Tls13),
-            "TLS10" | "TLS11" => Err(format!(
-                "tls_server_config.{key}: {name} is not supported: hostwatch speaks TLS 1.2 and 1.3 only"
-            )),
-            other => Err(format!(
-                "tls_server_config.{key}: unknown TLS version {other:?} (expected TLS12 or TLS13)"
-            )),
-        }
-    }
-}
-
-/// The validated `tls_server_config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    /// The server certificate chain.
-    pub cert: Source,
-    /// The server private key.
-    pub key: Source,
-    /// The CA bundle client certificates are verified against.
-    pub client_ca: Option<Source>,
-    /// How client certificates are treated.
-    pub client_auth: ClientAuth,
-    /// The lowest protocol version accepted.
-    pub min_version: TlsVersion,
-    /// The highest protocol version accepted.
-    pub max_version: TlsVersion,
-    /// Go names of the TLS 1.2 cipher suites allowed, in preference order;
-    /// empty for the defaults.
-    pub cipher_suites: Vec<String>,
-    /// Whether the server's suite order wins over the client's.
-    pub prefer_server_cipher_suites: bool,
-    /// Go names of the key exchange groups, in preference order; empty for
-    /// the defaults.
-    pub curve_preferences: Vec<String>,
-}
-
-/// exporter-toolkit's token bucket: one request per `interval` on average,
-/// up to `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Time for one token to come back.
-    pub interval: Duration,
-    /// Bucket size.
-    pub burst: u32,
 }
 
 /// Response headers the configuration may set, with the values allowed
@@ -308,7 +201,7 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, String> 
         curve_preferences: raw.curve_preferences.unwrap_or_default(),
     };
     // Names are checked now so that a typo fails start-up, not a handshake.
-    crate::web::tls::check_names(&settings)?;
+    tls::check_names(&settings)?;
     Ok(Some(settings))
 }
 
@@ -361,7 +254,7 @@ fn rate_limit(raw: RawRateLimit) -> Result<Option<RateLimit>, String> {
     let interval = match raw.interval.as_deref() {
         None => Duration::ZERO,
         Some(text) => {
-            crate::cli::parse_duration(text).map_err(|e| format!("rate_limit.interval: {e}"))?
+            crate::parse::duration(text).map_err(|e| format!("rate_limit.interval: {e}"))?
         }
     };
     if interval.is_zero() {
@@ -376,6 +269,8 @@ fn rate_limit(raw: RawRateLimit) -> Result<Option<RateLimit>, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     const HASH: &str = "$2y$04$3hD3k6BO3BrLlMoM2ROK9eg1bDOYm1ujr8/wxTxPX.8MfBYJXUpHW";

@@ -11,6 +11,7 @@
 
 mod glob;
 mod merge;
+pub mod text_format;
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
@@ -21,10 +22,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{ArgAction, Args};
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::MAX_FILE_BYTES;
 use crate::metrics::{MetricSet, MetricType};
-use crate::textformat;
 use crate::unpoisoned::lock;
 use merge::{Textfiles, MTIME_METRIC, SCRAPE_ERROR_METRIC};
 
@@ -151,7 +151,7 @@ fn prom_files(dir: &str) -> std::io::Result<Vec<String>> {
 
 /// Reads and parses one file; returns its families and its mtime in whole
 /// seconds, taken after reading so that it dates the content read.
-fn read_textfile(path: &str) -> Result<(Vec<textformat::ParsedFamily>, f64), String> {
+fn read_textfile(path: &str) -> Result<(Vec<text_format::ParsedFamily>, f64), String> {
     // Non-blocking, so that a FIFO named *.prom cannot hang the collector;
     // it is then refused as not a regular file.
     let mut file = OpenOptions::new()
@@ -165,7 +165,7 @@ fn read_textfile(path: &str) -> Result<(Vec<textformat::ParsedFamily>, f64), Str
     }
     let bytes = read_capped(&mut file)?;
     let text = decode(&bytes)?;
-    let families = textformat::parse(&text).map_err(|e| e.to_string())?;
+    let families = text_format::parse(&text).map_err(|e| e.to_string())?;
     let modified = file
         .metadata()
         .and_then(|m| m.modified())

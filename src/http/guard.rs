@@ -11,9 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
-use super::auth::BasicAuth;
-use super::config::WebConfig;
+use super::basic_auth::BasicAuth;
 use super::rate_limit::RateLimiter;
+use super::web_config::WebConfig;
 
 /// The largest request body accepted: every endpoint is a GET, so anything
 /// bigger is not a scrape.

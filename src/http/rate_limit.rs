@@ -5,8 +5,17 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::config::RateLimit;
 use crate::unpoisoned::lock;
+
+/// exporter-toolkit's token bucket: one request per `interval` on average,
+/// up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Time for one token to come back.
+    pub interval: Duration,
+    /// Bucket size.
+    pub burst: u32,
+}
 
 /// The shared bucket.
 pub struct RateLimiter {

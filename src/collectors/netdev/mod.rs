@@ -20,9 +20,10 @@ use std::sync::Arc;
 use clap::{ArgAction, Args};
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::{with_deprecated_alias, DeviceFilter};
+use crate::collectors::common::device_filter::{with_deprecated_alias, DeviceFilter};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, read_trimmed, Host};
+use crate::kernel::net_dev::InterfaceCounters;
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -39,22 +40,22 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Regexp of net devices to include (mutually exclusive to device-exclude).
     #[arg(id = "collector.netdev.device-include", long = "collector.netdev.device-include", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub device_include: Option<Regex>,
 
     /// DEPRECATED: Use collector.netdev.device-include
     #[arg(id = "collector.netdev.device-whitelist", long = "collector.netdev.device-whitelist", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex, hide = true)]
+          value_parser = crate::parse::regex, hide = true)]
     pub device_whitelist: Option<Regex>,
 
     /// Regexp of net devices to exclude (mutually exclusive to device-include).
     #[arg(id = "collector.netdev.device-exclude", long = "collector.netdev.device-exclude", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex)]
+          value_parser = crate::parse::regex)]
     pub device_exclude: Option<Regex>,
 
     /// DEPRECATED: Use collector.netdev.device-exclude
     #[arg(id = "collector.netdev.device-blacklist", long = "collector.netdev.device-blacklist", value_name = "REGEX",
-          value_parser = crate::cli::parse_regex, hide = true)]
+          value_parser = crate::parse::regex, hide = true)]
     pub device_blacklist: Option<Regex>,
 
     /// Collect address-info for every device (addresses of the agent's
@@ -138,15 +139,6 @@ struct NetdevCollector {
     families: Vec<(Arc<str>, Arc<str>)>,
 }
 
-/// The sixteen counters of one `/proc/net/dev` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InterfaceCounters {
-    /// Interface name.
-    pub device: String,
-    /// Values in the kernel's column order, see [`COLUMNS`].
-    pub values: [u64; 16],
-}
-
 /// `/proc/net/dev`'s columns and node_exporter's names for them: the legacy
 /// names (the default) and the detailed ones.
 pub const COLUMNS: [(&str, &str); 16] = [
@@ -167,48 +159,6 @@ pub const COLUMNS: [(&str, &str); 16] = [
     ("transmit_carrier", "transmit_carrier"),
     ("transmit_compressed", "transmit_compressed"),
 ];
-
-impl InterfaceCounters {
-    /// Parses `/proc/net/dev`: two header lines, then `name: 16 numbers` per
-    /// interface. The name ends at the last colon (names may contain colons,
-    /// and large counters may leave no space after it). Lines that are cut
-    /// short or hold garbage are skipped; text with interface lines but none
-    /// usable is an error.
-    pub fn parse_all(text: &str) -> Result<Vec<InterfaceCounters>, String> {
-        let mut interfaces = Vec::new();
-        let mut skipped = 0usize;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if line.contains('|') {
-                continue; // a header line
-            }
-            match InterfaceCounters::parse(line) {
-                Some(parsed) => interfaces.push(parsed),
-                None => skipped += 1,
-            }
-        }
-        if interfaces.is_empty() && skipped > 0 {
-            return Err(format!("none of {skipped} lines is an interface line"));
-        }
-        Ok(interfaces)
-    }
-
-    fn parse(line: &str) -> Option<InterfaceCounters> {
-        let (name, rest) = line.rsplit_once(':')?;
-        let device = name.trim();
-        if device.is_empty() {
-            return None;
-        }
-        let mut values = [0u64; 16];
-        let mut fields = rest.split_whitespace();
-        for value in &mut values {
-            *value = fields.next()?.parse().ok()?;
-        }
-        Some(InterfaceCounters {
-            device: device.to_string(),
-            values,
-        })
-    }
-}
 
 impl NetdevCollector {
     fn read_counters(&self) -> Result<Vec<InterfaceCounters>, CollectError> {
@@ -363,7 +313,7 @@ mod tests {
 
     #[test]
     fn reports_the_fixture_host() {
-        let text = crate::collector::testing::scrape_fixtures(&SPEC, &[]);
+        let text = crate::collectors::common::testing::scrape_fixtures(&SPEC, &[]);
         for expected in [
             "# HELP node_network_receive_bytes_total Network device statistic receive_bytes.",
             "# TYPE node_network_receive_bytes_total counter",
@@ -385,7 +335,7 @@ mod tests {
 
     #[test]
     fn detailed_names_filters_and_aliases() {
-        let text = crate::collector::testing::scrape_fixtures(
+        let text = crate::collectors::common::testing::scrape_fixtures(
             &SPEC,
             &[
                 "--collector.netdev.enable-detailed-metrics",
@@ -416,8 +366,8 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("net")).unwrap();
         std::fs::write(dir.path().join("net/dev"), REAL).unwrap();
         let host = Host::new(dir.path(), "/nonexistent", "/", "/nonexistent");
-        let collector = crate::collector::testing::build(&SPEC, host, &[]).unwrap();
-        let text = crate::collector::testing::render(collector.as_ref());
+        let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
+        let text = crate::collectors::common::testing::render(collector.as_ref());
         assert!(text.contains(r#"node_network_receive_bytes_total{device="eth0"} 2.90299987e+08"#));
     }
 

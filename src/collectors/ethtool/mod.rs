@@ -29,8 +29,8 @@ use std::sync::Arc;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collector::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::collectors::device_filter::DeviceFilter;
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
@@ -55,7 +55,7 @@ pub struct Flags {
         id = "collector.ethtool.device-include",
         long = "collector.ethtool.device-include",
         value_name = "REGEX",
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub device_include: Option<Regex>,
 
@@ -64,7 +64,7 @@ pub struct Flags {
         id = "collector.ethtool.device-exclude",
         long = "collector.ethtool.device-exclude",
         value_name = "REGEX",
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub device_exclude: Option<Regex>,
 
@@ -74,7 +74,7 @@ pub struct Flags {
         long = "collector.ethtool.metrics-include",
         value_name = "REGEX",
         default_value = ".*",
-        value_parser = crate::cli::parse_regex
+        value_parser = crate::parse::regex
     )]
     pub metrics_include: Regex,
 }
@@ -369,7 +369,7 @@ fn emit(reports: &[DeviceReport], out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::{build, host_with_sysfs, parse_args, render};
+    use crate::collectors::common::testing::{build, host_with_sysfs, parse_args, render};
 
     /// Answers as a veth, a NIC with link modes, a loopback and an
     /// interface of another namespace would.
@@ -544,17 +544,17 @@ mod tests {
             &[],
         )
         .unwrap();
-        let (_, result) = crate::collector::testing::run(missing.as_ref());
+        let (_, result) = crate::collectors::common::testing::run(missing.as_ref());
         assert_eq!(
             result.unwrap_err().kind(),
-            crate::collector::ErrorKind::NoData
+            crate::collectors::ErrorKind::NoData
         );
         let empty = sysfs_with(&[]);
         let c = build(&SPEC, host_with_sysfs(empty.path()), &[]).unwrap();
-        let (_, result) = crate::collector::testing::run(c.as_ref());
+        let (_, result) = crate::collectors::common::testing::run(c.as_ref());
         assert_eq!(
             result.unwrap_err().kind(),
-            crate::collector::ErrorKind::Failed
+            crate::collectors::ErrorKind::Failed
         );
     }
 

@@ -1,0 +1,238 @@
+//! The collector registry: every collector hostwatch has, with its name and
+//! default exactly as node_exporter's, and the collector-specific flags.
+//!
+//! Also the names of node_exporter collectors and flags hostwatch does not
+//! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
+//! their flags are accepted, with a warning, instead of failing start-up.
+
+use clap::Args;
+
+use super::CollectorSpec;
+use super::{
+    arp, bcache, bcachefs, bonding, btrfs, buddyinfo, cgroups, conntrack, cpu, cpu_vulnerabilities,
+    cpufreq, diskstats, dmi, dmmultipath, drbd, edac, entropy, ethtool, fibrechannel, filefd,
+    filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd, lnstat, loadavg, logind,
+    mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat, network_route, nfs, nfsd,
+    nvme, os, powersupplyclass, pressure, processes, rapl, schedstat, selinux, slabinfo, sockstat,
+    softirqs, softnet, stat, swap, sysctl, systemd, tapestats, tcpstat, textfile, thermal_zone,
+    time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
+};
+
+/// Every collector, in name order.
+pub const ALL: &[CollectorSpec] = &[
+    arp::SPEC,
+    bcache::SPEC,
+    bcachefs::SPEC,
+    bonding::SPEC,
+    btrfs::SPEC,
+    buddyinfo::SPEC,
+    cgroups::SPEC,
+    conntrack::SPEC,
+    cpu::SPEC,
+    cpu_vulnerabilities::SPEC,
+    cpufreq::SPEC,
+    diskstats::SPEC,
+    dmi::SPEC,
+    dmmultipath::SPEC,
+    drbd::SPEC,
+    edac::SPEC,
+    entropy::SPEC,
+    ethtool::SPEC,
+    fibrechannel::SPEC,
+    filefd::SPEC,
+    filesystem::SPEC,
+    hwmon::SPEC,
+    infiniband::SPEC,
+    interrupts::SPEC,
+    ipvs::SPEC,
+    kernel_hung::SPEC,
+    ksmd::SPEC,
+    lnstat::SPEC,
+    loadavg::SPEC,
+    logind::SPEC,
+    mdadm::SPEC,
+    meminfo::SPEC,
+    meminfo_numa::SPEC,
+    mountstats::SPEC,
+    netclass::SPEC,
+    netdev::SPEC,
+    netstat::SPEC,
+    network_route::SPEC,
+    nfs::SPEC,
+    nfsd::SPEC,
+    nvme::SPEC,
+    os::SPEC,
+    powersupplyclass::SPEC,
+    pressure::SPEC,
+    processes::SPEC,
+    rapl::SPEC,
+    schedstat::SPEC,
+    selinux::SPEC,
+    slabinfo::SPEC,
+    sockstat::SPEC,
+    softirqs::SPEC,
+    softnet::SPEC,
+    stat::SPEC,
+    swap::SPEC,
+    sysctl::SPEC,
+    systemd::SPEC,
+    tapestats::SPEC,
+    tcpstat::SPEC,
+    textfile::SPEC,
+    thermal_zone::SPEC,
+    time::SPEC,
+    timex::SPEC,
+    udp_queues::SPEC,
+    uname::SPEC,
+    vmstat::SPEC,
+    watchdog::SPEC,
+    xfrm::SPEC,
+    xfs::SPEC,
+    zfs::SPEC,
+    zoneinfo::SPEC,
+];
+
+/// The flags of every collector, under `--collector.<name>.<flag>`.
+#[derive(Debug, Clone, Args)]
+pub struct CollectorFlags {
+    /// `--collector.arp.*`.
+    #[command(flatten)]
+    pub arp: arp::Flags,
+    /// `--collector.bcache.*`.
+    #[command(flatten)]
+    pub bcache: bcache::Flags,
+    /// `--collector.cpu.*`.
+    #[command(flatten)]
+    pub cpu: cpu::Flags,
+    /// `--collector.cpufreq.*`.
+    #[command(flatten)]
+    pub cpufreq: cpufreq::Flags,
+    /// `--collector.diskstats.*`.
+    #[command(flatten)]
+    pub diskstats: diskstats::Flags,
+    /// `--collector.ethtool.*`.
+    #[command(flatten)]
+    pub ethtool: ethtool::Flags,
+    /// `--collector.filesystem.*`.
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
+    /// `--collector.hwmon.*`.
+    #[command(flatten)]
+    pub hwmon: hwmon::Flags,
+    /// `--collector.interrupts.*`.
+    #[command(flatten)]
+    pub interrupts: interrupts::Flags,
+    /// `--collector.ipvs.*`.
+    #[command(flatten)]
+    pub ipvs: ipvs::Flags,
+    /// `--collector.netclass.*`.
+    #[command(flatten)]
+    pub netclass: netclass::Flags,
+    /// `--collector.netdev.*`.
+    #[command(flatten)]
+    pub netdev: netdev::Flags,
+    /// `--collector.netstat.*`.
+    #[command(flatten)]
+    pub netstat: netstat::Flags,
+    /// `--collector.powersupply.*`.
+    #[command(flatten)]
+    pub powersupplyclass: powersupplyclass::Flags,
+    /// `--collector.rapl.*`.
+    #[command(flatten)]
+    pub rapl: rapl::Flags,
+    /// `--collector.slabinfo.*`.
+    #[command(flatten)]
+    pub slabinfo: slabinfo::Flags,
+    /// `--collector.stat.*`.
+    #[command(flatten)]
+    pub stat: stat::Flags,
+    /// `--collector.sysctl.*`.
+    #[command(flatten)]
+    pub sysctl: sysctl::Flags,
+    /// `--collector.systemd.*`.
+    #[command(flatten)]
+    pub systemd: systemd::Flags,
+    /// `--collector.tapestats.*`.
+    #[command(flatten)]
+    pub tapestats: tapestats::Flags,
+    /// `--collector.textfile.*`.
+    #[command(flatten)]
+    pub textfile: textfile::Flags,
+    /// `--collector.vmstat.*`.
+    #[command(flatten)]
+    pub vmstat: vmstat::Flags,
+}
+
+/// node_exporter's Linux collectors that hostwatch does not implement.
+/// `--no-collector.<name>` for these is accepted silently;
+/// `--collector.<name>` is accepted with a warning that it does nothing.
+pub const NOT_IMPLEMENTED: &[&str] = &[
+    "drm",
+    "ntp",
+    "pcidevice",
+    "perf",
+    "qdisc",
+    "runit",
+    "supervisord",
+    "wifi",
+];
+
+/// How a flag of an unimplemented collector takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoredFlagKind {
+    /// A kingpin boolean: `--flag`, `--no-flag`, `--flag=false`.
+    Bool,
+    /// A flag with a value, possibly repeated.
+    Value,
+}
+
+/// Flags of node_exporter collectors listed in [`NOT_IMPLEMENTED`]: accepted
+/// so existing argument lists keep working, and reported as ignored.
+pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
+    use IgnoredFlagKind::{Bool, Value};
+    &[
+        ("collector.ntp.server", Value),
+        ("collector.ntp.server-port", Value),
+        ("collector.ntp.protocol-version", Value),
+        ("collector.ntp.server-is-local", Bool),
+        ("collector.ntp.ip-ttl", Value),
+        ("collector.ntp.max-distance", Value),
+        ("collector.ntp.local-offset-tolerance", Value),
+        ("collector.perf.cpus", Value),
+        ("collector.perf.tracepoint", Value),
+        ("collector.perf.disable-hardware-profilers", Bool),
+        ("collector.perf.disable-software-profilers", Bool),
+        ("collector.perf.disable-cache-profilers", Bool),
+        ("collector.perf.hardware-profilers", Value),
+        ("collector.perf.software-profilers", Value),
+        ("collector.perf.cache-profilers", Value),
+        ("collector.qdisc.fixtures", Value),
+        ("collector.qdisc.device-include", Value),
+        ("collector.qdisc.device-exclude", Value),
+        ("collector.qdisk.device-include", Value),
+        ("collector.qdisk.device-exclude", Value),
+        ("collector.runit.servicedir", Value),
+        ("collector.supervisord.url", Value),
+        ("collector.wifi.fixtures", Value),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_and_disjoint_from_the_unimplemented_list() {
+        let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted, "ALL must be sorted by name, without repeats");
+        for name in &names {
+            assert!(
+                !NOT_IMPLEMENTED.contains(name),
+                "{name} is implemented: remove it from NOT_IMPLEMENTED"
+            );
+        }
+    }
+}

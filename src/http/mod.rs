@@ -1,0 +1,18 @@
+//! The HTTP layer: listeners, the routes and their handlers, the guard in
+//! front of them (TLS, basic authentication, response headers, rate limit)
+//! configured by `--web.config.file` in exporter-toolkit's format, and what a
+//! response is made of (the negotiated format, gzip).
+//!
+//! May import: [`crate::scrape`] and everything below it; never the command
+//! line.
+
+pub mod basic_auth;
+pub mod guard;
+pub mod gzip;
+pub mod listen;
+pub mod negotiate;
+pub mod rate_limit;
+pub mod routes;
+pub mod serve;
+pub mod tls;
+pub mod web_config;
