@@ -39,18 +39,8 @@ fn fixture_scraper() -> Scraper {
         &cli.rootfs,
         &cli.udev_data,
     ));
-    let ctx = BuildContext {
-        host,
-        flags: &cli.collectors,
-        enabled: &options.enabled_collectors,
-    };
-    Scraper::new(
-        &options.enabled_collectors,
-        &ctx,
-        Duration::from_secs(10),
-        true,
-    )
-    .expect("fixture collectors build")
+    let ctx = BuildContext::new(host, &options.matches, &options.enabled_collectors);
+    Scraper::new(&ctx, Duration::from_secs(10), true).expect("fixture collectors build")
 }
 
 fn scrape(c: &mut Criterion) {

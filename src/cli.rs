@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::builder::ValueRange;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
 
-use crate::collectors::registry::{self as collectors, CollectorFlags, IgnoredFlagKind};
+use crate::collectors::registry::{self as collectors, IgnoredFlagKind};
 use crate::logging::{LogFormat, LogLevel};
 
 /// The flags hostwatch takes.
@@ -62,13 +62,11 @@ pub struct Cli {
     pub web_config_file: Option<PathBuf>,
 
     /// Exclude metrics about the exporter itself (process_*).
-    #[arg(long = "web.disable-exporter-metrics", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "web.disable-exporter-metrics")]
     pub disable_exporter_metrics: bool,
 
     /// Set all collectors to disabled by default.
-    #[arg(long = "collector.disable-defaults", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "collector.disable-defaults")]
     pub disable_defaults: bool,
 
     /// Deadline for each collector in a scrape that carries no
@@ -87,28 +85,41 @@ pub struct Cli {
     /// Accepted for compatibility with node_exporter; has no effect.
     #[arg(long = "runtime.gomaxprocs", value_name = "N", hide = true)]
     pub gomaxprocs: Option<String>,
-
-    /// Collector-specific flags.
-    #[command(flatten)]
-    pub collectors: CollectorFlags,
 }
 
 /// The parsed command line: the flags, the collectors it enables, and the
 /// warnings about flags accepted only for compatibility.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Every typed flag.
+    /// The agent's own flags.
     pub cli: Cli,
+    /// Everything parsed, collectors' flags included, which each collector
+    /// reads back when it is built.
+    pub matches: ArgMatches,
     /// Names of the enabled collectors, in registry (name) order.
     pub enabled_collectors: Vec<&'static str>,
     /// One message per flag that was accepted but does nothing.
     pub warnings: Vec<String>,
 }
 
-/// The full command: the typed flags plus a toggle per collector and the
-/// accepted-but-ignored flags of collectors hostwatch lacks.
+#[cfg(test)]
+impl Options {
+    /// A collector's flags (its `Flags` type), as its build reads them.
+    pub fn collector_flags<F: FromArgMatches>(&self) -> F {
+        F::from_arg_matches(&self.matches).expect("the collector's flags are in the command")
+    }
+}
+
+/// The full command: the agent's flags, each collector's flags and toggle,
+/// and the accepted-but-ignored flags of collectors hostwatch lacks.
 pub fn command() -> Command {
     let mut cmd = Cli::command();
+    let about = cmd.get_about().cloned().unwrap_or_default();
+    for add_flags in collectors::ALL.iter().filter_map(|spec| spec.flags) {
+        cmd = add_flags(cmd);
+    }
+    // Each collector's `Flags` documentation would become the program's.
+    cmd = cmd.about(about).long_about(None);
     for spec in collectors::ALL {
         let default = if spec.default_enabled {
             "enabled"
@@ -130,8 +141,17 @@ pub fn command() -> Command {
         };
         cmd = cmd.arg(arg.hide(true));
     }
-    // One spelling for every boolean's optional value in --help.
     cmd.mut_args(|arg| {
+        // A `bool` field's flag, which clap makes a switch: false unless
+        // given a default.
+        let arg = match arg.get_action() {
+            ArgAction::SetTrue if arg.get_default_values().is_empty() => {
+                kingpin_bool(arg.default_value("false"))
+            }
+            ArgAction::SetTrue => kingpin_bool(arg),
+            _ => arg,
+        };
+        // One spelling for every boolean's optional value in --help.
         if is_bool(&arg) {
             arg.value_name("BOOL")
         } else {
@@ -140,21 +160,25 @@ pub fn command() -> Command {
     })
 }
 
+/// Gives a boolean flag kingpin's forms: `--flag`, `--flag=true|false`,
+/// and `--no-flag` (see [`rewrite_negations`]).
+fn kingpin_bool(arg: Arg) -> Arg {
+    arg.num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .value_parser(clap::value_parser!(bool))
+        .action(ArgAction::Set)
+}
+
 /// Booleans are the only flags whose value is optional.
 fn is_bool(arg: &Arg) -> bool {
     arg.get_num_args() == Some(ValueRange::new(0..=1))
 }
 
-/// A kingpin-style boolean: `--name`, `--name=true|false`.
+/// A kingpin boolean without a default: a collector's toggle, whose
+/// default is the collector's own.
 fn bool_arg(name: String, help: String) -> Arg {
-    Arg::new(name.clone())
-        .long(name)
-        .help(help)
-        .num_args(0..=1)
-        .require_equals(true)
-        .default_missing_value("true")
-        .value_parser(clap::value_parser!(bool))
-        .action(ArgAction::Set)
+    kingpin_bool(Arg::new(name.clone()).long(name).help(help))
 }
 
 /// Parses the command line (including the program name in `args[0]`).
@@ -196,6 +220,7 @@ where
     }
     Ok(Options {
         cli,
+        matches,
         enabled_collectors,
         warnings,
     })
@@ -255,6 +280,12 @@ mod tests {
     #[test]
     fn command_is_well_formed() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn collectors_flags_keep_the_programs_about() {
+        let help = command().render_help().to_string();
+        assert!(help.starts_with("A Linux node metrics agent"), "{help}");
     }
 
     #[test]

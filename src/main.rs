@@ -122,13 +122,12 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         None => None,
     };
 
-    let ctx = BuildContext {
-        host: Arc::clone(&host),
-        flags: &cli.collectors,
-        enabled: &options.enabled_collectors,
-    };
-    let scraper = Arc::new(Scraper::new(
+    let ctx = BuildContext::new(
+        Arc::clone(&host),
+        &options.matches,
         &options.enabled_collectors,
+    );
+    let scraper = Arc::new(Scraper::new(
         &ctx,
         cli.scrape_timeout,
         !cli.disable_exporter_metrics,

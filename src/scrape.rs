@@ -26,7 +26,9 @@ use tokio::time::Instant;
 use crate::collectors::registry;
 use crate::collectors::{BuildContext, CollectError, Collector, ErrorKind};
 use crate::exposition::Format;
+use crate::host::Host;
 use crate::metrics::{Family, MetricSet, MetricType};
+use crate::process::{self, version};
 use crate::unpoisoned::lock;
 
 /// What one collector run produced.
@@ -61,6 +63,7 @@ pub struct SelectionError(pub String);
 
 /// The enabled collectors and how to scrape them.
 pub struct Scraper {
+    host: Arc<Host>,
     slots: Vec<Arc<Slot>>,
     default_timeout: Duration,
     exporter_metrics: bool,
@@ -70,16 +73,15 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    /// Builds the named collectors (registry names, in registry order). An
-    /// error names the collector and what stopped it, and should stop start-up.
+    /// Builds the collectors `ctx` enables, in registry order. An error names
+    /// the collector and what stopped it, and should stop start-up.
     pub fn new(
-        enabled: &[&'static str],
         ctx: &BuildContext<'_>,
         default_timeout: Duration,
         exporter_metrics: bool,
     ) -> Result<Scraper, String> {
         let mut slots = Vec::new();
-        for spec in registry::ALL.iter().filter(|s| enabled.contains(&s.name)) {
+        for spec in registry::ALL.iter().filter(|s| ctx.is_enabled(s.name)) {
             let collector =
                 (spec.build)(ctx).map_err(|e| format!("collector {}: {e}", spec.name))?;
             slots.push(Arc::new(Slot {
@@ -91,6 +93,7 @@ impl Scraper {
             }));
         }
         Ok(Scraper {
+            host: Arc::clone(&ctx.host),
             slots,
             default_timeout,
             exporter_metrics,
@@ -100,6 +103,7 @@ impl Scraper {
 
     /// A scraper over collectors built elsewhere (tests and benchmarks).
     pub fn from_collectors(
+        host: Arc<Host>,
         collectors: Vec<(&'static str, Arc<dyn Collector>)>,
         default_timeout: Duration,
         exporter_metrics: bool,
@@ -117,6 +121,7 @@ impl Scraper {
             })
             .collect();
         Scraper {
+            host,
             slots,
             default_timeout,
             exporter_metrics,
@@ -178,7 +183,7 @@ impl Scraper {
             .filter_map(|&i| self.slots.get(i))
             .map(|slot| (slot, start_or_join(slot, &mut fresh)))
             .collect();
-        let queue = WatchedQueue(RunQueue::start(fresh));
+        let queue = WatchedQueue(RunQueue::start(fresh, &self.host));
 
         // Waiting for the last run first: queued runs finish in order, so
         // by then the earlier ones are usually done, and this task wakes
@@ -234,9 +239,9 @@ impl Scraper {
         for (name, result) in &results {
             success.push(&[name], if result.succeeded() { 1.0 } else { 0.0 });
         }
-        crate::process::version::build_info(&mut meta);
+        version::build_info(&mut meta);
         if self.exporter_metrics {
-            crate::process::metrics::collect(&mut meta);
+            process::metrics::collect(&mut meta);
         }
         let mut scrape = Scrape {
             results,
@@ -322,18 +327,21 @@ struct Run {
 /// thread whenever the queue stops moving, so a hung or slow collector holds
 /// only its own thread and the rest still meet the deadline.
 struct RunQueue {
+    host: Arc<Host>,
     runs: Mutex<VecDeque<Run>>,
     /// How many runs have been taken from the queue, to notice a stall.
     taken: AtomicUsize,
 }
 
 impl RunQueue {
-    /// Starts the runs on a blocking thread; `None` when there are none.
-    fn start(runs: VecDeque<Run>) -> Option<Arc<RunQueue>> {
+    /// Starts the runs on `host` on a blocking thread; `None` when there
+    /// are none.
+    fn start(runs: VecDeque<Run>, host: &Arc<Host>) -> Option<Arc<RunQueue>> {
         if runs.is_empty() {
             return None;
         }
         let queue = Arc::new(RunQueue {
+            host: Arc::clone(host),
             runs: Mutex::new(runs),
             taken: AtomicUsize::new(0),
         });
@@ -376,14 +384,14 @@ impl RunQueue {
             let next = lock(&self.runs).pop_front();
             let Some(run) = next else { return };
             self.taken.fetch_add(1, Ordering::Release);
-            run.execute();
+            run.execute(&self.host);
         }
     }
 }
 
 impl Run {
-    /// Runs the collector and publishes its outcome.
-    fn execute(self) {
+    /// Runs the collector on `host` and publishes its outcome.
+    fn execute(self, host: &Host) {
         let Run { slot, sender } = self;
         let started = std::time::Instant::now();
         let earlier = lock(&slot.last_outcome)
@@ -392,7 +400,7 @@ impl Run {
             .map(|outcome| outcome.families)
             .unwrap_or_default();
         let mut set = MetricSet::reusing(earlier);
-        let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(&mut set)));
+        let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(host, &mut set)));
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
@@ -517,9 +525,19 @@ impl Scrape {
 mod tests {
     use super::*;
 
+    /// A host the test collectors do not read.
+    fn no_host() -> Arc<Host> {
+        Arc::new(Host::new(
+            "/nonexistent",
+            "/nonexistent",
+            "/nonexistent",
+            "/nonexistent",
+        ))
+    }
+
     struct Fixed(f64);
     impl Collector for Fixed {
-        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
             out.gauge("node_fixed", "A fixed value.", self.0);
             Ok(())
         }
@@ -527,7 +545,7 @@ mod tests {
 
     struct Failing;
     impl Collector for Failing {
-        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
             out.gauge("node_partial", "Written before failing.", 1.0);
             Err(CollectError::failed("reading /nowhere: gone"))
         }
@@ -535,7 +553,7 @@ mod tests {
 
     struct Panicking;
     impl Collector for Panicking {
-        fn update(&self, _: &mut MetricSet) -> Result<(), CollectError> {
+        fn update(&self, _: &Host, _: &mut MetricSet) -> Result<(), CollectError> {
             panic!("bug");
         }
     }
@@ -570,12 +588,13 @@ mod tests {
         for (n, name) in fixed.iter().enumerate() {
             collectors.push((*name, Arc::new(Fixed(n as f64 + 1.0)) as Arc<dyn Collector>));
         }
-        let scraper = Scraper::from_collectors(collectors, Duration::from_secs(5), false);
+        let scraper =
+            Scraper::from_collectors(no_host(), collectors, Duration::from_secs(5), false);
         (hanging, scraper)
     }
 
     impl Collector for Hanging {
-        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
             self.runs.fetch_add(1, Ordering::SeqCst);
             let mut released = self.release.lock().unwrap();
             while !*released {
@@ -597,6 +616,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failures_and_panics_are_success_zero_and_others_still_report() {
         let scraper = Scraper::from_collectors(
+            no_host(),
             vec![
                 ("a_fixed", Arc::new(Fixed(7.0)) as Arc<dyn Collector>),
                 ("b_failing", Arc::new(Failing)),
@@ -623,7 +643,7 @@ mod tests {
     /// `node_run_0` .. `node_run_{n % 3}`, the first with n + 1 samples.
     struct Changing(AtomicUsize);
     impl Collector for Changing {
-        fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
             let run = self.0.fetch_add(1, Ordering::SeqCst);
             for family in 0..=run % 3 {
                 let name = format!("node_run_{family}");
@@ -642,6 +662,7 @@ mod tests {
     async fn a_run_reusing_the_last_runs_buffers_reports_only_its_own_series() {
         let collector = Arc::new(Changing(AtomicUsize::new(0)));
         let scraper = Scraper::from_collectors(
+            no_host(),
             vec![("changing", collector.clone() as Arc<dyn Collector>)],
             Duration::from_secs(5),
             false,
@@ -656,14 +677,15 @@ mod tests {
                 .filter(|f| f.name().starts_with("node_run"));
             let reported: Vec<Family> = reported.cloned().collect();
             let mut fresh = MetricSet::new();
-            expected.update(&mut fresh).unwrap();
+            expected.update(&no_host(), &mut fresh).unwrap();
             assert_eq!(reported, fresh.into_sorted());
         }
     }
 
     #[test]
     fn family_order_is_by_name_then_position_whatever_came_last() {
-        let scraper = Scraper::from_collectors(Vec::new(), Duration::from_secs(1), false);
+        let scraper =
+            Scraper::from_collectors(no_host(), Vec::new(), Duration::from_secs(1), false);
         let families = |names: &[&str]| -> Vec<Family> {
             let labels: [&str; 0] = [];
             names
@@ -685,6 +707,7 @@ mod tests {
     async fn a_hung_collector_misses_the_deadline_and_is_never_started_twice() {
         let hanging = Hanging::new();
         let scraper = Scraper::from_collectors(
+            no_host(),
             vec![
                 ("fixed", Arc::new(Fixed(1.0)) as Arc<dyn Collector>),
                 ("hanging", hanging.clone()),
@@ -754,6 +777,7 @@ mod tests {
     #[test]
     fn selection_follows_node_exporter() {
         let scraper = Scraper::from_collectors(
+            no_host(),
             vec![
                 ("loadavg", Arc::new(Fixed(1.0)) as Arc<dyn Collector>),
                 ("zz", Arc::new(Fixed(2.0))),

@@ -11,9 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::common::device_filter::DeviceFilter;
@@ -26,6 +25,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "arp",
     default_enabled: true,
     reads: "/proc/1/net/arp",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -57,23 +57,23 @@ pub struct Flags {
 
     /// Use netlink to gather stats instead of /proc/net/arp. Accepted for
     /// compatibility; hostwatch always reads the host's /proc/1/net/arp.
-    #[arg(id = "collector.arp.netlink", long = "collector.arp.netlink", value_name = "NETLINK",
-          num_args = 0..=1, require_equals = true, default_value_t = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(
+        id = "collector.arp.netlink",
+        long = "collector.arp.netlink",
+        default_value_t = true
+    )]
     pub netlink: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.arp;
+    let flags: Flags = ctx.flags()?;
     Ok(Box::new(ArpCollector {
-        host: Arc::clone(&ctx.host),
         devices: DeviceFilter::new(flags.device_exclude.clone(), flags.device_include.clone()),
     }))
 }
 
 /// Reports the entry count of every device that passes the filter.
 struct ArpCollector {
-    host: Arc<Host>,
     devices: DeviceFilter,
 }
 
@@ -119,10 +119,10 @@ impl ArpCounts {
 }
 
 impl Collector for ArpCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         // The table holds up to gc_thresh3 entries (tens of thousands on
         // large layer-2 networks), so it is streamed.
-        let path = self.host.net_path("arp");
+        let path = host.net_path("arp");
         let mut counts = ArpCounts::default();
         for_each_table_line(&path, LONGEST_LINE, |line| counts.add_line(line))
             .map_err(|e| CollectError::lines(&path, e))?;
@@ -200,10 +200,7 @@ mod tests {
         procfs: &std::path::Path,
         devices: DeviceFilter,
     ) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&ArpCollector {
-            host: host_with_procfs(procfs),
-            devices,
-        })
+        run(&ArpCollector { devices }, &host_with_procfs(procfs))
     }
 
     fn samples(families: &[Family]) -> Vec<(String, f64)> {
@@ -241,13 +238,13 @@ mod tests {
     fn device_flags_filter_the_output() {
         let parse = parse_args;
         let options = parse(&["--collector.arp.device-exclude=^(cni|docker)"]).unwrap();
-        let flags = &options.cli.collectors.arp;
+        let flags = &options.collector_flags::<Flags>();
         let filter = DeviceFilter::new(flags.device_exclude.clone(), flags.device_include.clone());
         let (families, _) = collect(&fixture_procfs(), filter);
         assert_eq!(samples(&families), vec![("eth0".to_string(), 1.0)]);
 
         let options = parse(&["--collector.arp.device-include", "cni"]).unwrap();
-        let flags = &options.cli.collectors.arp;
+        let flags = &options.collector_flags::<Flags>();
         let filter = DeviceFilter::new(flags.device_exclude.clone(), flags.device_include.clone());
         let (families, _) = collect(&fixture_procfs(), filter);
         assert_eq!(samples(&families), vec![("cni0".to_string(), 3.0)]);
@@ -262,23 +259,19 @@ mod tests {
     #[test]
     fn netlink_flag_is_accepted_in_every_spelling() {
         let parse = |args: &[&str]| parse_args(args).unwrap();
-        assert!(parse(&[]).cli.collectors.arp.netlink);
+        assert!(parse(&[]).collector_flags::<Flags>().netlink);
         assert!(
             !parse(&["--no-collector.arp.netlink"])
-                .cli
-                .collectors
-                .arp
+                .collector_flags::<Flags>()
                 .netlink
         );
         assert!(
             !parse(&["--collector.arp.netlink=false"])
-                .cli
-                .collectors
-                .arp
+                .collector_flags::<Flags>()
                 .netlink
         );
         let options = parse(&["--collector.arp.netlink"]);
-        assert!(options.cli.collectors.arp.netlink);
+        assert!(options.collector_flags::<Flags>().netlink);
         assert!(options.warnings.is_empty(), "{:?}", options.warnings);
     }
 

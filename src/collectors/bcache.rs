@@ -11,9 +11,8 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
@@ -24,6 +23,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "bcache",
     default_enabled: true,
     reads: "/sys/fs/bcache/<uuid>/{*,internal/*,bdev*/,cache*/}",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -33,26 +33,20 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Expose expensive priority stats.
     #[arg(
-        long = "collector.bcache.priorityStats",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true",
-        default_value_t = false,
-        action = ArgAction::Set
+        id = "collector.bcache.priorityStats",
+        long = "collector.bcache.priorityStats"
     )]
     pub priority_stats: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(BcacheCollector {
-        host: Arc::clone(&ctx.host),
-        priority_stats: ctx.flags.bcache.priority_stats,
+        priority_stats: ctx.flags::<Flags>()?.priority_stats,
     }))
 }
 
 /// Reports `node_bcache_*`.
 struct BcacheCollector {
-    host: Arc<Host>,
     priority_stats: bool,
 }
 
@@ -386,8 +380,8 @@ fn read_cache_set(
 impl BcacheCollector {
     /// The cache sets: entries of `<sysfs>/fs/bcache` with a `-` in their
     /// name (the UUIDs, not `register` and its kin).
-    fn cache_sets(&self) -> Result<Vec<CacheSet>, CollectError> {
-        let base = self.host.sys_path("fs/bcache");
+    fn cache_sets(&self, host: &Host) -> Result<Vec<CacheSet>, CollectError> {
+        let base = host.sys_path("fs/bcache");
         let mut names: Vec<String> = match fs::read_dir(&base) {
             Ok(entries) => entries
                 .flatten()
@@ -644,8 +638,8 @@ fn emit(out: &mut MetricSet, sets: &[CacheSet]) {
 }
 
 impl Collector for BcacheCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let sets = self.cache_sets()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let sets = self.cache_sets(host)?;
         emit(out, &sets);
         Ok(())
     }
@@ -717,13 +711,11 @@ mod tests {
         assert!(
             !parse_args(&[])
                 .unwrap()
-                .cli
-                .collectors
-                .bcache
+                .collector_flags::<Flags>()
                 .priority_stats
         );
         let on = parse_args(&["--collector.bcache.priorityStats"]).unwrap();
-        assert!(on.cli.collectors.bcache.priority_stats);
+        assert!(on.collector_flags::<Flags>().priority_stats);
     }
 
     #[test]
@@ -823,16 +815,11 @@ mod tests {
                 .join("fs/bcache/deaddd54-c735-46d5-868e-f331c5fd7c74"),
             &[("average_key_size", "0\n")],
         );
+        let host = Host::new("/nonexistent", sys.path(), "/nonexistent", "/nonexistent");
         let collector = BcacheCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                sys.path(),
-                "/nonexistent",
-                "/nonexistent",
-            )),
             priority_stats: false,
         };
-        let (_, result) = run(&collector);
+        let (_, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("btree_cache_size"));
     }
 
@@ -843,16 +830,11 @@ mod tests {
             &sys.path().join("fs/bcache"),
             &[("register", ""), ("register_quiet", "")],
         );
+        let host = Host::new("/nonexistent", sys.path(), "/nonexistent", "/nonexistent");
         let collector = BcacheCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                sys.path(),
-                "/nonexistent",
-                "/nonexistent",
-            )),
             priority_stats: true,
         };
-        let (families, result) = run(&collector);
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         assert!(families.is_empty());
     }

@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{sanitize_name, MetricSet, MetricType};
 
@@ -21,19 +20,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "bcachefs",
     default_enabled: true,
     reads: "/sys/fs/bcachefs/<uuid>/{btree_cache_size,compression_stats,errors,counters/,btree_write_stats,dev-*/}",
-    build,
+    flags: None,
+    build: plain::<BcachefsCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(BcachefsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_bcachefs_*`.
-struct BcachefsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct BcachefsCollector;
 
 /// Parses a size such as `542k`, `1.5G` or `405` to bytes; the unit letter
 /// (either case, `k` to `e`) is a power of 1024.
@@ -347,8 +340,8 @@ fn read_filesystem(dir: &Path, uuid: String) -> Result<Filesystem, CollectError>
 }
 
 impl Collector for BcachefsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let base = self.host.sys_path("fs/bcachefs");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let base = host.sys_path("fs/bcachefs");
         if !base.exists() {
             return Err(CollectError::no_data(format!(
                 "{} does not exist",
@@ -668,18 +661,12 @@ zstd:\n";
     #[test]
     fn without_bcachefs_there_is_no_data() {
         let sys = tempfile::tempdir().unwrap();
-        let collector = BcachefsCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                sys.path(),
-                "/nonexistent",
-                "/nonexistent",
-            )),
-        };
-        let (_, result) = run(&collector);
+        let host = Host::new("/nonexistent", sys.path(), "/nonexistent", "/nonexistent");
+        let collector = BcachefsCollector;
+        let (_, result) = run(&collector, &host);
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
         std::fs::create_dir_all(sys.path().join("fs/bcachefs")).unwrap();
-        let (_, result) = run(&collector);
+        let (_, result) = run(&collector, &host);
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 
@@ -690,15 +677,9 @@ zstd:\n";
             .path()
             .join("fs/bcachefs/5ff9c5de-9b6a-4d6f-8d6b-1c3a0e7f2a41");
         write_files(&fs_dir.join("counters"), &[("bucket_alloc", "garbage\n")]);
-        let collector = BcachefsCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                sys.path(),
-                "/nonexistent",
-                "/nonexistent",
-            )),
-        };
-        let (_, result) = run(&collector);
+        let host = Host::new("/nonexistent", sys.path(), "/nonexistent", "/nonexistent");
+        let collector = BcachefsCollector;
+        let (_, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("bucket_alloc"));
     }
 }

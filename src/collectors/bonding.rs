@@ -10,9 +10,8 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -22,19 +21,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     default_enabled: true,
     reads: "/sys/class/net/bonding_masters, /sys/class/net/<bond>/bonding/slaves, \
             /sys/class/net/<bond>/lower_<slave>/bonding_slave/mii_status",
-    build,
+    flags: None,
+    build: plain::<BondingCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(BondingCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_bonding_slaves` and `node_bonding_active`.
-struct BondingCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct BondingCollector;
 
 /// The slave counts of one bonding master.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +83,8 @@ fn mii_status(master_dir: &Path, slave: &str) -> io::Result<String> {
 type BondCount = fn(&Bond) -> u64;
 
 impl Collector for BondingCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let class_net = self.host.sys_path("class/net");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let class_net = host.sys_path("class/net");
         let bonds = Bond::read_all(&class_net).map_err(|err| {
             if err.kind() == io::ErrorKind::NotFound {
                 CollectError::no_data(format!(

@@ -3,9 +3,7 @@
 //!
 //! `size` is the order `n` (column index), a block being `2^n` pages.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::number;
@@ -15,19 +13,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "buddyinfo",
     default_enabled: false,
     reads: "/proc/buddyinfo",
-    build,
+    flags: None,
+    build: plain::<BuddyinfoCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(BuddyinfoCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_buddyinfo_blocks`.
-struct BuddyinfoCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct BuddyinfoCollector;
 
 /// One line of `/proc/buddyinfo`: a zone of a node and its free block
 /// counts, smallest order first.
@@ -77,8 +69,8 @@ impl BuddyZone {
 }
 
 impl Collector for BuddyinfoCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("buddyinfo");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("buddyinfo");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let zones = BuddyZone::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
         let family = out.family(
@@ -167,16 +159,14 @@ Node 1, zone   Normal   6001   1900    700    210     60     11      2      1   
     #[test]
     fn missing_file_is_no_data_and_garbage_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let collector = BuddyinfoCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let err = run(&collector).1.unwrap_err();
+        let host = host_with_procfs(dir.path());
+        let collector = BuddyinfoCollector;
+        let err = run(&collector, &host).1.unwrap_err();
         assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("buddyinfo", "Node 0, zone DMA 1 2\nNode 0, zone\n")]);
-        let collector = BuddyinfoCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let err = run(&collector).1.unwrap_err();
+        let host = host_with_procfs(dir.path());
+        let collector = BuddyinfoCollector;
+        let err = run(&collector, &host).1.unwrap_err();
         assert_eq!(err.kind(), crate::collectors::ErrorKind::Failed);
         assert!(err.message().contains("buddyinfo"), "{err}");
     }

@@ -6,9 +6,7 @@
 //! unified (v2) hierarchy shows hierarchy 0 and a count the kernel keeps for
 //! its root.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -17,19 +15,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "cgroups",
     default_enabled: false,
     reads: "/proc/cgroups",
-    build,
+    flags: None,
+    build: plain::<CgroupsCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(CgroupsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_cgroups_cgroups` and `node_cgroups_enabled`.
-struct CgroupsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct CgroupsCollector;
 
 /// One controller line of `/proc/cgroups`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +66,8 @@ impl CgroupController {
 }
 
 impl Collector for CgroupsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("cgroups");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("cgroups");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let controllers =
             CgroupController::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
@@ -193,16 +185,14 @@ misc\t0\t112\t1
     #[test]
     fn missing_file_is_no_data_and_garbage_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let collector = CgroupsCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let err = run(&collector).1.unwrap_err();
+        let host = host_with_procfs(dir.path());
+        let collector = CgroupsCollector;
+        let err = run(&collector, &host).1.unwrap_err();
         assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("cgroups", "cpu 1 x 1\n")]);
-        let collector = CgroupsCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(dir.path());
+        let collector = CgroupsCollector;
+        let (families, result) = run(&collector, &host);
         assert!(families.is_empty());
         assert!(result.unwrap_err().message().contains("cgroups"));
     }

@@ -11,9 +11,8 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, read_trimmed, Host};
 use crate::metrics::MetricSet;
 
@@ -22,19 +21,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "conntrack",
     default_enabled: true,
     reads: "/proc/sys/net/netfilter/nf_conntrack_{count,max}, /proc/1/net/stat/nf_conntrack",
-    build,
+    flags: None,
+    build: plain::<ConntrackCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(ConntrackCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the table size, its limit and the summed statistics.
-struct ConntrackCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct ConntrackCollector;
 
 /// The statistics of `/proc/net/stat/nf_conntrack` that upstream reports,
 /// summed over CPUs.
@@ -121,8 +114,8 @@ fn read_error(path: &Path, err: &io::Error) -> CollectError {
 }
 
 impl ConntrackCollector {
-    fn read_sysctl(&self, name: &str) -> Result<f64, CollectError> {
-        let path = self.host.proc_path(&format!("sys/net/netfilter/{name}"));
+    fn read_sysctl(&self, host: &Host, name: &str) -> Result<f64, CollectError> {
+        let path = host.proc_path(&format!("sys/net/netfilter/{name}"));
         let text = read_trimmed(&path).map_err(|e| read_error(&path, &e))?;
         let value = parse_count(&text).map_err(|e| CollectError::parse(&path, e))?;
         Ok(value as f64)
@@ -130,19 +123,19 @@ impl ConntrackCollector {
 }
 
 impl Collector for ConntrackCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         out.gauge(
             "node_nf_conntrack_entries",
             "Number of currently allocated flow entries for connection tracking.",
-            self.read_sysctl("nf_conntrack_count")?,
+            self.read_sysctl(host, "nf_conntrack_count")?,
         );
         out.gauge(
             "node_nf_conntrack_entries_limit",
             "Maximum size of connection tracking table.",
-            self.read_sysctl("nf_conntrack_max")?,
+            self.read_sysctl(host, "nf_conntrack_max")?,
         );
 
-        let path = self.host.net_path("stat/nf_conntrack");
+        let path = host.net_path("stat/nf_conntrack");
         let text = read_text(&path).map_err(|e| read_error(&path, &e))?;
         let stats = ConntrackStats::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         // Upstream exports these cumulative counts as gauges.
@@ -273,9 +266,7 @@ entries  searched found new invalid ignore delete delete_list insert insert_fail
     }
 
     fn collect(procfs: &Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&ConntrackCollector {
-            host: host_with_procfs(procfs),
-        })
+        run(&ConntrackCollector, &host_with_procfs(procfs))
     }
 
     fn value(families: &[Family], name: &str) -> f64 {

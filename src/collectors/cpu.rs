@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
@@ -26,6 +26,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "cpu",
     default_enabled: true,
     reads: "/proc/stat, /proc/cpuinfo, /sys/devices/system/cpu",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -34,13 +35,11 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 #[group(skip)]
 pub struct Flags {
     /// Enables metric node_cpu_guest_seconds_total
-    #[arg(long = "collector.cpu.guest", num_args = 0..=1, require_equals = true,
-          default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "collector.cpu.guest", default_value_t = true)]
     pub guest: bool,
 
     /// Enables metric cpu_info
-    #[arg(long = "collector.cpu.info", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "collector.cpu.info")]
     pub info: bool,
 
     /// Filter the `flags` field in cpuInfo with a value that must be a regular expression
@@ -55,7 +54,7 @@ pub struct Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.cpu;
+    let flags: Flags = ctx.flags()?;
     // An empty filter is node_exporter's "not set".
     let filter = |regex: &Option<Regex>| regex.clone().filter(|r| !r.as_str().is_empty());
     let flags_include = filter(&flags.flags_include);
@@ -69,7 +68,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     }
     let isolated_path = ctx.host.sys_path("devices/system/cpu/isolated");
     Ok(Box::new(CpuCollector {
-        host: Arc::clone(&ctx.host),
         guest: flags.guest,
         info,
         // The cpufreq collector owns node_cpu_frequency_hertz when it runs.
@@ -83,7 +81,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports `node_cpu_*`.
 struct CpuCollector {
-    host: Arc<Host>,
     /// Whether to report guest time (`--collector.cpu.guest`).
     guest: bool,
     /// Whether to report `/proc/cpuinfo` (`--collector.cpu.info`, or
@@ -111,17 +108,17 @@ fn read_isolated(path: &Path) -> Result<Vec<u32>, CollectError> {
 impl Collector for CpuCollector {
     /// Reports what can be read even when one source fails, and then fails
     /// naming every source that did.
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut errors = Vec::new();
         if self.info {
-            errors.extend(self.update_info(out).err());
+            errors.extend(self.update_info(host, out).err());
         }
-        errors.extend(self.update_times(out).err());
+        errors.extend(self.update_times(host, out).err());
         match &self.isolated {
             Ok(cpus) => report_isolated(out, cpus),
             Err(e) => errors.push(e.clone()),
         }
-        let cpu_dir = self.host.sys_path("devices/system/cpu");
+        let cpu_dir = host.sys_path("devices/system/cpu");
         match cpu_dirs(&cpu_dir) {
             Ok(cpus) => {
                 report_throttles(out, &cpus);
@@ -142,8 +139,8 @@ impl Collector for CpuCollector {
 
 impl CpuCollector {
     /// `node_cpu_seconds_total` and `node_cpu_guest_seconds_total`.
-    fn update_times(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("stat");
+    fn update_times(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("stat");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let stat = ProcStat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         if stat.cpus.is_empty() {
@@ -195,8 +192,8 @@ impl CpuCollector {
 
     /// `node_cpu_info`, `node_cpu_frequency_hertz`, `node_cpu_flag_info` and
     /// `node_cpu_bug_info`.
-    fn update_info(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("cpuinfo");
+    fn update_info(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("cpuinfo");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let cpus = CpuInfo::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
 
@@ -455,24 +452,26 @@ fn report_online(out: &mut MetricSet, cpus: &[CpuDir]) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::collectors::common::testing::run;
     use crate::metrics::Family;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
-    fn fixture_host() -> Arc<Host> {
-        Arc::new(Host::new(
+    fn fixture_host() -> Host {
+        Host::new(
             format!("{FIXTURES}/proc"),
             format!("{FIXTURES}/sys"),
             format!("{FIXTURES}/root"),
             format!("{FIXTURES}/udev"),
-        ))
+        )
     }
 
-    fn collector(host: Arc<Host>) -> CpuCollector {
+    fn collector(host: &Host) -> CpuCollector {
         let isolated = read_isolated(&host.sys_path("devices/system/cpu/isolated"));
         CpuCollector {
-            host,
             guest: true,
             info: false,
             frequency: false,
@@ -483,10 +482,9 @@ mod tests {
         }
     }
 
-    fn collect(collector: &CpuCollector) -> (Vec<Family>, Result<(), CollectError>) {
-        let mut out = MetricSet::new();
-        let result = collector.update(&mut out);
-        (out.into_sorted(), result)
+    /// One run of the collector with the default flags on `host`.
+    fn collect_on(host: &Host) -> (Vec<Family>, Result<(), CollectError>) {
+        run(&collector(host), host)
     }
 
     /// The samples of family `name` as (label values in label-name order,
@@ -513,7 +511,7 @@ mod tests {
 
     #[test]
     fn reports_the_fixture_host() {
-        let (families, result) = collect(&collector(fixture_host()));
+        let (families, result) = collect_on(&fixture_host());
         result.unwrap();
         let names: Vec<&str> = families.iter().map(Family::name).collect();
         assert_eq!(
@@ -576,30 +574,23 @@ mod tests {
 
     /// Builds the collector from a command line, as start-up does, on the
     /// fixture host.
-    fn built(args: &[&str], enabled: &[&'static str]) -> Box<dyn Collector> {
+    fn collect_built(args: &[&str], enabled: &[&'static str]) -> Vec<Family> {
         let options = crate::cli::parse([&["hostwatch"], args].concat()).unwrap();
-        let ctx = BuildContext {
-            host: fixture_host(),
-            flags: &options.cli.collectors,
-            enabled,
-        };
-        build(&ctx).unwrap()
-    }
-
-    fn collect_built(collector: &dyn Collector) -> Vec<Family> {
-        let mut out = MetricSet::new();
-        collector.update(&mut out).unwrap();
-        out.into_sorted()
+        let host = Arc::new(fixture_host());
+        let ctx = BuildContext::new(Arc::clone(&host), &options.matches, enabled);
+        let (families, result) = run(build(&ctx).unwrap().as_ref(), &host);
+        result.unwrap();
+        families
     }
 
     #[test]
     fn flags_follow_node_exporter() {
-        let defaults = collect_built(&*built(&[], &["cpu"]));
+        let defaults = collect_built(&[], &["cpu"]);
         assert!(!samples(&defaults, "node_cpu_guest_seconds_total").is_empty());
         assert!(samples(&defaults, "node_cpu_info").is_empty());
 
         for off in ["--no-collector.cpu.guest", "--collector.cpu.guest=false"] {
-            let families = collect_built(&*built(&[off], &["cpu"]));
+            let families = collect_built(&[off], &["cpu"]);
             assert!(
                 samples(&families, "node_cpu_guest_seconds_total").is_empty(),
                 "{off}"
@@ -608,21 +599,21 @@ mod tests {
 
         // An include filter turns on cpu.info; the frequency is reported
         // while the cpufreq collector does not run.
-        let families = collect_built(&*built(
+        let families = collect_built(
             &["--collector.cpu.info.flags-include=^(aes|avx2)$"],
             &["cpu"],
-        ));
+        );
         assert_eq!(samples(&families, "node_cpu_info").len(), 2);
         assert_eq!(samples(&families, "node_cpu_flag_info").len(), 2);
         assert!(samples(&families, "node_cpu_bug_info").is_empty());
         assert_eq!(samples(&families, "node_cpu_frequency_hertz").len(), 2);
 
-        let families = collect_built(&*built(&["--collector.cpu.info"], &["cpu", "cpufreq"]));
+        let families = collect_built(&["--collector.cpu.info"], &["cpu", "cpufreq"]);
         assert_eq!(samples(&families, "node_cpu_info").len(), 2);
         assert!(samples(&families, "node_cpu_frequency_hertz").is_empty());
 
         // An empty filter is "not set".
-        let families = collect_built(&*built(&["--collector.cpu.info.bugs-include="], &["cpu"]));
+        let families = collect_built(&["--collector.cpu.info.bugs-include="], &["cpu"]);
         assert!(samples(&families, "node_cpu_info").is_empty());
     }
 
@@ -636,21 +627,23 @@ mod tests {
 
     #[test]
     fn guest_time_can_be_turned_off() {
-        let mut c = collector(fixture_host());
+        let host = fixture_host();
+        let mut c = collector(&host);
         c.guest = false;
-        let (families, _) = collect(&c);
+        let (families, _) = run(&c, &host);
         assert!(samples(&families, "node_cpu_guest_seconds_total").is_empty());
         assert!(!samples(&families, "node_cpu_seconds_total").is_empty());
     }
 
     #[test]
     fn info_reports_cpuinfo_and_filtered_flags_and_bugs() {
-        let mut c = collector(fixture_host());
+        let host = fixture_host();
+        let mut c = collector(&host);
         c.info = true;
         c.frequency = true;
         c.flags_include = Some(Regex::new("^(aes|avx2|sse4_2)$").unwrap());
         c.bugs_include = Some(Regex::new("spectre").unwrap());
-        let (families, result) = collect(&c);
+        let (families, result) = run(&c, &host);
         result.unwrap();
         let info = families
             .iter()
@@ -696,9 +689,10 @@ mod tests {
 
     #[test]
     fn info_without_filters_reports_no_flags_and_frequency_yields_to_cpufreq() {
-        let mut c = collector(fixture_host());
+        let host = fixture_host();
+        let mut c = collector(&host);
         c.info = true;
-        let (families, _) = collect(&c);
+        let (families, _) = run(&c, &host);
         assert_eq!(samples(&families, "node_cpu_info").len(), 2);
         assert!(samples(&families, "node_cpu_flag_info").is_empty());
         assert!(samples(&families, "node_cpu_bug_info").is_empty());
@@ -757,9 +751,9 @@ mod tests {
             fs::write(path, content).unwrap();
         }
 
-        fn host(&self) -> Arc<Host> {
+        fn host(&self) -> Host {
             let root = self.dir.path();
-            Arc::new(Host::new(root.join("proc"), root.join("sys"), root, root))
+            Host::new(root.join("proc"), root.join("sys"), root, root)
         }
     }
 
@@ -770,7 +764,7 @@ mod tests {
             "proc/stat",
             "cpu  2 0 2 8 0 0 0\ncpu0 2 0 2 8 0 0 0\nctxt 1\n",
         );
-        let (families, result) = collect(&collector(tree.host()));
+        let (families, result) = collect_on(&tree.host());
         result.unwrap();
         assert_eq!(
             value(&families, "node_cpu_seconds_total", "0,idle"),
@@ -795,12 +789,12 @@ mod tests {
         tree.write("sys/devices/system/cpu/cpu0/topology/core_id", "0\n");
         tree.write("sys/devices/system/cpu/cpu1/online", "0\n");
         tree.write("sys/devices/system/cpu/cpufreq/policy0/x", "");
-        let (families, _) = collect(&collector(tree.host()));
+        let (families, _) = collect_on(&tree.host());
         assert!(samples(&families, "node_cpu_online").is_empty());
 
         tree.write("sys/devices/system/cpu/cpu0/online", "garbage\n");
         tree.write("sys/devices/system/cpu/cpu10/online", "1\n");
-        let (families, _) = collect(&collector(tree.host()));
+        let (families, _) = collect_on(&tree.host());
         assert_eq!(
             samples(&families, "node_cpu_online"),
             [
@@ -829,7 +823,7 @@ mod tests {
             &format!("{cpu}/cpu1/thermal_throttle/core_throttle_count"),
             "7\n",
         );
-        let (families, result) = collect(&collector(tree.host()));
+        let (families, result) = collect_on(&tree.host());
         result.unwrap();
         assert_eq!(
             samples(&families, "node_cpu_core_throttles_total"),
@@ -845,9 +839,10 @@ mod tests {
         tree.write("proc/cpuinfo", "processor : zero\n");
         tree.write("sys/devices/system/cpu/isolated", "1-0\n");
         tree.write("sys/devices/system/cpu/cpu0/online", "1\n");
-        let mut c = collector(tree.host());
+        let host = tree.host();
+        let mut c = collector(&host);
         c.info = true;
-        let (families, result) = collect(&c);
+        let (families, result) = run(&c, &host);
         let message = result.unwrap_err().message().to_string();
         assert!(message.contains("cpuinfo"), "{message}");
         assert!(message.contains("isolated"), "{message}");
@@ -861,11 +856,11 @@ mod tests {
     #[test]
     fn missing_or_garbage_proc_stat_fails() {
         let tree = TempHost::new();
-        let (_, result) = collect(&collector(tree.host()));
+        let (_, result) = collect_on(&tree.host());
         assert!(result.unwrap_err().message().contains("stat"));
         for bad in ["", "intr 1\n", "cpu0 a b c d\n", "\u{0}\u{fffd}"] {
             tree.write("proc/stat", bad);
-            let (families, result) = collect(&collector(tree.host()));
+            let (families, result) = collect_on(&tree.host());
             assert!(result.is_err(), "{bad:?}");
             assert!(samples(&families, "node_cpu_seconds_total").is_empty());
         }

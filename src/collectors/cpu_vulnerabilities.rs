@@ -9,9 +9,8 @@
 //! text as `mitigation`.
 
 use std::fs;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -20,19 +19,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "cpu_vulnerabilities",
     default_enabled: false,
     reads: "/sys/devices/system/cpu/vulnerabilities/*",
-    build,
+    flags: None,
+    build: plain::<CpuVulnerabilitiesCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(CpuVulnerabilitiesCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_cpu_vulnerabilities_info`.
-struct CpuVulnerabilitiesCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct CpuVulnerabilitiesCollector;
 
 /// What the kernel says of the CPU and one vulnerability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +97,8 @@ impl Vulnerability {
 }
 
 impl Collector for CpuVulnerabilitiesCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.host.sys_path("devices/system/cpu/vulnerabilities");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dir = host.sys_path("devices/system/cpu/vulnerabilities");
         let entries = fs::read_dir(&dir).map_err(|e| CollectError::io_or_no_data(&dir, &e))?;
         let mut names = Vec::new();
         for entry in entries {
@@ -223,16 +216,16 @@ mod tests {
         assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), files);
     }
 
-    fn collector_on(sysfs: &std::path::Path) -> CpuVulnerabilitiesCollector {
-        CpuVulnerabilitiesCollector {
-            host: Arc::new(Host::new("/nonexistent/proc", sysfs, "/r", "/u")),
-        }
+    fn host_on(sysfs: &std::path::Path) -> Host {
+        Host::new("/nonexistent/proc", sysfs, "/r", "/u")
     }
 
     #[test]
     fn kernel_without_the_directory_has_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&CpuVulnerabilitiesCollector, &host_on(dir.path()))
+            .1
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoData);
     }
 
@@ -242,7 +235,9 @@ mod tests {
         let vulnerabilities = dir.path().join("devices/system/cpu/vulnerabilities");
         write_files(&vulnerabilities, &[("meltdown", "Not affected\n")]);
         std::fs::create_dir(vulnerabilities.join("subdir")).unwrap();
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&CpuVulnerabilitiesCollector, &host_on(dir.path()))
+            .1
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("subdir"), "{err}");
     }

@@ -9,11 +9,10 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, Args};
+use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host, SysfsDir};
@@ -25,6 +24,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "cpufreq",
     default_enabled: true,
     reads: "/sys/devices/system/cpu/cpu*/cpufreq/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -35,28 +35,25 @@ pub struct Flags {
     /// Expose cpufreq metrics with the node_cpufreq_ prefix instead of
     /// node_cpu_. This avoids a metric name collision with the cpu collector
     /// and will be the default behavior in 2.x.
-    #[arg(id = "collector.cpufreq.enable-cpufreq-prefix", long = "collector.cpufreq.enable-cpufreq-prefix",
-          num_args = 0..=1, require_equals = true, default_value_t = false,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(
+        id = "collector.cpufreq.enable-cpufreq-prefix",
+        long = "collector.cpufreq.enable-cpufreq-prefix"
+    )]
     pub enable_cpufreq_prefix: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let prefix = if ctx.flags.cpufreq.enable_cpufreq_prefix {
+    let prefix = if ctx.flags::<Flags>()?.enable_cpufreq_prefix {
         "node_cpufreq_"
     } else {
         "node_cpu_"
     };
-    Ok(Box::new(CpufreqCollector {
-        host: Arc::clone(&ctx.host),
-        prefix,
-    }))
+    Ok(Box::new(CpufreqCollector { prefix }))
 }
 
 /// Reports `node_cpu_frequency_*`, `node_cpu_scaling_frequency_*` and
 /// `node_cpu_scaling_governor` (or `node_cpufreq_*`).
 struct CpufreqCollector {
-    host: Arc<Host>,
     prefix: &'static str,
 }
 
@@ -266,8 +263,8 @@ fn read_in_parallel(
 }
 
 impl Collector for CpufreqCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let root = self.host.sys_path("devices/system/cpu");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let root = host.sys_path("devices/system/cpu");
         let cpus = online_cpus(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let frequencies = read_all(&cpus)?;
 
@@ -302,7 +299,7 @@ impl Collector for CpufreqCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn reads_a_cpufreq_directory() {
@@ -425,6 +422,6 @@ mod tests {
         fs::create_dir_all(root.path().join("devices/system/cpu/cpu0")).unwrap();
         let host = Host::new("/nonexistent", root.path(), "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 }

@@ -11,7 +11,7 @@ use std::io;
 use std::path::Path;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::read_sysfs_attribute;
+use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -19,6 +19,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "dmi",
     default_enabled: true,
     reads: "/sys/class/dmi/id/*",
+    flags: None,
     build,
 };
 
@@ -118,7 +119,7 @@ impl DmiTable {
 }
 
 impl Collector for DmiCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let table = self.table.as_ref().map_err(Clone::clone)?;
         if table.labels.is_empty() {
             return Err(CollectError::no_data(
@@ -137,7 +138,7 @@ impl Collector for DmiCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
 
     #[test]
@@ -185,7 +186,7 @@ mod tests {
     fn a_host_without_dmi_has_no_data() {
         let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let collector = build(&SPEC, host, &[]).unwrap();
-        let (families, result) = run(collector.as_ref());
+        let (families, result) = collector.run();
         assert!(families.is_empty());
         assert_eq!(
             result.unwrap_err().kind(),

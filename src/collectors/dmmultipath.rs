@@ -9,9 +9,8 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -20,19 +19,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "dmmultipath",
     default_enabled: false,
     reads: "/sys/block/dm-*/{dm/,size,slaves/}, /sys/block/*/device/state",
-    build,
+    flags: None,
+    build: plain::<DmMultipathCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(DmMultipathCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_dmmultipath_*` families.
-struct DmMultipathCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct DmMultipathCollector;
 
 /// The block size the kernel counts `size` in.
 const SECTOR_BYTES: u64 = 512;
@@ -148,8 +141,8 @@ impl MultipathDevice {
 }
 
 impl DmMultipathCollector {
-    fn read_devices(&self) -> Result<Vec<MultipathDevice>, CollectError> {
-        let block = self.host.sys_path("block");
+    fn read_devices(&self, host: &Host) -> Result<Vec<MultipathDevice>, CollectError> {
+        let block = host.sys_path("block");
         let entries = fs::read_dir(&block).map_err(|e| match e.kind() {
             io::ErrorKind::PermissionDenied => {
                 CollectError::no_data(format!("{}: {e}", block.display()))
@@ -171,8 +164,8 @@ impl DmMultipathCollector {
 }
 
 impl Collector for DmMultipathCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let devices = self.read_devices()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let devices = self.read_devices(host)?;
         let info = out.family(
             "node_dmmultipath_device_info",
             "Non-numeric information about a DM-multipath device.",
@@ -211,7 +204,7 @@ impl Collector for DmMultipathCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn path_states() {
@@ -303,6 +296,6 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("block/sda")).unwrap();
         let host = Host::new("/nonexistent", dir.path(), "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 }

@@ -7,9 +7,7 @@
 //! crashes on a role or disk state without `/`, only the local side is
 //! reported here.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -18,19 +16,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "drbd",
     default_enabled: false,
     reads: "/proc/drbd",
-    build,
+    flags: None,
+    build: plain::<DrbdCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(DrbdCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_drbd_*` families.
-struct DrbdCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct DrbdCollector;
 
 /// The numeric keys: key, metric name suffix, help, type, multiplier.
 const NUMERIC: [(&str, &str, &str, MetricType, f64); 12] = [
@@ -131,8 +123,8 @@ pub fn parse(text: &str) -> Result<Vec<(String, DrbdValue)>, String> {
 }
 
 impl Collector for DrbdCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("drbd");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("drbd");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let values = parse(&text).map_err(|e| CollectError::parse(&path, e))?;
 

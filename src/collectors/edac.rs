@@ -9,9 +9,8 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -20,19 +19,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "edac",
     default_enabled: true,
     reads: "/sys/devices/system/edac/mc/mc*/",
-    build,
+    flags: None,
+    build: plain::<EdacCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(EdacCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_edac_*`.
-struct EdacCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct EdacCollector;
 
 /// The counters of one memory controller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,8 +109,8 @@ impl MemoryController {
 }
 
 impl Collector for EdacCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let root = self.host.sys_path("devices/system/edac/mc");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let root = host.sys_path("devices/system/edac/mc");
         let entries = match numbered_entries(&root, "mc") {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -184,7 +177,7 @@ impl Collector for EdacCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
 
     #[test]
@@ -226,7 +219,7 @@ mod tests {
     fn a_controller_without_rows() {
         // Newer drivers describe DIMMs (`dimm*`, `rank*`) rather than rows.
         let (_sys, host) = host_with_mc(&[("devices/system/edac/mc/mc0", COUNTS)]);
-        let text = render(build(&SPEC, host, &[]).unwrap().as_ref());
+        let text = build(&SPEC, host, &[]).unwrap().render();
         assert!(text.contains("node_edac_correctable_errors_total{controller=\"0\"} 3\n"));
         assert!(text.contains(
             "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"} 1\n"
@@ -240,7 +233,7 @@ mod tests {
             ("devices/system/edac/mc/mc0", COUNTS),
             ("devices/system/edac/mc/mc0/csrow0", &[("ce_count", "1\n")]),
         ]);
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         let err = result.unwrap_err();
         assert!(
             err.message().contains("ue_count for controller/csrow 0/0"),
@@ -251,7 +244,7 @@ mod tests {
     #[test]
     fn no_edac_is_success_without_metrics() {
         let (_sys, host) = host_with_mc(&[]);
-        let (families, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (families, result) = build(&SPEC, host, &[]).unwrap().run();
         assert!(result.is_ok());
         assert!(families.is_empty());
     }

@@ -3,9 +3,8 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::MetricSet;
 
@@ -14,19 +13,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "entropy",
     default_enabled: true,
     reads: "/proc/sys/kernel/random/{entropy_avail,poolsize}",
-    build,
+    flags: None,
+    build: plain::<EntropyCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(EntropyCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_entropy_available_bits` and `node_entropy_pool_size_bits`.
-struct EntropyCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct EntropyCollector;
 
 /// Parses a count of bits such as `entropy_avail`'s `256\n`: an unsigned
 /// decimal integer, surrounding whitespace allowed.
@@ -48,12 +41,12 @@ fn read_bits(path: &Path) -> Result<Option<u64>, CollectError> {
 }
 
 impl Collector for EntropyCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         // Both files are read before anything is emitted, so an unreadable or
         // garbled file yields no series, while a missing pool size still
         // leaves the available entropy reported, as upstream does.
-        let available_path = self.host.proc_path("sys/kernel/random/entropy_avail");
-        let pool_size_path = self.host.proc_path("sys/kernel/random/poolsize");
+        let available_path = host.proc_path("sys/kernel/random/entropy_avail");
+        let pool_size_path = host.proc_path("sys/kernel/random/poolsize");
         let available = read_bits(&available_path)?;
         let pool_size = read_bits(&pool_size_path)?;
         let missing =
@@ -126,9 +119,7 @@ mod tests {
         for (name, content) in files {
             std::fs::write(random.join(name), content).unwrap();
         }
-        run(&EntropyCollector {
-            host: host_with_procfs(dir.path()),
-        })
+        run(&EntropyCollector, &host_with_procfs(dir.path()))
     }
 
     fn summary(families: &[Family]) -> Vec<(&str, &str, MetricType, f64)> {

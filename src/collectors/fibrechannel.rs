@@ -9,10 +9,9 @@
 //! sample rather than a failure; an unparsable statistic fails the run.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::collectors::common::sysfs_class::read_devices;
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
 use crate::kernel::sysfs_value::read_optional;
 use crate::metrics::{MetricSet, MetricType};
@@ -23,19 +22,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "fibrechannel",
     default_enabled: true,
     reads: "/sys/class/fc_host/*/",
-    build,
+    flags: None,
+    build: plain::<FibrechannelCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(FibrechannelCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_fibrechannel_info` and one counter per statistic.
-struct FibrechannelCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct FibrechannelCollector;
 
 /// The attributes reported as labels of `node_fibrechannel_info`, by file,
 /// and whether the kernel prints them with a `0x` that node_exporter drops.
@@ -183,8 +176,8 @@ pub fn parse_statistic(value: &str) -> Result<Option<u64>, String> {
 }
 
 impl Collector for FibrechannelCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let hosts = read_devices(&self.host, "fc_host", FcHost::read)?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let hosts = read_devices(host, "fc_host", FcHost::read)?;
         let mut label_names = vec!["fc_host"];
         label_names.extend(ATTRIBUTES.iter().map(|&(file, _)| file));
         let info = out.family(
@@ -218,7 +211,7 @@ impl Collector for FibrechannelCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn statistics() {
@@ -302,6 +295,6 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("class/fc_host")).unwrap();
         let host = Host::new("/nonexistent", dir.path(), "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 }

@@ -1,9 +1,7 @@
 //! `filefd`: allocated and maximum file handles from
 //! `<procfs>/sys/fs/file-nr`.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::MetricSet;
 use crate::parse::number;
@@ -13,19 +11,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "filefd",
     default_enabled: true,
     reads: "/proc/sys/fs/file-nr",
-    build,
+    flags: None,
+    build: plain::<FilefdCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(FilefdCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_filefd_allocated` and `node_filefd_maximum`.
-struct FilefdCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct FilefdCollector;
 
 /// The counts of `/proc/sys/fs/file-nr`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,8 +49,8 @@ impl FileNr {
 }
 
 impl Collector for FilefdCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("sys/fs/file-nr");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("sys/fs/file-nr");
         let text = read_sysfs_attribute(&path).map_err(|e| CollectError::io(&path, &e))?;
         let file_nr = FileNr::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         out.gauge(
@@ -115,9 +107,7 @@ mod tests {
     }
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&FilefdCollector {
-            host: host_with_procfs(procfs),
-        })
+        run(&FilefdCollector, &host_with_procfs(procfs))
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -28,6 +28,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "hwmon",
     default_enabled: true,
     reads: "/sys/class/hwmon/*/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -61,11 +62,10 @@ pub struct Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.hwmon;
+    let flags: Flags = ctx.flags()?;
     // node_exporter documents each pair as mutually exclusive but applies
     // both when given, and so does hostwatch.
     Ok(Box::new(HwmonCollector {
-        host: Arc::clone(&ctx.host),
         chip_filter: DeviceFilter::new(flags.chip_exclude.clone(), flags.chip_include.clone()),
         sensor_filter: DeviceFilter::new(
             flags.sensor_exclude.clone(),
@@ -77,7 +77,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports `node_hwmon_*`.
 struct HwmonCollector {
-    host: Arc<Host>,
     chip_filter: DeviceFilter,
     /// Applied to `<chip>;<sensor>`, so one sensor of one chip can be picked.
     sensor_filter: DeviceFilter,
@@ -443,8 +442,8 @@ fn resolve(path: &Path) -> Option<PathBuf> {
 impl HwmonCollector {
     /// The chip directories under `class/hwmon`: links (directories in
     /// copies) that lead to a directory.
-    fn chip_dirs(&self) -> Result<Vec<PathBuf>, CollectError> {
-        let root = self.host.sys_path("class/hwmon");
+    fn chip_dirs(&self, host: &Host) -> Result<Vec<PathBuf>, CollectError> {
+        let root = host.sys_path("class/hwmon");
         let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(Result::ok)
@@ -540,8 +539,8 @@ impl Samples {
 }
 
 impl Collector for HwmonCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dirs = self.chip_dirs()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dirs = self.chip_dirs(host)?;
         let mut identities = lock(&self.identities);
         let mut seen = HashMap::new();
         let mut chip_names = Vec::new();
@@ -631,7 +630,7 @@ impl Collector for HwmonCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn splits_sensor_file_names() {
@@ -1022,7 +1021,7 @@ mod tests {
     fn linked_chips_are_named_by_device_and_labels_are_read_once() {
         let root = linked_tree();
         let collector = build(&SPEC, host_with_sysfs(root.path()), &[]).unwrap();
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains(
             r#"node_hwmon_chip_names{chip="platform_coretemp_0",chip_name="coretemp"} 1"#
         ));
@@ -1034,7 +1033,7 @@ mod tests {
         let chip = root.path().join("devices/platform/coretemp.0/hwmon/hwmon7");
         fs::write(chip.join("temp2_label"), "changed\n").unwrap();
         fs::write(chip.join("temp2_input"), "50000\n").unwrap();
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains(r#"label="Core 0""#));
         assert!(!text.contains("changed"));
         assert!(text

@@ -15,10 +15,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::collectors::common::sysfs_class::read_devices;
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
 use crate::kernel::sysfs_value::read_optional;
 use crate::metrics::{MetricSet, MetricType};
@@ -29,19 +28,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "infiniband",
     default_enabled: true,
     reads: "/sys/class/infiniband/*/",
-    build,
+    flags: None,
+    build: plain::<InfinibandCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(InfinibandCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_infiniband_info` and the per-port families.
-struct InfinibandCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct InfinibandCollector;
 
 /// How a port counter file becomes a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,8 +296,8 @@ impl IbPort {
 }
 
 impl Collector for InfinibandCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let devices = read_devices(&self.host, "infiniband", IbDevice::read)?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let devices = read_devices(host, "infiniband", IbDevice::read)?;
         let info = out.family(
             "node_infiniband_info",
             "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",

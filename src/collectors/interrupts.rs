@@ -10,9 +10,8 @@
 //! count per CPU), are skipped.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::common::device_filter::DeviceFilter;
@@ -26,6 +25,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "interrupts",
     default_enabled: false,
     reads: "/proc/interrupts",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -46,16 +46,17 @@ pub struct Flags {
     pub name_exclude: Option<Regex>,
 
     /// Include interrupts that have a zero value
-    #[arg(id = "collector.interrupts.include-zeros", long = "collector.interrupts.include-zeros", num_args = 0..=1,
-          require_equals = true, default_value_t = true, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.interrupts.include-zeros",
+        long = "collector.interrupts.include-zeros",
+        default_value_t = true
+    )]
     pub include_zeros: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.interrupts;
+    let flags: Flags = ctx.flags()?;
     Ok(Box::new(InterruptsCollector {
-        host: Arc::clone(&ctx.host),
         // node_exporter accepts both patterns at once and applies both.
         filter: DeviceFilter::new(flags.name_exclude.clone(), flags.name_include.clone()),
         include_zeros: flags.include_zeros,
@@ -64,7 +65,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports `node_interrupts_total`.
 struct InterruptsCollector {
-    host: Arc<Host>,
     /// Matched against `<type>;<info>;<devices>`.
     filter: DeviceFilter,
     include_zeros: bool,
@@ -126,8 +126,8 @@ impl Interrupt {
 }
 
 impl Collector for InterruptsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("interrupts");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("interrupts");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let interrupts = Interrupt::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
         let family = out.family(
@@ -163,7 +163,7 @@ impl Collector for InterruptsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{fixture_host, render, scrape_fixtures};
+    use crate::collectors::common::testing::{fixture_host, scrape_fixtures};
 
     /// This machine's `/proc/interrupts` (x86_64 VM, two CPUs, Linux 6.18).
     const CURRENT: &str = include_str!("../../tests/fixtures/proc/interrupts");
@@ -315,7 +315,7 @@ MIS:          0
     fn scrape(flags: &[&str]) -> String {
         let collector = crate::collectors::common::testing::build(&SPEC, fixture_host(), flags)
             .expect("builds");
-        render(collector.as_ref())
+        collector.render()
     }
 
     #[test]
@@ -348,12 +348,12 @@ MIS:          0
     #[test]
     fn missing_file_fails() {
         let dir = tempfile::tempdir().unwrap();
+        let host = crate::collectors::common::testing::host_with_procfs(dir.path());
         let collector = InterruptsCollector {
-            host: crate::collectors::common::testing::host_with_procfs(dir.path()),
             filter: DeviceFilter::default(),
             include_zeros: true,
         };
-        let err = collector.update(&mut MetricSet::new()).unwrap_err();
+        let err = collector.update(&host, &mut MetricSet::new()).unwrap_err();
         assert!(err.message().contains("interrupts"), "{err}");
     }
 }

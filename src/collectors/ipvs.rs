@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use clap::Args;
 
@@ -24,6 +23,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "ipvs",
     default_enabled: true,
     reads: "/proc/1/net/ip_vs_stats, /proc/1/net/ip_vs",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -84,14 +84,12 @@ pub fn parse_backend_labels(text: &str) -> Result<BackendLabels, String> {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(IpvsCollector {
-        host: Arc::clone(&ctx.host),
-        labels: ctx.flags.ipvs.backend_labels.clone(),
+        labels: ctx.flags::<Flags>()?.backend_labels,
     }))
 }
 
 /// Reports the `node_ipvs_*` families.
 struct IpvsCollector {
-    host: Arc<Host>,
     labels: BackendLabels,
 }
 
@@ -289,8 +287,8 @@ struct Totals {
 type TotalsValue = fn(&Totals) -> u64;
 
 impl Collector for IpvsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.net_path("ip_vs_stats");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.net_path("ip_vs_stats");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let stats = IpvsStats::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for (name, help, value) in [
@@ -323,7 +321,7 @@ impl Collector for IpvsCollector {
             out.counter(format!("node_ipvs_{name}"), help, value as f64);
         }
 
-        let path = self.host.net_path("ip_vs");
+        let path = host.net_path("ip_vs");
         let mut parser = BackendParser::default();
         let mut sums: BTreeMap<Vec<String>, Totals> = BTreeMap::new();
         for_each_line(&path, |line| {

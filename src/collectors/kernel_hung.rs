@@ -2,9 +2,7 @@
 //! from `<procfs>/sys/kernel/hung_task_detect_count` (Linux 6.13 and later,
 //! with `CONFIG_DETECT_HUNG_TASK`). Without the file there is no data.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 
@@ -13,19 +11,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "kernel_hung",
     default_enabled: true,
     reads: "/proc/sys/kernel/hung_task_detect_count",
-    build,
+    flags: None,
+    build: plain::<KernelHungCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(KernelHungCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_kernel_hung_tasks_total`.
-struct KernelHungCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct KernelHungCollector;
 
 /// Parses `hung_task_detect_count`: an unsigned decimal count and a newline.
 pub fn parse_detect_count(text: &str) -> Result<u64, String> {
@@ -35,8 +27,8 @@ pub fn parse_detect_count(text: &str) -> Result<u64, String> {
 }
 
 impl Collector for KernelHungCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("sys/kernel/hung_task_detect_count");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("sys/kernel/hung_task_detect_count");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let count = parse_detect_count(&text).map_err(|e| CollectError::parse(&path, e))?;
         out.counter(
@@ -105,9 +97,7 @@ mod tests {
             )
             .unwrap();
         }
-        run(&KernelHungCollector {
-            host: host_with_procfs(dir.path()),
-        })
+        run(&KernelHungCollector, &host_with_procfs(dir.path()))
     }
 
     #[test]

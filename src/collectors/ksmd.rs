@@ -8,9 +8,8 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -19,7 +18,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "ksmd",
     default_enabled: false,
     reads: "/sys/kernel/mm/ksm/{full_scans,merge_across_nodes,pages_*,run,sleep_millisecs}",
-    build,
+    flags: None,
+    build: plain::<KsmdCollector>,
 };
 
 /// The files read, in node_exporter's order.
@@ -35,16 +35,9 @@ const FILES: [&str; 9] = [
     "sleep_millisecs",
 ];
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(KsmdCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_ksmd_*`.
-struct KsmdCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct KsmdCollector;
 
 /// One KSM file's metric: its name, type and value (converted to the
 /// metric's unit).
@@ -85,8 +78,8 @@ impl KsmdMetric {
 }
 
 impl Collector for KsmdCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.host.sys_path("kernel/mm/ksm");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dir = host.sys_path("kernel/mm/ksm");
         if !dir.is_dir() {
             return Err(CollectError::no_data(format!(
                 "{} does not exist (kernel without KSM)",
@@ -126,10 +119,8 @@ mod tests {
     use crate::collectors::common::testing::{run, scrape_fixtures, write_files};
     use crate::collectors::ErrorKind;
 
-    fn collector_on(sysfs: &Path) -> KsmdCollector {
-        KsmdCollector {
-            host: Arc::new(Host::new("/nonexistent/proc", sysfs, "/r", "/u")),
-        }
+    fn host_on(sysfs: &Path) -> Host {
+        Host::new("/nonexistent/proc", sysfs, "/r", "/u")
     }
 
     #[test]
@@ -180,7 +171,7 @@ mod tests {
     #[test]
     fn no_ksm_directory_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&KsmdCollector, &host_on(dir.path())).1.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoData);
     }
 
@@ -194,7 +185,7 @@ mod tests {
             .map(|&f| (f, "3\n"))
             .collect();
         write_files(&ksm, &uma);
-        let (families, result) = run(&collector_on(dir.path()));
+        let (families, result) = run(&KsmdCollector, &host_on(dir.path()));
         result.unwrap();
         assert_eq!(families.len(), 8);
         assert!(families
@@ -202,7 +193,7 @@ mod tests {
             .all(|f| f.name() != "node_ksmd_merge_across_nodes"));
 
         write_files(&ksm, &[("run", "on\n")]);
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&KsmdCollector, &host_on(dir.path())).1.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("run"), "{err}");
     }

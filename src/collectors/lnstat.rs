@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 
@@ -18,19 +17,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "lnstat",
     default_enabled: false,
     reads: "/proc/1/net/stat/*",
-    build,
+    flags: None,
+    build: plain::<LnstatCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(LnstatCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the counters of every file under `net/stat`.
-struct LnstatCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct LnstatCollector;
 
 /// One `/proc/net/stat/<subsystem>` file: its column names and one row of
 /// values per CPU.
@@ -83,8 +76,8 @@ impl CacheStats {
 }
 
 impl Collector for LnstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.host.net_path("stat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dir = host.net_path("stat");
         let entries = fs::read_dir(&dir).map_err(|e| CollectError::io_or_no_data(&dir, &e))?;
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
@@ -183,14 +176,10 @@ mod tests {
     #[test]
     fn missing_directory_is_no_data_and_garbage_fails() {
         let empty = procfs_with(&[]);
-        let (_, result) = run(&LnstatCollector {
-            host: host_with_procfs(empty.path()),
-        });
+        let (_, result) = run(&LnstatCollector, &host_with_procfs(empty.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
         let bad = procfs_with(&[("net/stat/arp_cache", "entries\nnope\n")]);
-        let (_, result) = run(&LnstatCollector {
-            host: host_with_procfs(bad.path()),
-        });
+        let (_, result) = run(&LnstatCollector, &host_with_procfs(bad.path()));
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("arp_cache"), "{err}");

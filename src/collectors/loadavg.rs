@@ -1,8 +1,6 @@
 //! `loadavg`: the 1, 5 and 15 minute load averages from `<procfs>/loadavg`.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 use crate::parse::number;
@@ -12,19 +10,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "loadavg",
     default_enabled: true,
     reads: "/proc/loadavg",
-    build,
+    flags: None,
+    build: plain::<LoadavgCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(LoadavgCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_load1`, `node_load5` and `node_load15`.
-struct LoadavgCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct LoadavgCollector;
 
 /// The three load averages of `/proc/loadavg`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,8 +49,8 @@ impl LoadAverages {
 }
 
 impl Collector for LoadavgCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("loadavg");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("loadavg");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let load = LoadAverages::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         out.gauge("node_load1", "1m load average.", load.one);

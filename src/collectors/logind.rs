@@ -17,6 +17,7 @@ use crate::collectors::common::system_bus::{
     self, boolean, text, BusConnection, CallError, Endpoint,
 };
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -24,6 +25,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "logind",
     default_enabled: false,
     reads: "logind over D-Bus: $DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket under --path.rootfs",
+    flags: None,
     build,
 };
 
@@ -63,7 +65,7 @@ struct LogindCollector {
 }
 
 impl Collector for LogindCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let (seats, sessions) = self
             .bus
             .read(|connection| async move { read_sessions(&connection).await })

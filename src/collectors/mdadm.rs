@@ -22,9 +22,8 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -33,19 +32,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "mdadm",
     default_enabled: true,
     reads: "/proc/mdstat, /sys/block/md*/md/{level,raid_disks,degraded}",
-    build,
+    flags: None,
+    build: plain::<MdadmCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(MdadmCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_md_*` families.
-struct MdadmCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct MdadmCollector;
 
 /// What an array is doing, as `/proc/mdstat` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,8 +278,8 @@ fn read_attribute(path: &Path) -> io::Result<Option<String>> {
 impl MdadmCollector {
     /// Every array under `<sysfs>/block` that has an `md` directory, in name
     /// order. No `block` directory means no arrays.
-    fn read_sysfs(&self) -> Result<Vec<MdSysfs>, CollectError> {
-        let block = self.host.sys_path("block");
+    fn read_sysfs(&self, host: &Host) -> Result<Vec<MdSysfs>, CollectError> {
+        let block = host.sys_path("block");
         let entries = match fs::read_dir(&block) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -337,8 +330,8 @@ fn device_gauge<'a>(
 }
 
 impl Collector for MdadmCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("mdstat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("mdstat");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let arrays = MdArray::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
 
@@ -389,7 +382,7 @@ impl Collector for MdadmCollector {
             by_name(|a| a.blocks_synced),
         );
 
-        let sysfs = self.read_sysfs()?;
+        let sysfs = self.read_sysfs(host)?;
         device_gauge(
             out,
             "node_md_raid_disks",
@@ -410,7 +403,7 @@ impl Collector for MdadmCollector {
 mod tests {
     use super::Activity::*;
     use super::*;
-    use crate::collectors::common::testing::{render, scrape_fixtures};
+    use crate::collectors::common::testing::scrape_fixtures;
     use crate::collectors::ErrorKind;
 
     /// The fixture tree's `/proc/mdstat`: a check, a delayed and a running
@@ -743,7 +736,7 @@ md0 : active raid6 sdb[1] sda[0]
         .unwrap();
         let host = Host::new(dir.path(), "/nonexistent/sys", "/", "/nonexistent");
         let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! and also exports fields future kernels add.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::collectors::common::field_selection::Descriptions;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
@@ -22,19 +21,18 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "meminfo",
     default_enabled: true,
     reads: "/proc/meminfo",
+    flags: None,
     build,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+fn build(_ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(MeminfoCollector {
-        host: Arc::clone(&ctx.host),
         descriptions: Descriptions::default(),
     }))
 }
 
 /// Reports one `node_memory_*` gauge per `/proc/meminfo` field.
 struct MeminfoCollector {
-    host: Arc<Host>,
     /// Each field's family name and help, built once.
     descriptions: Descriptions,
 }
@@ -85,8 +83,8 @@ fn parse_field(key: &str, rest: &str) -> Option<(String, f64)> {
 }
 
 impl Collector for MeminfoCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("meminfo");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("meminfo");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let meminfo = Meminfo::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for (name, value) in meminfo.fields {
@@ -344,10 +342,12 @@ Slab:           2 kB
     }
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&MeminfoCollector {
-            host: host_with_procfs(procfs),
-            descriptions: Descriptions::default(),
-        })
+        run(
+            &MeminfoCollector {
+                descriptions: Descriptions::default(),
+            },
+            &host_with_procfs(procfs),
+        )
     }
 
     #[test]

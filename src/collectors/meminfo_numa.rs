@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::meminfo::mangle_key;
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
@@ -22,19 +21,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "meminfo_numa",
     default_enabled: false,
     reads: "/sys/devices/system/node/node*/{meminfo,numastat}",
-    build,
+    flags: None,
+    build: plain::<MeminfoNumaCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(MeminfoNumaCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_memory_numa_*`.
-struct MeminfoNumaCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct MeminfoNumaCollector;
 
 /// One field of a node's `meminfo`.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +102,8 @@ struct Samples {
 }
 
 impl Collector for MeminfoNumaCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let root = self.host.sys_path("devices/system/node");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let root = host.sys_path("devices/system/node");
         let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let mut nodes = Vec::new();
         for entry in entries {
@@ -286,20 +279,20 @@ Node 1 HugePages_Surp:      0
         }
     }
 
-    fn collector_on(sysfs: &Path) -> MeminfoNumaCollector {
-        MeminfoNumaCollector {
-            host: Arc::new(Host::new("/nonexistent/proc", sysfs, "/r", "/u")),
-        }
+    fn host_on(sysfs: &Path) -> Host {
+        Host::new("/nonexistent/proc", sysfs, "/r", "/u")
     }
 
     #[test]
     fn kernel_without_numa_has_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&MeminfoNumaCollector, &host_on(dir.path()))
+            .1
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoData);
         // The directory without node entries: nothing, successfully.
         std::fs::create_dir_all(dir.path().join("devices/system/node")).unwrap();
-        let (families, result) = run(&collector_on(dir.path()));
+        let (families, result) = run(&MeminfoNumaCollector, &host_on(dir.path()));
         result.unwrap();
         assert!(families.is_empty());
     }
@@ -309,14 +302,18 @@ Node 1 HugePages_Surp:      0
         let dir = tempfile::tempdir().unwrap();
         let node = dir.path().join("devices/system/node/node0");
         write_files(&node, &[("meminfo", "Node 0 MemTotal: 1 kB\n")]);
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&MeminfoNumaCollector, &host_on(dir.path()))
+            .1
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("numastat"), "{err}");
         write_files(&node, &[("numastat", "numa_hit 1\nnuma_miss\n")]);
-        let err = run(&collector_on(dir.path())).1.unwrap_err();
+        let err = run(&MeminfoNumaCollector, &host_on(dir.path()))
+            .1
+            .unwrap_err();
         assert!(err.message().contains("numa_miss"), "{err}");
         write_files(&node, &[("numastat", "numa_hit 1\n")]);
-        let (families, result) = run(&collector_on(dir.path()));
+        let (families, result) = run(&MeminfoNumaCollector, &host_on(dir.path()));
         result.unwrap();
         assert_eq!(families.len(), 2);
     }

@@ -92,9 +92,10 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+use clap::{ArgMatches, Command, FromArgMatches};
+
 use crate::host::{Host, LineError};
 use crate::metrics::MetricSet;
-use registry::CollectorFlags;
 
 /// A source of metrics about the host, run once per scrape.
 ///
@@ -102,8 +103,8 @@ use registry::CollectorFlags;
 /// must not panic on any host data (a panic is caught and reported as a
 /// failure, but is still a bug).
 pub trait Collector: Send + Sync + 'static {
-    /// Reads the host and appends this collector's families to `out`.
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError>;
+    /// Reads `host` and appends this collector's families to `out`.
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError>;
 }
 
 /// Why a collector produced no (or partial) data in one run.
@@ -192,37 +193,67 @@ impl fmt::Display for CollectError {
 
 impl std::error::Error for CollectError {}
 
-/// What a collector's constructor gets: the host and the parsed flags.
+/// What a collector's constructor gets: the host, the command line, and
+/// which collectors are enabled.
 pub struct BuildContext<'a> {
     /// The observed host.
     pub host: Arc<Host>,
-    /// Every collector-specific flag, parsed.
-    pub flags: &'a CollectorFlags,
-    /// The names of every enabled collector: node_exporter lets one
-    /// collector's output depend on whether another runs.
-    pub enabled: &'a [&'static str],
+    matches: &'a ArgMatches,
+    enabled: &'a [&'static str],
 }
 
-impl BuildContext<'_> {
-    /// Whether the collector named `name` is enabled.
+impl<'a> BuildContext<'a> {
+    /// The context of a start-up: the command line's `matches`, which hold
+    /// every collector's flags, and the names of the `enabled` collectors.
+    pub fn new(
+        host: Arc<Host>,
+        matches: &'a ArgMatches,
+        enabled: &'a [&'static str],
+    ) -> BuildContext<'a> {
+        BuildContext {
+            host,
+            matches,
+            enabled,
+        }
+    }
+
+    /// The flags a collector declared in its [`CollectorSpec::flags`].
+    pub fn flags<F: FromArgMatches>(&self) -> Result<F, String> {
+        F::from_arg_matches(self.matches).map_err(|e| e.to_string())
+    }
+
+    /// Whether the collector named `name` is enabled: node_exporter lets one
+    /// collector's output depend on whether another runs.
     pub fn is_enabled(&self, name: &str) -> bool {
         self.enabled.contains(&name)
     }
 }
 
-/// A registry entry: a collector's name, its default, what it reads, and how
-/// to build it.
+/// A registry entry: a collector's name, its default, what it reads, its
+/// flags, and how to build it.
 pub struct CollectorSpec {
     /// The name used in `--collector.<name>`, `collect[]` and the
     /// `collector` label, exactly as node_exporter's.
     pub name: &'static str,
     /// Whether node_exporter enables it by default on Linux.
     pub default_enabled: bool,
-    /// What it reads, for the README and landing page.
+    /// What it reads, for the docs and landing page.
     pub reads: &'static str,
+    /// Adds the collector's `--collector.<name>.*` flags to the command line
+    /// (a `clap::Args` type's `augment_args`), which [`BuildContext::flags`]
+    /// reads back. Booleans are declared as plain `bool` fields: the command
+    /// line gives every one node_exporter's `--flag`, `--flag=false` and
+    /// `--no-flag` forms.
+    pub flags: Option<fn(Command) -> Command>,
     /// Builds the collector; an error names the flag or path at fault and
     /// stops start-up.
     pub build: fn(&BuildContext<'_>) -> Result<Box<dyn Collector>, String>,
+}
+
+/// Builds a collector that keeps nothing and takes no flags: the
+/// [`CollectorSpec::build`] of most collectors.
+pub fn plain<C: Collector + Default>(_: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    Ok(Box::new(C::default()))
 }
 
 impl fmt::Debug for CollectorSpec {

@@ -15,9 +15,8 @@
 //! unreadable the agent's own is read, which is node_exporter's view.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::mountinfo::{unescape, MountInfo};
 use crate::kernel::rpc_stats::{counters, exactly};
@@ -28,19 +27,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "mountstats",
     default_enabled: false,
     reads: "/proc/1/mountstats, /proc/1/mountinfo",
-    build,
+    flags: None,
+    build: plain::<MountstatsCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(MountstatsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the NFS mounts' statistics.
-struct MountstatsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct MountstatsCollector;
 
 /// One `device ... mounted on ... with fstype ...` entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -663,9 +656,8 @@ fn emit_per_mount(
 }
 
 impl Collector for MountstatsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (dir, text) = self
-            .host
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let (dir, text) = host
             .read_init_or_self("mountstats")
             .map_err(|(path, e)| CollectError::io(&path, &e))?;
         let mounts = parse(&text).map_err(|e| CollectError::parse(&dir.join("mountstats"), e))?;
@@ -918,10 +910,9 @@ device srv:/b mounted on /b with fstype nfs4 statvers=1.1
                  2 1 0:50 / /mnt/old rw - nfs 192.168.1.1:/srv/old rw,addr=192.168.1.1\n",
             ),
         ]);
-        let collector = MountstatsCollector {
-            host: host_with_procfs(procfs.path()),
-        };
-        let text = render(&collector);
+        let host = host_with_procfs(procfs.path());
+        let collector = MountstatsCollector;
+        let text = render(&collector, &host);
         assert!(text.contains(
             "node_mountstats_nfs_age_seconds_total{export=\"192.168.1.1:/srv/old\",mountaddr=\"192.168.1.1\",protocol=\"udp\"} 13968\n"
         ), "{text}");
@@ -940,23 +931,17 @@ device srv:/b mounted on /b with fstype nfs4 statvers=1.1
     #[test]
     fn missing_files_fail() {
         let empty = tempfile::tempdir().unwrap();
-        let (_, result) = run(&MountstatsCollector {
-            host: host_with_procfs(empty.path()),
-        });
+        let (_, result) = run(&MountstatsCollector, &host_with_procfs(empty.path()));
         assert!(result.unwrap_err().message().contains("self/mountstats"));
         let procfs = procfs_with(&[("1/mountstats", STATVERS_1_0)]);
-        let (families, result) = run(&MountstatsCollector {
-            host: host_with_procfs(procfs.path()),
-        });
+        let (families, result) = run(&MountstatsCollector, &host_with_procfs(procfs.path()));
         assert!(families.is_empty());
         assert!(result.unwrap_err().message().contains("1/mountinfo"));
     }
 
     #[test]
     fn fixture_host_output() {
-        let text = render(&MountstatsCollector {
-            host: Arc::new(fixture_host()),
-        });
+        let text = render(&MountstatsCollector, &fixture_host());
         let labels = "export=\"fileserver:/export/home\",mountaddr=\"192.0.2.1\",protocol=\"tcp\"";
         for line in [
             "# HELP node_mountstats_nfs_event_vfs_open_total Number of times cached inode attributes are invalidated.".to_string(),

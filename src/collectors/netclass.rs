@@ -8,9 +8,8 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
@@ -24,6 +23,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "netclass",
     default_enabled: true,
     reads: "/sys/class/net/*/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -38,31 +38,31 @@ pub struct Flags {
 
     /// Ignore devices where the speed is invalid. This will be the default
     /// behavior in 2.x.
-    #[arg(id = "collector.netclass.ignore-invalid-speed", long = "collector.netclass.ignore-invalid-speed", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netclass.ignore-invalid-speed",
+        long = "collector.netclass.ignore-invalid-speed"
+    )]
     pub ignore_invalid_speed: bool,
 
     /// Accepted for compatibility: hostwatch always reads sysfs.
-    #[arg(id = "collector.netclass.netlink", long = "collector.netclass.netlink", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(id = "collector.netclass.netlink", long = "collector.netclass.netlink")]
     pub netlink: bool,
 
     /// Accepted for compatibility: netlink statistics are not read; the
     /// netdev collector reports the counters.
-    #[arg(id = "collector.netclass_rtnl.with-stats", long = "collector.netclass_rtnl.with-stats", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netclass_rtnl.with-stats",
+        long = "collector.netclass_rtnl.with-stats"
+    )]
     pub rtnl_with_stats: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.netclass;
+    let flags: Flags = ctx.flags()?;
     if flags.netlink {
         tracing::info!("--collector.netclass.netlink: hostwatch reads sysfs; netlink is not used");
     }
     Ok(Box::new(NetclassCollector {
-        host: Arc::clone(&ctx.host),
         ignored: flags.ignored_devices.clone(),
         ignore_invalid_speed: flags.ignore_invalid_speed,
     }))
@@ -71,7 +71,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 /// Reports `node_network_info`, `node_network_up` and one gauge or counter
 /// per numeric attribute.
 struct NetclassCollector {
-    host: Arc<Host>,
     ignored: Regex,
     ignore_invalid_speed: bool,
 }
@@ -205,8 +204,8 @@ fn read_attribute(dir: &SysfsDir, name: &str) -> io::Result<Option<String>> {
 }
 
 impl NetclassCollector {
-    fn read_interfaces(&self) -> Result<Vec<InterfaceClass>, CollectError> {
-        let root = self.host.sys_path("class/net");
+    fn read_interfaces(&self, host: &Host) -> Result<Vec<InterfaceClass>, CollectError> {
+        let root = host.sys_path("class/net");
         let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let mut interfaces = Vec::new();
         for entry in entries.filter_map(Result::ok) {
@@ -237,8 +236,8 @@ impl NetclassCollector {
 }
 
 impl Collector for NetclassCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let interfaces = self.read_interfaces()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let interfaces = self.read_interfaces(host)?;
 
         let up = out.family(
             "node_network_up",

@@ -6,7 +6,6 @@
 //! [`Host::net_path`]).
 
 use std::io;
-use std::sync::Arc;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -22,6 +21,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "netstat",
     default_enabled: true,
     reads: "/proc/1/net/netstat, /proc/1/net/snmp, /proc/1/net/snmp6",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -47,14 +47,12 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(NetstatCollector {
-        host: Arc::clone(&ctx.host),
-        fields: FieldSelection::new(ctx.flags.netstat.fields.clone()),
+        fields: FieldSelection::new(ctx.flags::<Flags>()?.fields),
     }))
 }
 
 /// Reports the selected protocol counters.
 struct NetstatCollector {
-    host: Arc<Host>,
     /// Picks counters by `<Protocol>_<Field>`.
     fields: FieldSelection,
 }
@@ -232,10 +230,11 @@ impl NetstatCollector {
     /// `may_be_absent` (`snmp6`, which IPv6 being disabled removes).
     fn read(
         &self,
+        host: &Host,
         file: &str,
         may_be_absent: bool,
     ) -> Result<(std::path::PathBuf, String), CollectError> {
-        let path = self.host.net_path(file);
+        let path = host.net_path(file);
         match read_text(&path) {
             Ok(text) => Ok((path, text)),
             Err(e) if may_be_absent && e.kind() == io::ErrorKind::NotFound => {
@@ -247,10 +246,10 @@ impl NetstatCollector {
 }
 
 impl Collector for NetstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let (netstat_path, netstat) = self.read("netstat", false)?;
-        let (snmp_path, snmp) = self.read("snmp", false)?;
-        let (snmp6_path, snmp6) = self.read("snmp6", true)?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let (netstat_path, netstat) = self.read(host, "netstat", false)?;
+        let (snmp_path, snmp) = self.read(host, "snmp", false)?;
+        let (snmp6_path, snmp6) = self.read(host, "snmp6", true)?;
         let mut stats = ProtocolStats::parse_paired(&netstat)
             .map_err(|e| CollectError::parse(&netstat_path, e))?;
         stats.merge(
@@ -452,21 +451,23 @@ UdpLite: 0 0 0 0 0 0
     }
 
     fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&NetstatCollector {
-            host: host_with_procfs(procfs),
-            fields: FieldSelection::new(fields),
-        })
+        run(
+            &NetstatCollector {
+                fields: FieldSelection::new(fields),
+            },
+            &host_with_procfs(procfs),
+        )
     }
 
     #[test]
     fn a_second_run_answers_from_the_selection_cache_alike() {
+        let host = host_with_procfs(&fixture_procfs());
         let collector = NetstatCollector {
-            host: host_with_procfs(&fixture_procfs()),
             fields: FieldSelection::new(default_fields()),
         };
-        let (first, result) = run(&collector);
+        let (first, result) = run(&collector, &host);
         result.unwrap();
-        let (second, result) = run(&collector);
+        let (second, result) = run(&collector, &host);
         result.unwrap();
         assert!(!first.is_empty());
         assert_eq!(first, second);
@@ -552,11 +553,11 @@ UdpLite: 0 0 0 0 0 0
         let parse = parse_args;
         let default = parse(&[]).unwrap();
         assert_eq!(
-            default.cli.collectors.netstat.fields.as_str(),
+            default.collector_flags::<Flags>().fields.as_str(),
             DEFAULT_FIELDS
         );
         let all = parse(&["--collector.netstat.fields=.*"]).unwrap();
-        assert_eq!(all.cli.collectors.netstat.fields.as_str(), ".*");
+        assert_eq!(all.collector_flags::<Flags>().fields.as_str(), ".*");
         assert!(all.warnings.is_empty(), "{:?}", all.warnings);
         let err = parse(&["--collector.netstat.fields", "("]).unwrap_err();
         assert!(

@@ -26,9 +26,8 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -37,19 +36,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "network_route",
     default_enabled: false,
     reads: "/proc/1/net/route, /proc/1/net/ipv6_route",
-    build,
+    flags: None,
+    build: plain::<NetworkRouteCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(NetworkRouteCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the unicast routes of both address families.
-struct NetworkRouteCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct NetworkRouteCollector;
 
 /// `RTF_REJECT`: an unreachable or prohibit route.
 const RTF_REJECT: u32 = 0x0200;
@@ -208,10 +201,11 @@ impl NetworkRouteCollector {
     /// IPv6, or no IPv4 on a kernel built without it).
     fn read(
         &self,
+        host: &Host,
         file: &str,
         parse: fn(&str) -> Result<Vec<Route>, String>,
     ) -> Result<Option<Vec<Route>>, CollectError> {
-        let path = self.host.net_path(file);
+        let path = host.net_path(file);
         match read_text(&path) {
             Ok(text) => parse(&text)
                 .map(Some)
@@ -223,13 +217,13 @@ impl NetworkRouteCollector {
 }
 
 impl Collector for NetworkRouteCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let ipv4 = self.read("route", parse_ipv4_routes)?;
-        let ipv6 = self.read("ipv6_route", parse_ipv6_routes)?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let ipv4 = self.read(host, "route", parse_ipv4_routes)?;
+        let ipv6 = self.read(host, "ipv6_route", parse_ipv6_routes)?;
         if ipv4.is_none() && ipv6.is_none() {
             return Err(CollectError::no_data(format!(
                 "neither {} nor ipv6_route exists",
-                self.host.net_path("route").display()
+                host.net_path("route").display()
             )));
         }
         let routes: Vec<Route> = ipv4.into_iter().chain(ipv6).flatten().collect();
@@ -366,14 +360,10 @@ mod tests {
     #[test]
     fn missing_tables_are_no_data_and_ipv6_is_optional() {
         let empty = procfs_with(&[]);
-        let (_, result) = run(&NetworkRouteCollector {
-            host: host_with_procfs(empty.path()),
-        });
+        let (_, result) = run(&NetworkRouteCollector, &host_with_procfs(empty.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
         let ipv4_only = procfs_with(&[("net/route", IPV4)]);
-        let (families, result) = run(&NetworkRouteCollector {
-            host: host_with_procfs(ipv4_only.path()),
-        });
+        let (families, result) = run(&NetworkRouteCollector, &host_with_procfs(ipv4_only.path()));
         result.unwrap();
         assert_eq!(families[0].samples().len(), 4);
     }

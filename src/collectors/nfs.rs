@@ -9,9 +9,7 @@
 //! Also the pieces of the `/proc/net/rpc/*` line format that the `nfsd`
 //! collector shares.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::rpc_stats::{
     exactly, procedure_counts, split_line, Network, V2_PROCEDURES, V3_PROCEDURES,
@@ -23,19 +21,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "nfs",
     default_enabled: true,
     reads: "/proc/1/net/rpc/nfs",
-    build,
+    flags: None,
+    build: plain::<NfsCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(NfsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the NFS client's RPC counters.
-struct NfsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct NfsCollector;
 
 /// The first 59 NFSv4 client procedures in the kernel's order, as upstream
 /// names them; later kernels' further procedures are not reported.
@@ -192,8 +184,8 @@ impl ClientStats {
 }
 
 impl Collector for NfsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.net_path("rpc/nfs");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.net_path("rpc/nfs");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let stats = ClientStats::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         emit(&stats, out);
@@ -357,9 +349,7 @@ proc4 35 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1
     #[test]
     fn missing_file_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let (families, result) = run(&NfsCollector {
-            host: host_with_procfs(dir.path()),
-        });
+        let (families, result) = run(&NfsCollector, &host_with_procfs(dir.path()));
         assert!(families.is_empty());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
@@ -367,9 +357,7 @@ proc4 35 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1
     #[test]
     fn unparsable_file_fails() {
         let dir = procfs_with(&[("net/rpc/nfs", "rpc 1 2\n")]);
-        let (_, result) = run(&NfsCollector {
-            host: host_with_procfs(dir.path()),
-        });
+        let (_, result) = run(&NfsCollector, &host_with_procfs(dir.path()));
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("rpc/nfs"), "{err}");
@@ -378,9 +366,7 @@ proc4 35 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1
     #[test]
     fn reports_every_procedure_of_every_version() {
         let dir = procfs_with(&[("net/rpc/nfs", LINUX_2_6_32)]);
-        let (families, result) = run(&NfsCollector {
-            host: host_with_procfs(dir.path()),
-        });
+        let (families, result) = run(&NfsCollector, &host_with_procfs(dir.path()));
         result.unwrap();
         let requests = families
             .iter()
@@ -397,10 +383,9 @@ proc4 35 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1
 
     #[test]
     fn fixture_host_output() {
-        let collector = NfsCollector {
-            host: Arc::new(fixture_host()),
-        };
-        let text = render(&collector);
+        let host = fixture_host();
+        let collector = NfsCollector;
+        let text = render(&collector, &host);
         for line in [
             "# HELP node_nfs_requests_total Number of NFS procedures invoked.",
             "# TYPE node_nfs_requests_total counter",

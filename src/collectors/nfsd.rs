@@ -7,10 +7,8 @@
 //! [`Host::net_path`]). Without the NFS server module the file does not
 //! exist and the collector reports no data.
 
-use std::sync::Arc;
-
 use crate::collectors::nfs::push_requests;
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::rpc_stats::{
     exactly, procedure_counts, split_line, Network, V2_SERVER_PROCEDURES, V3_SERVER_PROCEDURES,
@@ -22,19 +20,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "nfsd",
     default_enabled: true,
     reads: "/proc/1/net/rpc/nfsd",
-    build,
+    flags: None,
+    build: plain::<NfsdCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(NfsdCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the NFS server's counters.
-struct NfsdCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct NfsdCollector;
 
 /// The NFSv4 operations upstream reports, by operation number (the position
 /// in `proc4ops`): the three unused numbers, PUTPUBFH, PUTROOTFH and the
@@ -205,8 +197,8 @@ impl ServerStats {
 }
 
 impl Collector for NfsdCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.net_path("rpc/nfsd");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.net_path("rpc/nfsd");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let stats = ServerStats::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         emit(&stats, out);
@@ -370,9 +362,7 @@ proc4ops 40 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 
 
     fn run_on(text: &str) -> (Vec<crate::metrics::Family>, Result<(), CollectError>) {
         let dir = procfs_with(&[("net/rpc/nfsd", text)]);
-        run(&NfsdCollector {
-            host: host_with_procfs(dir.path()),
-        })
+        run(&NfsdCollector, &host_with_procfs(dir.path()))
     }
 
     #[test]
@@ -504,9 +494,7 @@ proc4ops 40 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 
     #[test]
     fn missing_file_is_no_data_and_garbage_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, result) = run(&NfsdCollector {
-            host: host_with_procfs(dir.path()),
-        });
+        let (_, result) = run(&NfsdCollector, &host_with_procfs(dir.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
         let (families, result) = run_on("rpc 1 2\n");
         assert!(families.is_empty());
@@ -515,9 +503,7 @@ proc4ops 40 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 
 
     #[test]
     fn fixture_host_output() {
-        let text = render(&NfsdCollector {
-            host: Arc::new(fixture_host()),
-        });
+        let text = render(&NfsdCollector, &fixture_host());
         for line in [
             "# HELP node_nfsd_reply_cache_nocache_total Total number of NFSd Reply Cache non-idempotent operations (rename/delete/…).",
             "# TYPE node_nfsd_server_threads gauge",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_trimmed, Host};
@@ -22,19 +22,18 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "nvme",
     default_enabled: true,
     reads: "/sys/class/nvme/*/",
+    flags: None,
     build,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+fn build(_ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(NvmeCollector {
-        host: Arc::clone(&ctx.host),
         identities: Mutex::new(HashMap::new()),
     }))
 }
 
 /// Reports `node_nvme_info` and `node_nvme_namespace_*`.
 struct NvmeCollector {
-    host: Arc<Host>,
     /// What was read once of each controller present, by its name.
     identities: Mutex<HashMap<String, ControllerIdentity>>,
 }
@@ -206,8 +205,8 @@ impl NvmeCollector {
         })
     }
 
-    fn read_controllers(&self) -> Result<Vec<Controller>, CollectError> {
-        let root = self.host.sys_path("class/nvme");
+    fn read_controllers(&self, host: &Host) -> Result<Vec<Controller>, CollectError> {
+        let root = host.sys_path("class/nvme");
         let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let mut controllers = Vec::new();
         for entry in entries.filter_map(Result::ok) {
@@ -228,8 +227,8 @@ impl NvmeCollector {
 }
 
 impl Collector for NvmeCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let controllers = self.read_controllers()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let controllers = self.read_controllers(host)?;
         let info = out.family(
             "node_nvme_info",
             "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
@@ -288,7 +287,7 @@ impl Collector for NvmeCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
     use crate::collectors::ErrorKind;
 
@@ -355,7 +354,7 @@ mod tests {
         );
         let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains(
             r#"node_nvme_info{cntlid="",device="nvme3",firmware_revision="1.0",model="Old Drive",serial="S123",state="live"} 1"#
         ), "{text}");
@@ -378,9 +377,9 @@ mod tests {
         );
         let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert!(render(collector.as_ref()).contains(r#"state="live""#));
+        assert!(collector.render().contains(r#"state="live""#));
         write_files(&dir, &[("state", "resetting\n"), ("model", "changed\n")]);
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains(r#"state="resetting""#), "{text}");
         assert!(text.contains(r#"model="M""#), "model is read once: {text}");
     }
@@ -394,7 +393,7 @@ mod tests {
         );
         let host = host_with_sysfs(sys.path());
         let collector = build(&SPEC, host, &[]).unwrap();
-        let (_, result) = run(collector.as_ref());
+        let (_, result) = collector.run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
 
@@ -402,7 +401,7 @@ mod tests {
     fn no_nvme_class_is_no_data() {
         let host = host_with_sysfs(Path::new("/nonexistent/sys"));
         let collector = build(&SPEC, host, &[]).unwrap();
-        let (_, result) = run(collector.as_ref());
+        let (_, result) = collector.run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 

@@ -31,15 +31,15 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "os",
     default_enabled: true,
     reads: "/etc/os-release, else /usr/lib/os-release (under --path.rootfs)",
+    flags: None,
     build,
 };
 
 /// The files tried, in order, as the host names them.
 const OS_RELEASE_FILES: [&str; 2] = ["/etc/os-release", "/usr/lib/os-release"];
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+fn build(_ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(OsCollector {
-        host: Arc::clone(&ctx.host),
         cache: Mutex::new(None),
     }))
 }
@@ -47,7 +47,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 /// Reports `node_os_info`, `node_os_version` and
 /// `node_os_support_end_timestamp_seconds`.
 struct OsCollector {
-    host: Arc<Host>,
     /// The last file parsed, and what it said.
     cache: Mutex<Option<Cached>>,
 }
@@ -269,12 +268,11 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 impl OsCollector {
     /// The parsed os-release of the first file that exists, from the cache
     /// when the file is unchanged; `None` when neither file exists.
-    fn load(&self) -> Result<Option<Arc<OsRelease>>, CollectError> {
+    fn load(&self, host: &Host) -> Result<Option<Arc<OsRelease>>, CollectError> {
         for host_path in OS_RELEASE_FILES {
-            let path = self
-                .host
+            let path = host
                 .resolve_root_path(host_path)
-                .map_err(|e| CollectError::io(&self.host.root_path(host_path), &e))?;
+                .map_err(|e| CollectError::io(&host.root_path(host_path), &e))?;
             let identity = match std::fs::metadata(&path) {
                 Ok(metadata) => FileIdentity::of(&metadata),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -304,8 +302,8 @@ impl OsCollector {
 }
 
 impl Collector for OsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let Some(release) = self.load()? else {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let Some(release) = self.load(host)? else {
             return Err(CollectError::no_data(format!(
                 "no os-release file found: {}",
                 OS_RELEASE_FILES.join(", ")
@@ -579,16 +577,14 @@ OSTREE_VERSION='39.20240210.3.0'
         );
     }
 
-    fn collector(rootfs: &Path) -> OsCollector {
+    fn collector() -> OsCollector {
         OsCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                "/nonexistent",
-                rootfs,
-                "/nonexistent",
-            )),
             cache: Mutex::new(None),
         }
+    }
+
+    fn host_on(rootfs: &Path) -> Host {
+        Host::new("/nonexistent", "/nonexistent", rootfs, "/nonexistent")
     }
 
     fn write(root: &Path, host_path: &str, text: &str) {
@@ -623,7 +619,7 @@ OSTREE_VERSION='39.20240210.3.0'
         for (host_path, text) in files {
             write(dir.path(), host_path, text);
         }
-        run(&collector(dir.path()))
+        run(&collector(), &host_on(dir.path()))
     }
 
     #[test]
@@ -696,9 +692,10 @@ OSTREE_VERSION='39.20240210.3.0'
     fn reparses_only_when_the_file_changes() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "/etc/os-release", "ID=first\n");
-        let collector = collector(dir.path());
-        let first = collector.load().unwrap().unwrap();
-        let again = collector.load().unwrap().unwrap();
+        let collector = collector();
+        let host = host_on(dir.path());
+        let first = collector.load(&host).unwrap().unwrap();
+        let again = collector.load(&host).unwrap().unwrap();
         assert!(Arc::ptr_eq(&first, &again), "unchanged file is not re-read");
 
         // Same size, replaced by a new file: a new inode.
@@ -706,12 +703,15 @@ OSTREE_VERSION='39.20240210.3.0'
         let replacement = dir.path().join("etc/os-release.new");
         std::fs::write(&replacement, "ID=secnd\n").unwrap();
         std::fs::rename(&replacement, &path).unwrap();
-        assert_eq!(collector.load().unwrap().unwrap().get("ID"), "secnd");
+        assert_eq!(collector.load(&host).unwrap().unwrap().get("ID"), "secnd");
 
         // Removed: the fallback is read instead.
         std::fs::remove_file(&path).unwrap();
         write(dir.path(), "/usr/lib/os-release", "ID=fallback\n");
-        assert_eq!(collector.load().unwrap().unwrap().get("ID"), "fallback");
+        assert_eq!(
+            collector.load(&host).unwrap().unwrap().get("ID"),
+            "fallback"
+        );
     }
 
     #[test]
@@ -728,7 +728,7 @@ OSTREE_VERSION='39.20240210.3.0'
             dir.path().join("etc/os-release"),
         )
         .unwrap();
-        let (families, result) = run(&collector(dir.path()));
+        let (families, result) = run(&collector(), &host_on(dir.path()));
         result.unwrap();
         assert_eq!(
             label(&families, "node_os_info", "id").as_deref(),
@@ -740,7 +740,7 @@ OSTREE_VERSION='39.20240210.3.0'
     fn directory_in_place_of_the_file_fails() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("etc/os-release")).unwrap();
-        let (_, result) = run(&collector(dir.path()));
+        let (_, result) = run(&collector(), &host_on(dir.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
 }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -21,6 +20,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "powersupplyclass",
     default_enabled: true,
     reads: "/sys/class/power_supply/*/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -36,14 +36,12 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(PowerSupplyClassCollector {
-        host: Arc::clone(&ctx.host),
-        ignored: ctx.flags.powersupplyclass.ignored_supplies.clone(),
+        ignored: ctx.flags::<Flags>()?.ignored_supplies,
     }))
 }
 
 /// Reports `node_power_supply_*`.
 struct PowerSupplyClassCollector {
-    host: Arc<Host>,
     ignored: Regex,
 }
 
@@ -242,8 +240,8 @@ fn means_no_value(err: &io::Error) -> bool {
 }
 
 impl PowerSupplyClassCollector {
-    fn read_supplies(&self) -> Result<Vec<PowerSupply>, CollectError> {
-        let root = self.host.sys_path("class/power_supply");
+    fn read_supplies(&self, host: &Host) -> Result<Vec<PowerSupply>, CollectError> {
+        let root = host.sys_path("class/power_supply");
         let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let mut supplies = Vec::new();
         for entry in entries.filter_map(Result::ok) {
@@ -269,8 +267,8 @@ impl PowerSupplyClassCollector {
 }
 
 impl Collector for PowerSupplyClassCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let supplies = self.read_supplies()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let supplies = self.read_supplies(host)?;
 
         let mut gauges: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
         for supply in &supplies {
@@ -322,7 +320,7 @@ impl Collector for PowerSupplyClassCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures};
+    use crate::collectors::common::testing::{build, scrape_fixtures};
 
     fn supply(pairs: &[(&str, &str)]) -> PowerSupply {
         PowerSupply {
@@ -441,6 +439,6 @@ mod tests {
         fs::create_dir_all(root.path().join("class/power_supply")).unwrap();
         let host = Host::new("/nonexistent", root.path(), "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 }

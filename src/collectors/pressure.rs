@@ -9,9 +9,8 @@
 //! `EOPNOTSUPP`, which means no data, as does a kernel without PSI at all.
 
 use std::io;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 
@@ -20,19 +19,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "pressure",
     default_enabled: true,
     reads: "/proc/pressure/{cpu,io,memory,irq}",
-    build,
+    flags: None,
+    build: plain::<PressureCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(PressureCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_pressure_*_seconds_total` counters.
-struct PressureCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct PressureCollector;
 
 /// One line of a pressure file: averages (percent) and the total (µs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,10 +165,10 @@ fn seconds(micros: u64) -> f64 {
 }
 
 impl Collector for PressureCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut found = 0;
         for resource in RESOURCES {
-            let path = self.host.proc_path(resource.file());
+            let path = host.proc_path(resource.file());
             let text = match read_text(&path) {
                 Ok(text) => text,
                 Err(err) => match classify(&path, &err) {
@@ -363,9 +356,7 @@ mod tests {
         for (name, content) in files {
             std::fs::write(dir.path().join("pressure").join(name), content).unwrap();
         }
-        run(&PressureCollector {
-            host: host_with_procfs(dir.path()),
-        })
+        run(&PressureCollector, &host_with_procfs(dir.path()))
     }
 
     fn values(families: &[Family]) -> Vec<(&str, f64)> {
@@ -410,9 +401,7 @@ mod tests {
     #[test]
     fn no_pressure_directory_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let (families, result) = run(&PressureCollector {
-            host: host_with_procfs(dir.path()),
-        });
+        let (families, result) = run(&PressureCollector, &host_with_procfs(dir.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
         assert!(families.is_empty());
     }

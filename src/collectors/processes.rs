@@ -11,9 +11,8 @@
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -22,19 +21,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "processes",
     default_enabled: false,
     reads: "/proc/[pid]/stat, /proc/[pid]/task/[tid]/stat, /proc/sys/kernel/{pid_max,threads-max}",
-    build,
+    flags: None,
+    build: plain::<ProcessesCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(ProcessesCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_processes_*` families.
-struct ProcessesCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct ProcessesCollector;
 
 /// The two fields of `/proc/<pid>/stat` this collector needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,8 +227,8 @@ impl Scan {
 
 impl ProcessesCollector {
     /// A kernel limit from `/proc/sys/kernel/<name>`.
-    fn kernel_limit(&self, name: &str) -> Result<f64, CollectError> {
-        let path = self.host.proc_path(&format!("sys/kernel/{name}"));
+    fn kernel_limit(&self, host: &Host, name: &str) -> Result<f64, CollectError> {
+        let path = host.proc_path(&format!("sys/kernel/{name}"));
         let text = read_trimmed(&path).map_err(|e| CollectError::io(&path, &e))?;
         text.parse::<u64>()
             .map(|v| v as f64)
@@ -258,8 +251,8 @@ fn state_family(
 }
 
 impl Collector for ProcessesCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let counts = Scan::new(self.host.procfs()).run()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let counts = Scan::new(host.procfs()).run()?;
 
         // node_exporter's order: a missing limit fails the run after the
         // families before it were reported.
@@ -271,7 +264,7 @@ impl Collector for ProcessesCollector {
         out.gauge(
             "node_processes_max_threads",
             "Limit of threads in the system",
-            self.kernel_limit("threads-max")?,
+            self.kernel_limit(host, "threads-max")?,
         );
         state_family(
             out,
@@ -287,7 +280,7 @@ impl Collector for ProcessesCollector {
             "thread_state",
             &counts.thread_states,
         );
-        let pid_max = self.kernel_limit("pid_max")?;
+        let pid_max = self.kernel_limit(host, "pid_max")?;
         out.gauge("node_processes_pids", "Number of PIDs", counts.pids as f64);
         out.gauge(
             "node_processes_max_processes",
@@ -457,10 +450,9 @@ mod tests {
         assert_eq!(sorted(&counts.process_states), [("S", 1), ("Z", 1)]);
         assert_eq!(sorted(&counts.thread_states), [("R", 1), ("S", 1)]);
 
-        let collector = ProcessesCollector {
-            host: host_with_procfs(root),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(root);
+        let collector = ProcessesCollector;
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
         assert_eq!(
@@ -495,17 +487,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "7/stat", &format!("7 {LINE}"));
         write(dir.path(), "7/task/7/stat", &format!("7 {LINE}"));
-        let collector = ProcessesCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(dir.path());
+        let collector = ProcessesCollector;
+        let (families, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("threads-max"));
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
         assert_eq!(names, ["node_processes_threads"]);
 
         write(dir.path(), "sys/kernel/threads-max", "63590\n");
         write(dir.path(), "sys/kernel/pid_max", "lots\n");
-        let (families, result) = run(&collector);
+        let (families, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("pid_max"));
         assert_eq!(families.len(), 4);
     }

@@ -11,9 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
@@ -24,6 +23,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "rapl",
     default_enabled: true,
     reads: "/sys/class/powercap/*/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -33,21 +33,18 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub struct Flags {
     /// Enables RAPL zone labels: one `node_rapl_joules_total` with a
     /// `rapl_zone` label instead of one metric per zone name.
-    #[arg(long = "collector.rapl.enable-zone-label", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "collector.rapl.enable-zone-label")]
     pub enable_zone_label: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(RaplCollector {
-        host: Arc::clone(&ctx.host),
-        zone_label: ctx.flags.rapl.enable_zone_label,
+        zone_label: ctx.flags::<Flags>()?.enable_zone_label,
     }))
 }
 
 /// Reports `node_rapl_<zone>_joules_total` or `node_rapl_joules_total`.
 struct RaplCollector {
-    host: Arc<Host>,
     zone_label: bool,
 }
 
@@ -117,8 +114,8 @@ fn energy_error(path: &Path, err: &io::Error) -> CollectError {
 
 impl RaplCollector {
     /// The zones under `<sysfs>/class/powercap`, in directory order.
-    fn zones(&self) -> Result<Vec<Zone>, CollectError> {
-        let root = self.host.sys_path("class/powercap");
+    fn zones(&self, host: &Host) -> Result<Vec<Zone>, CollectError> {
+        let root = host.sys_path("class/powercap");
         let entries = fs::read_dir(&root).map_err(|e| match e.kind() {
             io::ErrorKind::PermissionDenied => energy_error(&root, &e),
             _ => CollectError::io_or_no_data(&root, &e),
@@ -146,9 +143,9 @@ impl RaplCollector {
 }
 
 impl Collector for RaplCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut readings = Vec::new();
-        for zone in self.zones()? {
+        for zone in self.zones(host)? {
             let joules = read_microjoules(&zone.path.join("energy_uj"))? as f64 / 1e6;
             readings.push((zone, joules));
         }
@@ -194,7 +191,7 @@ impl Collector for RaplCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
     use crate::collectors::ErrorKind;
 
@@ -256,7 +253,7 @@ mod tests {
             ),
         ]);
         let host = host_with_sysfs(sys.path());
-        let text = render(build(&SPEC, host, &[]).unwrap().as_ref());
+        let text = build(&SPEC, host, &[]).unwrap().render();
         let path = sys.path().join("class/powercap/intel-rapl:0");
         assert!(
             text.contains(&format!(
@@ -275,7 +272,7 @@ mod tests {
             &[("name", "package-0\n"), ("max_energy_range_uj", "1\n")],
         )]);
         let host = host_with_sysfs(sys.path());
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
 
@@ -293,7 +290,7 @@ mod tests {
     #[test]
     fn no_powercap_is_no_data() {
         let host = host_with_sysfs(Path::new("/nonexistent/sys"));
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 

@@ -1,11 +1,9 @@
-//! The collector registry: every collector hostwatch has, with its name and
-//! default exactly as node_exporter's, and the collector-specific flags.
+//! The collector registry: every collector hostwatch has, with its name,
+//! default and flags exactly as node_exporter's.
 //!
 //! Also the names of node_exporter collectors and flags hostwatch does not
 //! have (yet), so that a DaemonSet written for node_exporter starts unchanged:
 //! their flags are accepted, with a warning, instead of failing start-up.
-
-use clap::Args;
 
 use super::CollectorSpec;
 use super::{
@@ -91,77 +89,6 @@ pub const ALL: &[CollectorSpec] = &[
     zfs::SPEC,
     zoneinfo::SPEC,
 ];
-
-/// The flags of every collector, under `--collector.<name>.<flag>`.
-#[derive(Debug, Clone, Args)]
-pub struct CollectorFlags {
-    /// `--collector.arp.*`.
-    #[command(flatten)]
-    pub arp: arp::Flags,
-    /// `--collector.bcache.*`.
-    #[command(flatten)]
-    pub bcache: bcache::Flags,
-    /// `--collector.cpu.*`.
-    #[command(flatten)]
-    pub cpu: cpu::Flags,
-    /// `--collector.cpufreq.*`.
-    #[command(flatten)]
-    pub cpufreq: cpufreq::Flags,
-    /// `--collector.diskstats.*`.
-    #[command(flatten)]
-    pub diskstats: diskstats::Flags,
-    /// `--collector.ethtool.*`.
-    #[command(flatten)]
-    pub ethtool: ethtool::Flags,
-    /// `--collector.filesystem.*`.
-    #[command(flatten)]
-    pub filesystem: filesystem::Flags,
-    /// `--collector.hwmon.*`.
-    #[command(flatten)]
-    pub hwmon: hwmon::Flags,
-    /// `--collector.interrupts.*`.
-    #[command(flatten)]
-    pub interrupts: interrupts::Flags,
-    /// `--collector.ipvs.*`.
-    #[command(flatten)]
-    pub ipvs: ipvs::Flags,
-    /// `--collector.netclass.*`.
-    #[command(flatten)]
-    pub netclass: netclass::Flags,
-    /// `--collector.netdev.*`.
-    #[command(flatten)]
-    pub netdev: netdev::Flags,
-    /// `--collector.netstat.*`.
-    #[command(flatten)]
-    pub netstat: netstat::Flags,
-    /// `--collector.powersupply.*`.
-    #[command(flatten)]
-    pub powersupplyclass: powersupplyclass::Flags,
-    /// `--collector.rapl.*`.
-    #[command(flatten)]
-    pub rapl: rapl::Flags,
-    /// `--collector.slabinfo.*`.
-    #[command(flatten)]
-    pub slabinfo: slabinfo::Flags,
-    /// `--collector.stat.*`.
-    #[command(flatten)]
-    pub stat: stat::Flags,
-    /// `--collector.sysctl.*`.
-    #[command(flatten)]
-    pub sysctl: sysctl::Flags,
-    /// `--collector.systemd.*`.
-    #[command(flatten)]
-    pub systemd: systemd::Flags,
-    /// `--collector.tapestats.*`.
-    #[command(flatten)]
-    pub tapestats: tapestats::Flags,
-    /// `--collector.textfile.*`.
-    #[command(flatten)]
-    pub textfile: textfile::Flags,
-    /// `--collector.vmstat.*`.
-    #[command(flatten)]
-    pub vmstat: vmstat::Flags,
-}
 
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;

@@ -3,9 +3,8 @@
 //! waiting to run, and timeslices run.
 
 use std::io;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -14,19 +13,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "schedstat",
     default_enabled: true,
     reads: "/proc/schedstat",
-    build,
+    flags: None,
+    build: plain::<SchedstatCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(SchedstatCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_schedstat_*_total`.
-struct SchedstatCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct SchedstatCollector;
 
 /// One `cpu<N>` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +68,8 @@ fn is_digits(field: &str) -> bool {
 }
 
 impl Collector for SchedstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("schedstat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("schedstat");
         let text = match read_text(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -188,7 +181,7 @@ domain0 00000003 208706404 206409148 1892102 1851307906 547262 369843 34101 1457
     #[test]
     fn missing_file_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let host = (*host_with_procfs(dir.path())).clone();
+        let host = host_with_procfs(dir.path());
         let collector = build(&SPEC, host, &[]).unwrap();
         let err = collector.update(&mut MetricSet::new()).unwrap_err();
         assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);

@@ -12,9 +12,8 @@
 //! unreadable `enforce`); only `enabled` 0 is reported when disabled.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 use crate::parse::go_uint;
@@ -24,19 +23,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "selinux",
     default_enabled: true,
     reads: "/sys/fs/selinux/{enforce,avc/}, /etc/selinux/config",
-    build,
+    flags: None,
+    build: plain::<SelinuxCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(SelinuxCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the `node_selinux_*` families.
-struct SelinuxCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct SelinuxCollector;
 
 /// The mode `SELINUX=` of `/etc/selinux/config` sets at boot: 1 enforcing,
 /// 0 permissive, -1 disabled (also when the file or the key is missing).
@@ -150,11 +143,11 @@ impl AvcHashStats {
 impl SelinuxCollector {
     /// Whether SELinux is enabled: selinuxfs mounted, and a policy loaded
     /// (before that every task, this one included, is labelled `kernel`).
-    fn enabled(&self, selinuxfs: &Path) -> bool {
+    fn enabled(&self, host: &Host, selinuxfs: &Path) -> bool {
         if !selinuxfs.join("enforce").exists() {
             return false;
         }
-        let own_label = read_text(&self.host.proc_path("self/attr/current")).unwrap_or_default();
+        let own_label = read_text(&host.proc_path("self/attr/current")).unwrap_or_default();
         own_label.trim_end_matches(['\0', '\n']) != "kernel"
     }
 }
@@ -164,17 +157,16 @@ fn read_avc(path: &Path) -> Result<String, CollectError> {
 }
 
 impl Collector for SelinuxCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let selinuxfs = self.host.sys_path("fs/selinux");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let selinuxfs = host.sys_path("fs/selinux");
         let enabled_help = "SELinux is enabled, 1 is true, 0 is false";
-        if !self.enabled(&selinuxfs) {
+        if !self.enabled(host, &selinuxfs) {
             out.gauge("node_selinux_enabled", enabled_help, 0.0);
             return Ok(());
         }
         out.gauge("node_selinux_enabled", enabled_help, 1.0);
 
-        let config = self
-            .host
+        let config = host
             .resolve_root_path("/etc/selinux/config")
             .and_then(|path| read_text(&path))
             .unwrap_or_default();
@@ -250,7 +242,7 @@ impl Collector for SelinuxCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn config_modes() {
@@ -356,7 +348,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("fs/selinux")).unwrap();
         let host = Host::new("/nonexistent", dir.path(), "/nonexistent", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(
             text.ends_with("# TYPE node_selinux_enabled gauge\nnode_selinux_enabled 0\n"),
             "{text}"
@@ -377,7 +369,7 @@ mod tests {
         write_files(&proc.path().join("self/attr"), &[("current", "kernel\0")]);
         let host = || Host::new(proc.path(), sys.path(), root.path(), "/nonexistent");
         let collector = build(&SPEC, host(), &[]).unwrap();
-        assert!(render(collector.as_ref()).contains("node_selinux_enabled 0"));
+        assert!(collector.render().contains("node_selinux_enabled 0"));
 
         write_files(
             &proc.path().join("self/attr"),

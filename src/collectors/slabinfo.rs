@@ -7,7 +7,6 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -22,6 +21,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "slabinfo",
     default_enabled: false,
     reads: "/proc/slabinfo (root only)",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -41,9 +41,8 @@ pub struct Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.slabinfo;
+    let flags: Flags = ctx.flags()?;
     Ok(Box::new(SlabinfoCollector {
-        host: Arc::clone(&ctx.host),
         // Both patterns apply when both are given, as node_exporter's.
         filter: DeviceFilter::new(
             Some(flags.slabs_exclude.clone()),
@@ -54,7 +53,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports `node_slabinfo_*` for the selected slab caches.
 struct SlabinfoCollector {
-    host: Arc<Host>,
     /// Matched against the slab cache name.
     filter: DeviceFilter,
 }
@@ -155,8 +153,8 @@ const METRICS: [SlabMetric; 5] = [
 ];
 
 impl Collector for SlabinfoCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("slabinfo");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("slabinfo");
         let text = read_text(&path).map_err(|e| read_error(&path, &e))?;
         let mut slabs = Slab::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
         slabs.retain(|s| !self.filter.ignored(&s.name));
@@ -191,7 +189,7 @@ fn read_error(path: &Path, err: &io::Error) -> CollectError {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, fixture_host, host_with_procfs, procfs_with, render, run,
+        build, fixture_host, host_with_procfs, procfs_with, run,
     };
     use crate::collectors::ErrorKind;
 
@@ -254,7 +252,7 @@ size-64           301442 302836     64   59    1 : tunables  120   60    8 : sla
     fn scrape(flags: &[&str]) -> String {
         let flags = [&["--collector.slabinfo"], flags].concat();
         let collector = build(&SPEC, fixture_host(), &flags).expect("builds");
-        render(collector.as_ref())
+        collector.render()
     }
 
     #[test]
@@ -315,15 +313,16 @@ size-64           301442 302836     64   59    1 : tunables  120   60    8 : sla
 
     #[test]
     fn missing_file_is_no_data_and_garbage_fails() {
-        let collector = |dir: &std::path::Path| SlabinfoCollector {
-            host: host_with_procfs(dir),
+        let collector = SlabinfoCollector {
             filter: DeviceFilter::default(),
         };
         let dir = tempfile::tempdir().unwrap();
-        let err = run(&collector(dir.path())).1.unwrap_err();
+        let err = run(&collector, &host_with_procfs(dir.path()))
+            .1
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoData);
         let dir = procfs_with(&[("slabinfo", "slabinfo - version: 2.1\ngarbage\n")]);
-        let (families, result) = run(&collector(dir.path()));
+        let (families, result) = run(&collector, &host_with_procfs(dir.path()));
         assert!(families.is_empty());
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }

@@ -6,7 +6,6 @@
 //! family is then left out.
 
 use std::io;
-use std::sync::Arc;
 
 use crate::collectors::common::field_selection::Descriptions;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
@@ -18,12 +17,12 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "sockstat",
     default_enabled: true,
     reads: "/proc/1/net/sockstat, /proc/1/net/sockstat6",
+    flags: None,
     build,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+fn build(_ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(SockstatCollector {
-        host: Arc::clone(&ctx.host),
         page_size: page_size(),
         descriptions: Descriptions::default(),
     }))
@@ -43,7 +42,6 @@ fn page_size() -> f64 {
 
 /// Reports the counts of `sockstat` and `sockstat6`.
 struct SockstatCollector {
-    host: Arc<Host>,
     /// Bytes per page, for `*_mem_bytes`.
     page_size: f64,
     /// Family names and helps by `<protocol>_<key>`, made once.
@@ -128,8 +126,8 @@ impl Sockstat {
 
 impl SockstatCollector {
     /// Reads one file; `None` when it does not exist.
-    fn read(&self, file: &str) -> Result<Option<Sockstat>, CollectError> {
-        let path = self.host.net_path(file);
+    fn read(&self, host: &Host, file: &str) -> Result<Option<Sockstat>, CollectError> {
+        let path = host.net_path(file);
         match read_text(&path) {
             Ok(text) => Sockstat::parse(&text)
                 .map(Some)
@@ -184,11 +182,11 @@ impl SockstatCollector {
 }
 
 impl Collector for SockstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         // Both files are read before anything is emitted, so that a failure
         // of either reports no half-set.
-        let ipv4 = self.read("sockstat")?;
-        let mut ipv6 = self.read("sockstat6")?;
+        let ipv4 = self.read(host, "sockstat")?;
+        let mut ipv6 = self.read(host, "sockstat6")?;
         // `sockets_used` counts IPv4 sockets; a `sockets:` line in the IPv6
         // file (which no kernel writes) is ignored, as upstream.
         if let Some(stat) = &mut ipv6 {
@@ -273,11 +271,13 @@ FRAG: inuse 0 memory 0
     }
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&SockstatCollector {
-            host: host_with_procfs(procfs),
-            page_size: 4096.0,
-            descriptions: Descriptions::default(),
-        })
+        run(
+            &SockstatCollector {
+                page_size: 4096.0,
+                descriptions: Descriptions::default(),
+            },
+            &host_with_procfs(procfs),
+        )
     }
 
     fn values(families: &[Family]) -> Vec<(String, f64)> {

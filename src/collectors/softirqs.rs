@@ -6,9 +6,7 @@
 //! As node_exporter, only the ten vectors of kernels since 4.1 are reported
 //! (2.6-era `BLOCK_IOPOLL` is not), and `cpu` is the column index.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -17,7 +15,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "softirqs",
     default_enabled: false,
     reads: "/proc/softirqs",
-    build,
+    flags: None,
+    build: plain::<SoftirqsCollector>,
 };
 
 /// The vectors reported, as the kernel names them.
@@ -25,16 +24,9 @@ const VECTORS: [&str; 10] = [
     "HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
 ];
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(SoftirqsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_softirqs_functions_total`.
-struct SoftirqsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct SoftirqsCollector;
 
 /// One known vector of `/proc/softirqs` and its count per CPU column.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +75,8 @@ impl SoftirqVector {
 }
 
 impl Collector for SoftirqsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("softirqs");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("softirqs");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let vectors = SoftirqVector::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
         let family = out.family(
@@ -185,16 +177,14 @@ BLOCK_IOPOLL:          0          0          0          0
     #[test]
     fn missing_file_is_no_data_and_garbage_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let collector = SoftirqsCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let err = run(&collector).1.unwrap_err();
+        let host = host_with_procfs(dir.path());
+        let collector = SoftirqsCollector;
+        let err = run(&collector, &host).1.unwrap_err();
         assert_eq!(err.kind(), crate::collectors::ErrorKind::NoData);
         let dir = procfs_with(&[("softirqs", "CPU0\nHI: x\n")]);
-        let collector = SoftirqsCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let err = run(&collector).1.unwrap_err();
+        let host = host_with_procfs(dir.path());
+        let collector = SoftirqsCollector;
+        let err = run(&collector, &host).1.unwrap_err();
         assert!(err.message().contains("softirqs"), "{err}");
     }
 }

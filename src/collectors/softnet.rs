@@ -5,9 +5,7 @@
 //! namespace's file says the same; it is read through [`Host::net_path`]
 //! like the other network files all the same.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -16,19 +14,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "softnet",
     default_enabled: true,
     reads: "/proc/1/net/softnet_stat",
-    build,
+    flags: None,
+    build: plain::<SoftnetCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(SoftnetCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports one sample per CPU for each column.
-struct SoftnetCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct SoftnetCollector;
 
 /// One line of `softnet_stat`: one CPU's counters. Columns a kernel does not
 /// write are 0, as upstream reports them.
@@ -167,8 +159,8 @@ const FAMILIES: &[SoftnetFamily] = &[
 ];
 
 impl Collector for SoftnetCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.net_path("softnet_stat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.net_path("softnet_stat");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let rows = SoftnetRow::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for spec in FAMILIES {
@@ -292,9 +284,7 @@ mod tests {
     }
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&SoftnetCollector {
-            host: host_with_procfs(procfs),
-        })
+        run(&SoftnetCollector, &host_with_procfs(procfs))
     }
 
     #[test]

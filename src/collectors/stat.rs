@@ -1,9 +1,7 @@
 //! `stat`: interrupts, context switches, forks, boot time, runnable and
 //! blocked tasks and (optionally) softirqs per vector, from `<procfs>/stat`.
 
-use std::sync::Arc;
-
-use clap::{ArgAction, Args};
+use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
@@ -15,6 +13,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "stat",
     default_enabled: true,
     reads: "/proc/stat",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -23,27 +22,24 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 #[group(skip)]
 pub struct Flags {
     /// Export softirq calls per vector
-    #[arg(long = "collector.stat.softirq", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long = "collector.stat.softirq")]
     pub softirq: bool,
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(StatCollector {
-        host: Arc::clone(&ctx.host),
-        softirq: ctx.flags.stat.softirq,
+        softirq: ctx.flags::<Flags>()?.softirq,
     }))
 }
 
 /// Reports the system-wide counters and gauges of `/proc/stat`.
 struct StatCollector {
-    host: Arc<Host>,
     softirq: bool,
 }
 
 impl Collector for StatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("stat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("stat");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let stat = ProcStat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
 
@@ -116,12 +112,10 @@ mod tests {
     fn collect(proc_stat: &str, softirq: bool) -> Result<Vec<Family>, CollectError> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("stat"), proc_stat).unwrap();
-        let collector = StatCollector {
-            host: Arc::new(Host::new(dir.path(), "/nonexistent", "/", "/nonexistent")),
-            softirq,
-        };
+        let host = Host::new(dir.path(), "/nonexistent", "/", "/nonexistent");
+        let collector = StatCollector { softirq };
         let mut out = MetricSet::new();
-        collector.update(&mut out)?;
+        collector.update(&host, &mut out)?;
         Ok(out.into_sorted())
     }
 
@@ -182,7 +176,7 @@ mod tests {
     fn softirq_flag_follows_kingpin_conventions() {
         let softirq = |args: &[&str]| {
             let options = crate::cli::parse([&["hostwatch"], args].concat()).unwrap();
-            options.cli.collectors.stat.softirq
+            options.collector_flags::<Flags>().softirq
         };
         assert!(!softirq(&[]));
         assert!(softirq(&["--collector.stat.softirq"]));
@@ -213,15 +207,8 @@ mod tests {
 
     #[test]
     fn missing_file_fails() {
-        let collector = StatCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                "/nonexistent",
-                "/",
-                "/nonexistent",
-            )),
-            softirq: false,
-        };
-        assert!(collector.update(&mut MetricSet::new()).is_err());
+        let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
+        let collector = StatCollector { softirq: false };
+        assert!(collector.update(&host, &mut MetricSet::new()).is_err());
     }
 }

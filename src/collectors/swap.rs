@@ -1,9 +1,7 @@
 //! `swap`: the size, use and priority of each swap device and file, from
 //! `<procfs>/swaps`.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -12,20 +10,14 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "swap",
     default_enabled: false,
     reads: "/proc/swaps",
-    build,
+    flags: None,
+    build: plain::<SwapCollector>,
 };
-
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(SwapCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
 
 /// Reports `node_swap_size_bytes`, `node_swap_used_bytes` and
 /// `node_swap_priority`.
-struct SwapCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct SwapCollector;
 
 /// One row of `/proc/swaps`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +72,8 @@ impl SwapArea {
 }
 
 impl Collector for SwapCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("swaps");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("swaps");
         // A kernel built without swap support has no /proc/swaps.
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let areas = SwapArea::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
@@ -132,7 +124,7 @@ fn render(areas: &[SwapArea], out: &mut MetricSet) {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_procfs, procfs_with, render as render_collector, run, scrape_fixtures,
+        build, host_with_procfs, procfs_with, scrape_fixtures,
     };
 
     /// As kernels since 2.6 print it: the path padded to 40 columns,
@@ -224,18 +216,18 @@ mod tests {
             "swaps",
             "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n",
         )]);
-        let collector = build(&SPEC, (*host_with_procfs(dir.path())).clone(), &[]).unwrap();
-        assert!(!render_collector(collector.as_ref()).contains("node_swap_size_bytes{"));
+        let collector = build(&SPEC, host_with_procfs(dir.path()), &[]).unwrap();
+        assert!(!collector.render().contains("node_swap_size_bytes{"));
     }
 
     #[test]
     fn missing_or_garbage_file_fails_without_panicking() {
         let dir = procfs_with(&[]);
-        let collector = build(&SPEC, (*host_with_procfs(dir.path())).clone(), &[]).unwrap();
-        assert!(run(collector.as_ref()).1.is_err());
+        let collector = build(&SPEC, host_with_procfs(dir.path()), &[]).unwrap();
+        assert!(collector.run().1.is_err());
 
         let dir = procfs_with(&[("swaps", "Filename\n/dev/sda2 partition \u{0}\u{1}\n")]);
-        let collector = build(&SPEC, (*host_with_procfs(dir.path())).clone(), &[]).unwrap();
-        assert!(run(collector.as_ref()).1.is_err());
+        let collector = build(&SPEC, host_with_procfs(dir.path()), &[]).unwrap();
+        assert!(collector.run().1.is_err());
     }
 }

@@ -12,8 +12,6 @@
 //! to 4 KiB, and numbers above the signed 64-bit range (`kernel.shmmax` on
 //! some hosts) are reported rather than failing the collector.
 
-use std::sync::Arc;
-
 use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
@@ -26,6 +24,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "sysctl",
     default_enabled: false,
     reads: "/proc/sys/*",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -98,7 +97,7 @@ impl SysctlSpec {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.sysctl;
+    let flags: Flags = ctx.flags()?;
     let numeric = flags.include.iter().map(|s| (s.clone(), Kind::Numeric));
     let info = flags.include_info.iter().map(|s| (s.clone(), Kind::Info));
     let mut sysctls: Vec<(SysctlSpec, Kind)> = Vec::new();
@@ -108,10 +107,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
             sysctls.push(sysctl);
         }
     }
-    Ok(Box::new(SysctlCollector {
-        host: Arc::clone(&ctx.host),
-        sysctls,
-    }))
+    Ok(Box::new(SysctlCollector { sysctls }))
 }
 
 /// How a parameter is reported.
@@ -125,7 +121,6 @@ enum Kind {
 
 /// Reports the selected parameters, in flag order.
 struct SysctlCollector {
-    host: Arc<Host>,
     sysctls: Vec<(SysctlSpec, Kind)>,
 }
 
@@ -142,12 +137,13 @@ impl SysctlCollector {
     /// `(name, value, index)` labels to `info`.
     fn report(
         &self,
+        host: &Host,
         spec: &SysctlSpec,
         kind: Kind,
         out: &mut MetricSet,
         info: &mut Vec<[String; 3]>,
     ) -> Result<(), CollectError> {
-        let path = self.host.proc_path(&spec.relative_path());
+        let path = host.proc_path(&spec.relative_path());
         let text = read_sysfs_attribute(&path).map_err(|e| CollectError::io(&path, &e))?;
         let fields: Vec<&str> = text.split_whitespace().collect();
         if fields.is_empty() {
@@ -224,14 +220,14 @@ impl SysctlCollector {
 }
 
 impl Collector for SysctlCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         // As node_exporter: the first parameter that cannot be reported
         // fails the run; those before it are still exported.
         let mut info = Vec::new();
         let result = self
             .sysctls
             .iter()
-            .try_for_each(|(spec, kind)| self.report(spec, *kind, out, &mut info));
+            .try_for_each(|(spec, kind)| self.report(host, spec, *kind, out, &mut info));
         let family = out.family(
             "node_sysctl_info",
             "sysctl info",
@@ -249,7 +245,7 @@ impl Collector for SysctlCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build as build_collector, fixture_host, parse_args, procfs_with, render, run,
+        build as build_collector, fixture_host, parse_args, procfs_with,
     };
     use crate::collectors::ErrorKind;
     use crate::host::Host;
@@ -364,7 +360,7 @@ node_sysctl_vm_swappiness 60
     fn failure(files: &[(&str, &str)], flags: &[&str]) -> (usize, CollectError) {
         let procfs = procfs_with(files);
         let collector = build_collector(&SPEC, host(procfs.path()), flags).unwrap();
-        let (families, result) = run(collector.as_ref());
+        let (families, result) = collector.run();
         (families.len(), result.unwrap_err())
     }
 
@@ -416,6 +412,6 @@ node_sysctl_vm_swappiness 60
     #[test]
     fn no_flags_reports_nothing() {
         let collector = build_collector(&SPEC, fixture_host(), &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 }

@@ -6,7 +6,6 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -21,6 +20,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "tapestats",
     default_enabled: true,
     reads: "/sys/class/scsi_tape/st*/stats/",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -36,14 +36,12 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(TapestatsCollector {
-        host: Arc::clone(&ctx.host),
-        ignored: ctx.flags.tapestats.ignored_devices.clone(),
+        ignored: ctx.flags::<Flags>()?.ignored_devices,
     }))
 }
 
 /// Reports `node_tape_*`.
 struct TapestatsCollector {
-    host: Arc<Host>,
     ignored: Regex,
 }
 
@@ -189,8 +187,8 @@ pub fn is_primary_device(name: &str) -> bool {
 }
 
 impl TapestatsCollector {
-    fn read_tapes(&self) -> Result<Vec<TapeStats>, CollectError> {
-        let root = self.host.sys_path("class/scsi_tape");
+    fn read_tapes(&self, host: &Host) -> Result<Vec<TapeStats>, CollectError> {
+        let root = host.sys_path("class/scsi_tape");
         let entries = fs::read_dir(&root).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => CollectError::no_data("scsi_tape stats not found"),
             _ => CollectError::failed(format!(
@@ -212,8 +210,8 @@ impl TapestatsCollector {
 }
 
 impl Collector for TapestatsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let tapes = self.read_tapes()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let tapes = self.read_tapes(host)?;
         for (slot, statistic) in STATISTICS.iter().enumerate() {
             let family = out.family(
                 format!("node_tape_{}", statistic.suffix),
@@ -233,7 +231,7 @@ impl Collector for TapestatsCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
     use crate::collectors::ErrorKind;
 
@@ -288,7 +286,7 @@ mod tests {
             &["--collector.tapestats.ignored-devices=^st1$"],
         )
         .unwrap();
-        let text = render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains("node_tape_reads_completed_total{device=\"st0\"} 7\n"));
         assert_eq!(
             text.matches("node_tape_reads_completed_total{").count(),
@@ -303,14 +301,14 @@ mod tests {
         let sys = tempfile::tempdir().unwrap();
         write_files(&sys.path().join("class/scsi_tape/st0"), &[("dev", "9:0\n")]);
         let host = host_with_sysfs(sys.path());
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Failed);
     }
 
     #[test]
     fn no_tape_class_is_no_data() {
         let host = host_with_sysfs(Path::new("/nonexistent/sys"));
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 

@@ -12,9 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec, ErrorKind};
 use crate::host::Host;
 use crate::kernel::socket_table::{for_each_socket, SocketLine};
 use crate::metrics::{MetricSet, MetricType};
@@ -24,19 +23,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "tcpstat",
     default_enabled: false,
     reads: "/proc/1/net/tcp, /proc/1/net/tcp6",
-    build,
+    flags: None,
+    build: plain::<TcpstatCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(TcpstatCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports socket counts by state and the summed queues.
-struct TcpstatCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct TcpstatCollector;
 
 /// The `state` label of a kernel TCP state number (`include/net/tcp_states.h`),
 /// as upstream names them.
@@ -77,15 +70,15 @@ impl TcpStates {
 }
 
 impl Collector for TcpstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut states = TcpStates::default();
         let mut read = |path: &Path| {
             for_each_socket(path, |socket| states.add(socket))
                 .map_err(|e| CollectError::lines(path, e))
         };
-        read(&self.host.net_path("tcp"))?;
+        read(&host.net_path("tcp"))?;
         // Without IPv6 there is no tcp6 table, which is fine.
-        match read(&self.host.net_path("tcp6")) {
+        match read(&host.net_path("tcp6")) {
             Err(e) if e.kind() != ErrorKind::NoData => return Err(e),
             _ => {}
         }
@@ -193,9 +186,7 @@ mod tests {
     }
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&TcpstatCollector {
-            host: host_with_procfs(procfs),
-        })
+        run(&TcpstatCollector, &host_with_procfs(procfs))
     }
 
     #[test]

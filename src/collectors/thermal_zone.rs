@@ -5,9 +5,8 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -16,19 +15,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "thermal_zone",
     default_enabled: true,
     reads: "/sys/class/thermal/{thermal_zone,cooling_device}*/",
-    build,
+    flags: None,
+    build: plain::<ThermalZoneCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(ThermalZoneCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_thermal_zone_temp` and `node_cooling_device_*_state`.
-struct ThermalZoneCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct ThermalZoneCollector;
 
 /// One thermal zone.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +107,8 @@ fn numbered_entries(dir: &Path, prefix: &str) -> io::Result<Vec<(String, PathBuf
 }
 
 impl Collector for ThermalZoneCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let class = self.host.sys_path("class/thermal");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let class = host.sys_path("class/thermal");
         let entries =
             |prefix| numbered_entries(&class, prefix).map_err(|e| CollectError::io(&class, &e));
 
@@ -160,7 +153,7 @@ impl Collector for ThermalZoneCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, render, scrape_fixtures, write_files};
+    use crate::collectors::common::testing::{build, scrape_fixtures, write_files};
 
     #[test]
     fn reads_zones_and_skips_those_without_a_temperature() {
@@ -256,7 +249,7 @@ mod tests {
     fn no_thermal_class_is_no_samples() {
         let host = Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
         let collector = build(&SPEC, host, &[]).unwrap();
-        assert_eq!(render(collector.as_ref()), "");
+        assert_eq!(collector.render(), "");
     }
 
     #[test]

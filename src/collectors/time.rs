@@ -8,10 +8,9 @@
 use std::ffi::CStr;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -20,20 +19,14 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "time",
     default_enabled: true,
     reads: "the system clock, /sys/devices/system/clocksource/clocksource*/{available,current}_clocksource",
-    build,
+    flags: None,
+    build: plain::<TimeCollector>,
 };
-
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(TimeCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
 
 /// Reports `node_time_seconds`, `node_time_zone_offset_seconds` and the
 /// `node_time_clocksource_*_info` families.
-struct TimeCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct TimeCollector;
 
 /// The local time zone in effect at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +136,7 @@ fn unix_seconds(now: SystemTime) -> f64 {
 }
 
 impl Collector for TimeCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let now = SystemTime::now();
         let seconds = unix_seconds(now);
         out.gauge(
@@ -160,7 +153,7 @@ impl Collector for TimeCollector {
         )
         .push(&[&zone.name], zone.offset_seconds as f64);
 
-        let sources = read_clock_sources(&self.host.sys_path("devices/system/clocksource"))?;
+        let sources = read_clock_sources(&host.sys_path("devices/system/clocksource"))?;
         // The device label is the position in name order, not the number in
         // the directory name, exactly as node_exporter labels it.
         let available = out.family(
@@ -265,11 +258,10 @@ mod tests {
 
     #[test]
     fn fixture_tree_reports_clock_and_clocksources() {
-        let collector = TimeCollector {
-            host: Arc::new(fixture_host()),
-        };
+        let host = fixture_host();
+        let collector = TimeCollector;
         let before = unix_seconds(SystemTime::now());
-        let (families, result) = run(&collector);
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         let now = families
             .iter()
@@ -310,10 +302,8 @@ mod tests {
         dir
     }
 
-    fn collector_on_sysfs(sysfs: &Path) -> TimeCollector {
-        TimeCollector {
-            host: Arc::new(Host::new("/nonexistent/proc", sysfs, "/", "/nonexistent")),
-        }
+    fn host_on(sysfs: &Path) -> Host {
+        Host::new("/nonexistent/proc", sysfs, "/", "/nonexistent")
     }
 
     #[test]
@@ -323,7 +313,7 @@ mod tests {
             ("clocksource2", "hpet \n", "hpet\n"),
             ("clocksource10", "acpi_pm \n", "acpi_pm\n"),
         ]);
-        let (families, result) = run(&collector_on_sysfs(dir.path()));
+        let (families, result) = run(&TimeCollector, &host_on(dir.path()));
         result.unwrap();
         let current: Vec<Vec<String>> = summary(&families)
             .into_iter()
@@ -344,7 +334,7 @@ mod tests {
     #[test]
     fn no_clocksource_directory_still_reports_the_clock() {
         let dir = tempfile::tempdir().unwrap();
-        let (families, result) = run(&collector_on_sysfs(dir.path()));
+        let (families, result) = run(&TimeCollector, &host_on(dir.path()));
         result.unwrap();
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
         assert_eq!(
@@ -361,7 +351,7 @@ mod tests {
                 .join("devices/system/clocksource/clocksource0/current_clocksource"),
         )
         .unwrap();
-        let (families, result) = run(&collector_on_sysfs(dir.path()));
+        let (families, result) = run(&TimeCollector, &host_on(dir.path()));
         let err = result.unwrap_err();
         assert!(err.message().contains("current_clocksource"), "{err}");
         assert!(families.iter().any(|f| f.name() == "node_time_seconds"));

@@ -8,6 +8,7 @@
 use std::io;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
 /// Registry entry.
@@ -15,6 +16,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "timex",
     default_enabled: true,
     reads: "adjtimex(2)",
+    flags: None,
     build,
 };
 
@@ -233,7 +235,7 @@ impl Timex {
 }
 
 impl Collector for TimexCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let timex = Timex::read()
             .map_err(|e| CollectError::failed(format!("failed to retrieve adjtimex stats: {e}")))?
             .ok_or_else(|| CollectError::no_data("adjtimex(2) is not permitted"))?;

@@ -6,9 +6,7 @@
 //! [`Host::net_path`]). A family whose table is missing (disabled) is left
 //! out; both missing is no data.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, ErrorKind};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec, ErrorKind};
 use crate::host::Host;
 use crate::kernel::socket_table::{for_each_socket, SocketLine};
 use crate::metrics::{MetricSet, MetricType};
@@ -18,19 +16,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "udp_queues",
     default_enabled: true,
     reads: "/proc/1/net/udp, /proc/1/net/udp6",
-    build,
+    flags: None,
+    build: plain::<UdpQueuesCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(UdpQueuesCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the summed queues of each IP version.
-struct UdpQueuesCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct UdpQueuesCollector;
 
 /// The queues of one table, summed over its sockets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,9 +43,9 @@ impl QueueTotals {
 
 impl UdpQueuesCollector {
     /// Sums one table; `None` when it does not exist.
-    fn totals(&self, file: &str) -> Result<Option<QueueTotals>, CollectError> {
+    fn totals(&self, host: &Host, file: &str) -> Result<Option<QueueTotals>, CollectError> {
         let mut totals = QueueTotals::default();
-        let path = self.host.net_path(file);
+        let path = host.net_path(file);
         match for_each_socket(&path, |socket| totals.add(socket))
             .map_err(|e| CollectError::lines(&path, e))
         {
@@ -65,9 +57,9 @@ impl UdpQueuesCollector {
 }
 
 impl Collector for UdpQueuesCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let v4 = self.totals("udp")?;
-        let v6 = self.totals("udp6")?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let v4 = self.totals(host, "udp")?;
+        let v6 = self.totals(host, "udp6")?;
         if v4.is_none() && v6.is_none() {
             return Err(CollectError::no_data("neither udp nor udp6 table exists"));
         }
@@ -94,9 +86,7 @@ mod tests {
     use crate::metrics::Family;
 
     fn collect(procfs: &std::path::Path) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&UdpQueuesCollector {
-            host: host_with_procfs(procfs),
-        })
+        run(&UdpQueuesCollector, &host_with_procfs(procfs))
     }
 
     fn samples(families: &[Family]) -> Vec<(String, String, f64)> {

@@ -18,7 +18,7 @@
 //! change at run time; the kernel's name, release, version and machine at
 //! the first scrape only.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
@@ -29,19 +29,18 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "uname",
     default_enabled: true,
     reads: "/proc/sys/kernel/{ostype,osrelease,version,hostname,domainname,arch}, else uname(2)",
+    flags: None,
     build,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+fn build(_ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(UnameCollector {
-        host: Arc::clone(&ctx.host),
         kernel: OnceLock::new(),
     }))
 }
 
 /// Reports `node_uname_info`.
 struct UnameCollector {
-    host: Arc<Host>,
     /// The first reading, whose kernel fields (see [`Field::is_fixed`])
     /// stand for every later one.
     kernel: OnceLock<Uname>,
@@ -163,7 +162,7 @@ fn utsname_string(field: &[libc::c_char]) -> String {
 impl UnameCollector {
     /// Reads every field from its file; the fields whose file cannot be read
     /// come from uname(2), asked at most once.
-    fn read(&self) -> Result<Uname, CollectError> {
+    fn read(&self, host: &Host) -> Result<Uname, CollectError> {
         let known = self.kernel.get();
         let mut uname = known.cloned().unwrap_or_default();
         let mut syscall: Option<Uname> = None;
@@ -171,7 +170,7 @@ impl UnameCollector {
             if known.is_some() && field.is_fixed() {
                 continue;
             }
-            let value = match read_sysfs_attribute(&self.host.proc_path(file)) {
+            let value = match read_sysfs_attribute(&host.proc_path(file)) {
                 Ok(text) => sysctl_string(&text),
                 Err(_) => {
                     let fallback = match &syscall {
@@ -191,8 +190,8 @@ impl UnameCollector {
 }
 
 impl Collector for UnameCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let uname = self.read()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let uname = self.read(host)?;
         out.family(
             "node_uname_info",
             "Labeled system information as provided by the uname system call.",
@@ -267,11 +266,11 @@ mod tests {
         std::fs::create_dir_all(&kernel).unwrap();
         std::fs::write(kernel.join("hostname"), "node-7\n").unwrap();
         std::fs::write(kernel.join("osrelease"), "5.10.0-28-amd64\n").unwrap();
+        let host = host_with_procfs(dir.path());
         let collector = UnameCollector {
-            host: host_with_procfs(dir.path()),
             kernel: OnceLock::new(),
         };
-        let uname = collector.read().unwrap();
+        let uname = collector.read(&host).unwrap();
         let real = Uname::from_syscall().unwrap();
         assert_eq!(uname.nodename, "node-7");
         assert_eq!(uname.release, "5.10.0-28-amd64");
@@ -296,14 +295,14 @@ mod tests {
         ] {
             std::fs::write(kernel.join(file), text).unwrap();
         }
+        let host = host_with_procfs(dir.path());
         let collector = UnameCollector {
-            host: host_with_procfs(dir.path()),
             kernel: OnceLock::new(),
         };
-        let first = collector.read().unwrap();
+        let first = collector.read(&host).unwrap();
         std::fs::write(kernel.join("osrelease"), "6.9.0-9\n").unwrap();
         std::fs::write(kernel.join("hostname"), "node-2\n").unwrap();
-        let second = collector.read().unwrap();
+        let second = collector.read(&host).unwrap();
         assert_eq!(second.release, "6.1.0-1", "kept from the first reading");
         assert_eq!(second.nodename, "node-2", "read again");
         assert_eq!(
@@ -317,12 +316,15 @@ mod tests {
 
     #[test]
     fn no_procfs_at_all_is_the_syscall() {
+        let host = host_with_procfs(std::path::Path::new("/nonexistent/proc"));
         let collector = UnameCollector {
-            host: host_with_procfs(std::path::Path::new("/nonexistent/proc")),
             kernel: OnceLock::new(),
         };
-        assert_eq!(collector.read().unwrap(), Uname::from_syscall().unwrap());
-        let (families, result) = run(&collector);
+        assert_eq!(
+            collector.read(&host).unwrap(),
+            Uname::from_syscall().unwrap()
+        );
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         assert_eq!(families.len(), 1);
         assert_eq!(families[0].samples()[0].value, 1.0);
@@ -334,10 +336,10 @@ mod tests {
         let kernel = dir.path().join("sys/kernel");
         std::fs::create_dir_all(&kernel).unwrap();
         std::fs::write(kernel.join("hostname"), b"h\xffst\"\n").unwrap();
+        let host = host_with_procfs(dir.path());
         let collector = UnameCollector {
-            host: host_with_procfs(dir.path()),
             kernel: OnceLock::new(),
         };
-        assert_eq!(collector.read().unwrap().nodename, "h\u{fffd}st\"");
+        assert_eq!(collector.read(&host).unwrap().nodename, "h\u{fffd}st\"");
     }
 }

@@ -1,8 +1,6 @@
 //! `vmstat`: the `<procfs>/vmstat` fields selected by
 //! `--collector.vmstat.fields`, as untyped `node_vmstat_<field>`.
 
-use std::sync::Arc;
-
 use clap::Args;
 use regex_lite::Regex;
 
@@ -17,6 +15,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "vmstat",
     default_enabled: true,
     reads: "/proc/vmstat",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -39,14 +38,12 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(VmstatCollector {
-        host: Arc::clone(&ctx.host),
-        fields: FieldSelection::new(ctx.flags.vmstat.fields.clone()),
+        fields: FieldSelection::new(ctx.flags::<Flags>()?.fields),
     }))
 }
 
 /// Reports the selected `/proc/vmstat` fields.
 struct VmstatCollector {
-    host: Arc<Host>,
     /// Picks fields by name.
     fields: FieldSelection,
 }
@@ -95,8 +92,8 @@ impl<'a> Vmstat<'a> {
 }
 
 impl Collector for VmstatCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("vmstat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("vmstat");
         let text = read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let vmstat = Vmstat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         let mut selected = Vec::new();
@@ -269,10 +266,12 @@ pgfault 99
     }
 
     fn collect(procfs: &std::path::Path, fields: Regex) -> (Vec<Family>, Result<(), CollectError>) {
-        run(&VmstatCollector {
-            host: host_with_procfs(procfs),
-            fields: FieldSelection::new(fields),
-        })
+        run(
+            &VmstatCollector {
+                fields: FieldSelection::new(fields),
+            },
+            &host_with_procfs(procfs),
+        )
     }
 
     #[test]
@@ -313,11 +312,11 @@ pgfault 99
         let parse = parse_args;
         let default = parse(&[]).unwrap();
         assert_eq!(
-            default.cli.collectors.vmstat.fields.as_str(),
+            default.collector_flags::<Flags>().fields.as_str(),
             DEFAULT_FIELDS
         );
         let all = parse(&["--collector.vmstat.fields", ".*"]).unwrap();
-        assert_eq!(all.cli.collectors.vmstat.fields.as_str(), ".*");
+        assert_eq!(all.collector_flags::<Flags>().fields.as_str(), ".*");
         let err = parse(&["--collector.vmstat.fields=(unclosed"]).unwrap_err();
         assert!(err.to_string().contains("collector.vmstat.fields"), "{err}");
     }

@@ -8,9 +8,8 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 use crate::parse::sysfs_int;
@@ -20,19 +19,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "watchdog",
     default_enabled: true,
     reads: "/sys/class/watchdog/*/",
-    build,
+    flags: None,
+    build: plain::<WatchdogCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(WatchdogCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_watchdog_*`.
-struct WatchdogCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct WatchdogCollector;
 
 /// The integer attributes: file and metric suffix.
 const NUMBERS: [(&str, &str); 7] = [
@@ -132,8 +125,8 @@ fn read_error(path: &Path, err: &io::Error) -> CollectError {
 }
 
 impl WatchdogCollector {
-    fn read_watchdogs(&self) -> Result<Vec<Watchdog>, CollectError> {
-        let root = self.host.sys_path("class/watchdog");
+    fn read_watchdogs(&self, host: &Host) -> Result<Vec<Watchdog>, CollectError> {
+        let root = host.sys_path("class/watchdog");
         let entries = fs::read_dir(&root).map_err(|e| read_error(&root, &e))?;
         let mut watchdogs = Vec::new();
         for entry in entries.filter_map(Result::ok) {
@@ -146,8 +139,8 @@ impl WatchdogCollector {
 }
 
 impl Collector for WatchdogCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let watchdogs = self.read_watchdogs()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let watchdogs = self.read_watchdogs(host)?;
         for (file, suffix) in NUMBERS {
             let family = out.family(
                 format!("node_watchdog_{suffix}"),
@@ -182,7 +175,7 @@ impl Collector for WatchdogCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{
-        build, host_with_sysfs, render, run, scrape_fixtures, write_files,
+        build, host_with_sysfs, scrape_fixtures, write_files,
     };
     use crate::collectors::ErrorKind;
     use std::collections::HashMap;
@@ -241,7 +234,7 @@ mod tests {
             &[("identity", "Software Watchdog\n"), ("timeout", "60\n")],
         );
         let host = host_with_sysfs(sys.path());
-        let text = render(build(&SPEC, host, &[]).unwrap().as_ref());
+        let text = build(&SPEC, host, &[]).unwrap().render();
         assert!(text.contains("node_watchdog_timeout_seconds{name=\"watchdog0\"} 60\n"));
         assert!(text.contains(
             r#"node_watchdog_info{identity="Software Watchdog",name="watchdog0",options="",pretimeout_governor="",state="",status=""} 1"#
@@ -252,7 +245,7 @@ mod tests {
     #[test]
     fn no_watchdog_class_is_no_data() {
         let host = host_with_sysfs(Path::new("/nonexistent/sys"));
-        let (_, result) = run(build(&SPEC, host, &[]).unwrap().as_ref());
+        let (_, result) = build(&SPEC, host, &[]).unwrap().run();
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 

@@ -8,9 +8,8 @@
 //! rather than failing the collector.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::MetricSet;
 
@@ -19,7 +18,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "xfrm",
     default_enabled: false,
     reads: "/proc/1/net/xfrm_stat",
-    build,
+    flags: None,
+    build: plain::<XfrmCollector>,
 };
 
 /// The exported counters: the kernel's name, the metric name and the help.
@@ -166,16 +166,9 @@ const COUNTERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(XfrmCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports the XFRM counters.
-struct XfrmCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct XfrmCollector;
 
 /// The counters of `/proc/net/xfrm_stat`, by the kernel's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,8 +200,8 @@ impl XfrmStat {
 }
 
 impl Collector for XfrmCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.net_path("xfrm_stat");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.net_path("xfrm_stat");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let stat = XfrmStat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for (field, name, help) in COUNTERS {
@@ -269,9 +262,7 @@ mod tests {
     #[test]
     fn older_kernel_without_later_counters() {
         let procfs = procfs_with(&[("net/xfrm_stat", "XfrmInError\t3\nXfrmInBufferError\t0\n")]);
-        let (families, result) = run(&XfrmCollector {
-            host: host_with_procfs(procfs.path()),
-        });
+        let (families, result) = run(&XfrmCollector, &host_with_procfs(procfs.path()));
         result.unwrap();
         assert_eq!(families.len(), 2);
         assert_eq!(
@@ -283,9 +274,7 @@ mod tests {
     #[test]
     fn missing_file_is_no_data() {
         let procfs = procfs_with(&[]);
-        let (_, result) = run(&XfrmCollector {
-            host: host_with_procfs(procfs.path()),
-        });
+        let (_, result) = run(&XfrmCollector, &host_with_procfs(procfs.path()));
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NoData);
     }
 }

@@ -10,9 +10,8 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -21,19 +20,13 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "xfs",
     default_enabled: true,
     reads: "/sys/fs/xfs/*/stats/stats",
-    build,
+    flags: None,
+    build: plain::<XfsCollector>,
 };
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(XfsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports every mounted XFS filesystem's counters.
-struct XfsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct XfsCollector;
 
 /// The groups upstream's parser checks, with how many counters each must
 /// have; `vnodes` lost its last counter in older kernels. Other groups
@@ -187,8 +180,8 @@ impl XfsCollector {
     /// Every filesystem's name and parsed stats, sorted by name. No XFS
     /// (module not loaded, or nothing mounted) is an empty list: node_exporter
     /// reports success with no series then, and so do we.
-    fn read_all(&self) -> Result<Vec<(String, XfsStats)>, CollectError> {
-        let root = self.host.sys_path("fs/xfs");
+    fn read_all(&self, host: &Host) -> Result<Vec<(String, XfsStats)>, CollectError> {
+        let root = host.sys_path("fs/xfs");
         let entries = match fs::read_dir(&root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -222,8 +215,8 @@ impl XfsCollector {
 }
 
 impl Collector for XfsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let filesystems = self.read_all()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let filesystems = self.read_all(host)?;
         if filesystems.is_empty() {
             // No families to make: without samples they would not be shown.
             return Ok(());
@@ -330,29 +323,20 @@ rw 3 4
         assert!(XfsStats::parse("rw 1 2\nblk_map 1 2 3").is_err());
     }
 
-    fn host_on(sys: &std::path::Path) -> Arc<Host> {
-        Arc::new(Host::new(
-            "/nonexistent/proc",
-            sys,
-            "/nonexistent",
-            "/nonexistent",
-        ))
+    fn host_on(sys: &std::path::Path) -> Host {
+        Host::new("/nonexistent/proc", sys, "/nonexistent", "/nonexistent")
     }
 
     #[test]
     fn no_xfs_is_success_without_series() {
         let dir = tempfile::tempdir().unwrap();
-        let (families, result) = run(&XfsCollector {
-            host: host_on(dir.path()),
-        });
+        let (families, result) = run(&XfsCollector, &host_on(dir.path()));
         result.unwrap();
         assert!(families.is_empty());
         // The module loaded, nothing mounted: only the global files.
         write_files(&dir.path().join("fs/xfs/stats"), &[("stats", LINUX_6)]);
         std::fs::create_dir_all(dir.path().join("fs/xfs/features")).unwrap();
-        let (families, result) = run(&XfsCollector {
-            host: host_on(dir.path()),
-        });
+        let (families, result) = run(&XfsCollector, &host_on(dir.path()));
         result.unwrap();
         assert!(families.is_empty());
     }
@@ -365,9 +349,7 @@ rw 3 4
             &dir.path().join("fs/xfs/sdb1/stats"),
             &[("stats", "rw 1\n")],
         );
-        let (_, result) = run(&XfsCollector {
-            host: host_on(dir.path()),
-        });
+        let (_, result) = run(&XfsCollector, &host_on(dir.path()));
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Failed);
         assert!(err.message().contains("sdb1"), "{err}");
@@ -378,9 +360,7 @@ rw 3 4
         let dir = tempfile::tempdir().unwrap();
         write_files(&dir.path().join("fs/xfs/sda1/stats"), &[("stats", LINUX_6)]);
         write_files(&dir.path().join("fs/xfs/dm-0/stats"), &[("stats", SHORT)]);
-        let (families, result) = run(&XfsCollector {
-            host: host_on(dir.path()),
-        });
+        let (families, result) = run(&XfsCollector, &host_on(dir.path()));
         result.unwrap();
         assert_eq!(families.len(), 39);
         for family in &families {
@@ -401,9 +381,7 @@ rw 3 4
 
     #[test]
     fn fixture_host_output() {
-        let text = render(&XfsCollector {
-            host: Arc::new(fixture_host()),
-        });
+        let text = render(&XfsCollector, &fixture_host());
         for line in [
             "# HELP node_xfs_inode_operation_attempts_total Number of times the OS looked for an XFS inode in the inode cache.",
             "# TYPE node_xfs_read_calls_total counter",

@@ -13,9 +13,8 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{is_name_fragment, MetricSet, MetricType};
 
@@ -24,7 +23,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "zfs",
     default_enabled: true,
     reads: "/proc/spl/kstat/zfs/{arcstats,abdstats,dbufstats,dmu_tx,dnodestats,fm,vdev_cache_stats,vdev_mirror_stats,xuio_stats,zfetchstats,zil}, /proc/spl/kstat/zfs/<pool>/{io,objset-*,state}",
-    build,
+    flags: None,
+    build: plain::<ZfsCollector>,
 };
 
 /// The metric subsystem of each module-wide kstat file, as node_exporter
@@ -58,16 +58,9 @@ const POOL_STATES: &[&str] = &[
 const KSTAT_DATA_INT64: &str = "3";
 const KSTAT_DATA_UINT64: &str = "4";
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(ZfsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_zfs_*`.
-struct ZfsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct ZfsCollector;
 
 /// One data row of a named kstat file: `name type data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,8 +365,8 @@ fn read_pool_file(path: &Path) -> Result<Option<String>, CollectError> {
 }
 
 impl Collector for ZfsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let base = self.host.proc_path("spl/kstat/zfs");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let base = host.proc_path("spl/kstat/zfs");
         if let Err(e) = File::open(&base) {
             return Err(CollectError::no_data(format!(
                 "ZFS statistics are not available: {}: {e}",
@@ -489,10 +482,9 @@ nread    nwritten reads    writes   wtime    wlentime wupdate  rtime    rlentime
     #[test]
     fn without_zfs_there_is_no_data() {
         let procfs = procfs_with(&[("stat", "")]);
-        let collector = ZfsCollector {
-            host: host_with_procfs(procfs.path()),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(procfs.path());
+        let collector = ZfsCollector;
+        let (families, result) = run(&collector, &host);
         assert!(families.is_empty());
         assert_eq!(
             result.unwrap_err().kind(),
@@ -506,20 +498,18 @@ nread    nwritten reads    writes   wtime    wlentime wupdate  rtime    rlentime
             ("spl/kstat/zfs/arcstats", "name type data\nhits 4 many\n"),
             ("spl/kstat/zfs/rpool/state", "ONLINE\n"),
         ]);
-        let collector = ZfsCollector {
-            host: host_with_procfs(procfs.path()),
-        };
-        let (_, result) = run(&collector);
+        let host = host_with_procfs(procfs.path());
+        let collector = ZfsCollector;
+        let (_, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("arcstats"));
     }
 
     #[test]
     fn an_empty_kstat_directory_reports_nothing_but_succeeds() {
         let procfs = procfs_with(&[("spl/kstat/zfs/arcstats", "1 1 0x01\nname type data\n")]);
-        let collector = ZfsCollector {
-            host: host_with_procfs(procfs.path()),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(procfs.path());
+        let collector = ZfsCollector;
+        let (families, result) = run(&collector, &host);
         assert!(result.is_ok());
         assert!(families.is_empty());
     }

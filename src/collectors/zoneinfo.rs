@@ -9,9 +9,7 @@
 //! printed once, inside the node's first zone, so they are reported for that
 //! zone only. A value that is not an integer leaves its metric out.
 
-use std::sync::Arc;
-
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::metrics::{MetricSet, MetricType};
 
@@ -20,7 +18,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "zoneinfo",
     default_enabled: false,
     reads: "/proc/zoneinfo",
-    build,
+    flags: None,
+    build: plain::<ZoneinfoCollector>,
 };
 
 /// A key of `/proc/zoneinfo` that is reported: the key, the metric name
@@ -196,16 +195,9 @@ const FIELDS: [Field; 34] = [
     ),
 ];
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(ZoneinfoCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_zoneinfo_*`.
-struct ZoneinfoCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct ZoneinfoCollector;
 
 /// One zone block of `/proc/zoneinfo`.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,8 +291,8 @@ fn protection_array(line: &str) -> Option<Vec<i64>> {
 }
 
 impl Collector for ZoneinfoCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("zoneinfo");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("zoneinfo");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let zones = Zone::parse_all(&text);
         for (i, field) in FIELDS.iter().enumerate() {
@@ -506,15 +498,16 @@ Node 1, zone   Normal
     #[test]
     fn missing_file_is_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let collector = ZoneinfoCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        assert_eq!(run(&collector).1.unwrap_err().kind(), ErrorKind::NoData);
+        let host = host_with_procfs(dir.path());
+        let collector = ZoneinfoCollector;
+        assert_eq!(
+            run(&collector, &host).1.unwrap_err().kind(),
+            ErrorKind::NoData
+        );
         let dir = procfs_with(&[("zoneinfo", "\0\0garbage")]);
-        let collector = ZoneinfoCollector {
-            host: host_with_procfs(dir.path()),
-        };
-        let (families, result) = run(&collector);
+        let host = host_with_procfs(dir.path());
+        let collector = ZoneinfoCollector;
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         assert!(families.is_empty());
     }

@@ -15,9 +15,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::mountinfo::{read_host_mountinfo, MountInfo};
 use crate::metrics::{MetricSet, MetricType};
@@ -29,7 +28,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "btrfs",
     default_enabled: true,
     reads: "/sys/fs/btrfs/<uuid>/{label,metadata_uuid,commit_stats,allocation/,devices/*/size}, /proc/1/mountinfo and BTRFS_IOC_{FS_INFO,DEV_INFO,GET_DEV_STATS} on each btrfs mount",
-    build,
+    flags: None,
+    build: plain::<BtrfsCollector>,
 };
 
 /// The block group types of `allocation/`, in node_exporter's order.
@@ -42,16 +42,9 @@ const ERROR_TYPES: [&str; 5] = ["write", "read", "flush", "corruption", "generat
 /// device's real block size.
 const SECTOR_BYTES: u64 = 512;
 
-fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    Ok(Box::new(BtrfsCollector {
-        host: Arc::clone(&ctx.host),
-    }))
-}
-
 /// Reports `node_btrfs_*`.
-struct BtrfsCollector {
-    host: Arc<Host>,
-}
+#[derive(Default)]
+struct BtrfsCollector;
 
 /// One filesystem's statistics from sysfs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -225,8 +218,8 @@ fn read_filesystem(dir: &Path) -> Result<Filesystem, CollectError> {
 impl BtrfsCollector {
     /// Every filesystem under `<sysfs>/fs/btrfs` (the entries with a `-` in
     /// their name: the UUIDs, not `features`).
-    fn filesystems(&self) -> Result<Vec<Filesystem>, CollectError> {
-        let base = self.host.sys_path("fs/btrfs");
+    fn filesystems(&self, host: &Host) -> Result<Vec<Filesystem>, CollectError> {
+        let base = host.sys_path("fs/btrfs");
         let names = match fs::read_dir(&base) {
             Ok(entries) => {
                 let mut names: Vec<String> = entries
@@ -249,9 +242,9 @@ impl BtrfsCollector {
     /// Device statistics from ioctls, by filesystem id (hex, no dashes), for
     /// every btrfs mount that can be opened and queried. Each filesystem is
     /// queried once, through the first of its mounts that answers.
-    fn ioctl_stats(&self) -> HashMap<String, FilesystemStats> {
+    fn ioctl_stats(&self, host: &Host) -> HashMap<String, FilesystemStats> {
         let mut stats = HashMap::new();
-        let text = match read_host_mountinfo(&self.host) {
+        let text = match read_host_mountinfo(host) {
             Ok((_, text)) => text,
             Err((path, e)) => {
                 tracing::debug!(path = %path.display(), err = %e, "cannot list btrfs mounts");
@@ -263,8 +256,8 @@ impl BtrfsCollector {
             if mount.fs_type != "btrfs" || sources_done.contains(&mount.source) {
                 continue;
             }
-            let host_path = self.host.host_path_of(Path::new(&mount.mount_point));
-            let path = self.host.root_path(&host_path.to_string_lossy());
+            let host_path = host.host_path_of(Path::new(&mount.mount_point));
+            let path = host.root_path(&host_path.to_string_lossy());
             let result = File::open(&path).and_then(|dir| ioctl::filesystem_stats(&dir));
             match result {
                 Ok(fs) => {
@@ -281,12 +274,12 @@ impl BtrfsCollector {
 }
 
 impl Collector for BtrfsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let filesystems = self.filesystems()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let filesystems = self.filesystems(host)?;
         if filesystems.is_empty() {
             return Ok(());
         }
-        let ioctl_stats = self.ioctl_stats();
+        let ioctl_stats = self.ioctl_stats(host);
         let devices_of = |fs: &Filesystem| ioctl_stats.get(&fs.uuid.replace('-', ""));
         emit_filesystems(out, &filesystems);
         emit_devices(out, &filesystems, devices_of);
@@ -604,15 +597,14 @@ mod tests {
                 "40 1 0:40 / /data rw,relatime shared:1 - btrfs /dev/sda1 rw,space_cache=v2,subvolid=5,subvol=/\n",
             )],
         );
-        let collector = BtrfsCollector {
-            host: Arc::new(Host::new(
-                dir.path().join("proc"),
-                dir.path().join("sys"),
-                &root,
-                "/nonexistent/udev",
-            )),
-        };
-        let (families, result) = run(&collector);
+        let host = Host::new(
+            dir.path().join("proc"),
+            dir.path().join("sys"),
+            &root,
+            "/nonexistent/udev",
+        );
+        let collector = BtrfsCollector;
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         let sizes = families
             .iter()
@@ -628,10 +620,9 @@ mod tests {
     #[test]
     fn without_btrfs_nothing_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let collector = BtrfsCollector {
-            host: Arc::new(Host::new(dir.path(), dir.path(), dir.path(), dir.path())),
-        };
-        let (families, result) = run(&collector);
+        let host = Host::new(dir.path(), dir.path(), dir.path(), dir.path());
+        let collector = BtrfsCollector;
+        let (families, result) = run(&collector, &host);
         result.unwrap();
         assert!(families.is_empty());
     }
@@ -643,15 +634,9 @@ mod tests {
             .path()
             .join("fs/btrfs/0abb23a9-579b-43e6-ad30-227ef47fcb9d");
         write_files(&sys, &[("commit_stats", "commits many\n")]);
-        let collector = BtrfsCollector {
-            host: Arc::new(Host::new(
-                "/nonexistent",
-                dir.path(),
-                "/nonexistent",
-                "/nonexistent",
-            )),
-        };
-        let (_, result) = run(&collector);
+        let host = Host::new("/nonexistent", dir.path(), "/nonexistent", "/nonexistent");
+        let collector = BtrfsCollector;
+        let (_, result) = run(&collector, &host);
         assert!(result.unwrap_err().message().contains("commit_stats"));
     }
 }

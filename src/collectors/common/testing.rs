@@ -1,8 +1,11 @@
 //! Helpers for collectors' unit tests: hosts rooted in the fixture tree
 //! under `tests/fixtures/` or a test's own tree, building a collector from
 //! command-line flags, and running it once.
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use clap::FromArgMatches;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::exposition::Format;
@@ -30,13 +33,13 @@ pub fn fixture_host() -> Host {
 }
 
 /// A host whose procfs is `procfs`; its other roots do not exist.
-pub fn host_with_procfs(procfs: &Path) -> Arc<Host> {
-    Arc::new(Host::new(
+pub fn host_with_procfs(procfs: &Path) -> Host {
+    Host::new(
         procfs,
         "/nonexistent/sys",
         "/nonexistent/root",
         "/nonexistent/udev",
-    ))
+    )
 }
 
 /// A host whose sysfs is `sysfs`; its other roots do not exist.
@@ -49,19 +52,49 @@ pub fn host_with_sysfs(sysfs: &Path) -> Host {
     )
 }
 
+/// A collector built for a test, with the host it reads.
+pub struct Built {
+    /// The collector.
+    pub collector: Box<dyn Collector>,
+    /// The host it was built for.
+    pub host: Arc<Host>,
+}
+
+impl Built {
+    /// Runs the collector's `update` on its host.
+    pub fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.collector.update(&self.host, out)
+    }
+
+    /// Runs the collector once, as [`run`].
+    pub fn run(&self) -> (Vec<Family>, Result<(), CollectError>) {
+        run(self.collector.as_ref(), &self.host)
+    }
+
+    /// One successful run, as [`render`].
+    pub fn render(&self) -> String {
+        render(self.collector.as_ref(), &self.host)
+    }
+}
+
 /// Builds `spec`'s collector on `host` with the command-line `flags`.
-pub fn build(
-    spec: &CollectorSpec,
-    host: Host,
-    flags: &[&str],
-) -> Result<Box<dyn Collector>, String> {
+pub fn build(spec: &CollectorSpec, host: Host, flags: &[&str]) -> Result<Built, String> {
     let options = parse_args(flags).map_err(|e| e.to_string())?;
-    let ctx = BuildContext {
-        host: Arc::new(host),
-        flags: &options.cli.collectors,
-        enabled: &options.enabled_collectors,
-    };
-    (spec.build)(&ctx)
+    let host = Arc::new(host);
+    let ctx = BuildContext::new(
+        Arc::clone(&host),
+        &options.matches,
+        &options.enabled_collectors,
+    );
+    let collector = (spec.build)(&ctx)?;
+    Ok(Built { collector, host })
+}
+
+/// The flags of type `F` (a collector's `Flags`) of a command line given
+/// without the program name.
+pub fn flags<F: FromArgMatches>(args: &[&str]) -> Result<F, String> {
+    let options = parse_args(args).map_err(|e| e.to_string())?;
+    Ok(options.collector_flags())
 }
 
 /// A procfs in a temporary directory holding `files`: paths under its
@@ -83,10 +116,10 @@ pub fn parse_args(args: &[&str]) -> Result<crate::cli::Options, clap::Error> {
     crate::cli::parse([&["hostwatch"], args].concat())
 }
 
-/// Runs `collector` once: its finished families and its result.
-pub fn run(collector: &dyn Collector) -> (Vec<Family>, Result<(), CollectError>) {
+/// Runs `collector` once on `host`: its finished families and its result.
+pub fn run(collector: &dyn Collector, host: &Host) -> (Vec<Family>, Result<(), CollectError>) {
     let mut out = MetricSet::new();
-    let result = collector.update(&mut out);
+    let result = collector.update(host, &mut out);
     (out.into_sorted(), result)
 }
 
@@ -98,9 +131,10 @@ pub fn series(families: &[Family]) -> Vec<(&str, f64)> {
         .collect()
 }
 
-/// One successful run of `collector`, in the text exposition format.
-pub fn render(collector: &dyn Collector) -> String {
-    let (families, result) = run(collector);
+/// One successful run of `collector` on `host`, in the text exposition
+/// format.
+pub fn render(collector: &dyn Collector, host: &Host) -> String {
+    let (families, result) = run(collector, host);
     if let Err(err) = result {
         panic!("update failed: {err}");
     }
@@ -120,6 +154,7 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
 
 /// Builds `spec`'s collector on the fixture host and renders one run.
 pub fn scrape_fixtures(spec: &CollectorSpec, flags: &[&str]) -> String {
-    let collector = build(spec, fixture_host(), flags).expect("collector builds");
-    render(collector.as_ref())
+    build(spec, fixture_host(), flags)
+        .expect("collector builds")
+        .render()
 }

@@ -24,6 +24,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "diskstats",
     default_enabled: true,
     reads: "/proc/diskstats, /sys/block/*/queue/rotational, /sys/block/*/slaves, udev data",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -75,7 +76,7 @@ impl Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let filter = ctx.flags.diskstats.device_filter()?;
+    let filter = ctx.flags::<Flags>()?.device_filter()?;
     if !ctx.host.udev_data().is_dir() {
         tracing::warn!(
             path = %ctx.host.udev_data().display(),
@@ -83,7 +84,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
         );
     }
     Ok(Box::new(DiskstatsCollector {
-        host: Arc::clone(&ctx.host),
         filter,
         devices: Mutex::new(HashMap::new()),
     }))
@@ -91,7 +91,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports the `node_disk_*` families.
 struct DiskstatsCollector {
-    host: Arc<Host>,
     filter: DeviceFilter,
     /// Facts that cannot change while a device exists, keyed by
     /// (major, minor); dropped when the device leaves `/proc/diskstats`.
@@ -357,9 +356,13 @@ struct DeviceReport {
 
 impl DiskstatsCollector {
     /// The facts for `line`, from the cache when the device is unchanged.
-    fn facts(&self, line: &DiskStatsLine, cached: Option<&DeviceFacts>) -> DeviceFacts {
-        let udev_path = self
-            .host
+    fn facts(
+        &self,
+        host: &Host,
+        line: &DiskStatsLine,
+        cached: Option<&DeviceFacts>,
+    ) -> DeviceFacts {
+        let udev_path = host
             .udev_data()
             .join(format!("b{}:{}", line.major, line.minor));
         match cached {
@@ -369,14 +372,14 @@ impl DiskstatsCollector {
             },
             _ => DeviceFacts {
                 device: line.device.clone(),
-                rotational: self.rotational(&line.device),
+                rotational: self.rotational(host, &line.device),
                 udev: CachedUdev::default().refreshed(&udev_path),
             },
         }
     }
 
-    fn rotational(&self, device: &str) -> String {
-        let path = self.host.sys_path(&format!(
+    fn rotational(&self, host: &Host, device: &str) -> String {
+        let path = host.sys_path(&format!(
             "block/{}/queue/rotational",
             sysfs_block_name(device)
         ));
@@ -388,10 +391,8 @@ impl DiskstatsCollector {
 
     /// The devices under a device-mapper device, sorted; none when sysfs
     /// does not list them.
-    fn backing_devices(&self, device: &str) -> Vec<String> {
-        let path = self
-            .host
-            .sys_path(&format!("block/{}/slaves", sysfs_block_name(device)));
+    fn backing_devices(&self, host: &Host, device: &str) -> Vec<String> {
+        let path = host.sys_path(&format!("block/{}/slaves", sysfs_block_name(device)));
         let mut names: Vec<String> = match fs::read_dir(&path) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
@@ -411,8 +412,8 @@ fn sysfs_block_name(device: &str) -> String {
 }
 
 impl Collector for DiskstatsCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let path = self.host.proc_path("diskstats");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let path = host.proc_path("diskstats");
         let text = crate::host::read_text(&path).map_err(|e| CollectError::io(&path, &e))?;
         let lines = DiskStatsLine::parse_all(&text).map_err(|e| CollectError::parse(&path, e))?;
 
@@ -425,12 +426,12 @@ impl Collector for DiskstatsCollector {
                     continue;
                 }
                 let key = (line.major, line.minor);
-                let facts = self.facts(&line, cache.get(&key));
+                let facts = self.facts(host, &line, cache.get(&key));
                 let udev = Arc::clone(&facts.udev.properties);
                 let backing_devices = if udev.get("DM_NAME").is_empty() {
                     Vec::new()
                 } else {
-                    self.backing_devices(&line.device)
+                    self.backing_devices(host, &line.device)
                 };
                 reports.push(DeviceReport {
                     rotational: facts.rotational.clone(),
@@ -688,7 +689,7 @@ mod tests {
 
     #[test]
     fn device_facts_are_cached_until_the_device_changes() {
-        use crate::collectors::common::testing::{build, render};
+        use crate::collectors::common::testing::build;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for sub in ["proc", "sys/block/sdb/queue", "udev"] {
@@ -711,7 +712,7 @@ mod tests {
                 .find(|l| l.starts_with("node_disk_info{"))
                 .map(str::to_string)
         };
-        let first = info(&render(collector.as_ref())).unwrap();
+        let first = info(&collector.render()).unwrap();
         assert!(
             first.contains(r#"model="OLD""#) && first.contains(r#"rotational="1""#),
             "{first}"
@@ -723,7 +724,7 @@ mod tests {
         let staged = root.join("udev/staged");
         std::fs::write(&staged, "E:ID_MODEL=NEW\n").unwrap();
         std::fs::rename(&staged, root.join("udev/b8:16")).unwrap();
-        let second = info(&render(collector.as_ref())).unwrap();
+        let second = info(&collector.render()).unwrap();
         assert!(
             second.contains(r#"model="NEW""#) && second.contains(r#"rotational="1""#),
             "{second}"
@@ -731,16 +732,16 @@ mod tests {
 
         // A device that leaves and comes back is read afresh.
         write("proc/diskstats", "");
-        assert_eq!(info(&render(collector.as_ref())), None);
+        assert_eq!(info(&collector.render()), None);
         write("proc/diskstats", line);
-        let third = info(&render(collector.as_ref())).unwrap();
+        let third = info(&collector.render()).unwrap();
         assert!(third.contains(r#"rotational="0""#), "{third}");
 
         // So is a new device under the same numbers.
         std::fs::create_dir_all(root.join("sys/block/sdc/queue")).unwrap();
         write("sys/block/sdc/queue/rotational", "1\n");
         write("proc/diskstats", "8 16 sdc 1 2 3 4 5 6 7 8 9 10 11\n");
-        let fourth = info(&render(collector.as_ref())).unwrap();
+        let fourth = info(&collector.render()).unwrap();
         assert!(
             fourth.contains(r#"device="sdc""#) && fourth.contains(r#"rotational="1""#),
             "{fourth}"
@@ -749,8 +750,7 @@ mod tests {
 
     #[test]
     fn help_shows_the_default() {
-        use clap::CommandFactory;
-        let help = crate::cli::Cli::command().render_long_help().to_string();
+        let help = crate::cli::command().render_long_help().to_string();
         assert!(help.contains(DEFAULT_DEVICE_EXCLUDE), "{help}");
     }
 }

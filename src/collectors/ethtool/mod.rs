@@ -24,7 +24,6 @@ pub mod stats;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::sync::Arc;
 
 use clap::Args;
 use regex_lite::Regex;
@@ -43,6 +42,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "ethtool",
     default_enabled: false,
     reads: "/sys/class/net/ (names), SIOCETHTOOL ioctl",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -80,9 +80,8 @@ pub struct Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.ethtool;
+    let flags: Flags = ctx.flags()?;
     Ok(Box::new(EthtoolCollector {
-        host: Arc::clone(&ctx.host),
         devices: DeviceFilter::new(flags.device_exclude.clone(), flags.device_include.clone()),
         metrics_include: flags.metrics_include.clone(),
         naming: StatNaming::new(),
@@ -92,7 +91,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 /// Reports what the kernel's ethtool interface tells about each interface
 /// that passes the device filter.
 struct EthtoolCollector {
-    host: Arc<Host>,
     devices: DeviceFilter,
     metrics_include: Regex,
     naming: StatNaming,
@@ -130,8 +128,8 @@ struct DeviceReport {
 }
 
 impl Collector for EthtoolCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let dir = self.host.sys_path("class/net");
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let dir = host.sys_path("class/net");
         let devices = match interface_names(&dir) {
             Ok(devices) => devices,
             Err(err)
@@ -369,7 +367,7 @@ fn emit(reports: &[DeviceReport], out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{build, host_with_sysfs, parse_args, render};
+    use crate::collectors::common::testing::{build, host_with_sysfs, parse_args};
 
     /// Answers as a veth, a NIC with link modes, a loopback and an
     /// interface of another namespace would.
@@ -428,9 +426,8 @@ mod tests {
 
     fn collector(flags: &[&str]) -> EthtoolCollector {
         let options = parse_args(flags).expect("flags parse");
-        let f = &options.cli.collectors.ethtool;
+        let f: Flags = options.collector_flags();
         EthtoolCollector {
-            host: Arc::new(host_with_sysfs(std::path::Path::new("/nonexistent"))),
             devices: DeviceFilter::new(f.device_exclude.clone(), f.device_include.clone()),
             metrics_include: f.metrics_include.clone(),
             naming: StatNaming::new(),
@@ -532,7 +529,7 @@ mod tests {
             "--collector.ethtool.device-exclude=1$",
         ];
         let c = build(&SPEC, host_with_sysfs(sys.path()), &spec_flags).unwrap();
-        let text = render(c.as_ref());
+        let text = c.render();
         assert!(!text.contains("hwnosuch"), "{text}");
     }
 
@@ -544,14 +541,14 @@ mod tests {
             &[],
         )
         .unwrap();
-        let (_, result) = crate::collectors::common::testing::run(missing.as_ref());
+        let (_, result) = missing.run();
         assert_eq!(
             result.unwrap_err().kind(),
             crate::collectors::ErrorKind::NoData
         );
         let empty = sysfs_with(&[]);
         let c = build(&SPEC, host_with_sysfs(empty.path()), &[]).unwrap();
-        let (_, result) = crate::collectors::common::testing::run(c.as_ref());
+        let (_, result) = c.run();
         assert_eq!(
             result.unwrap_err().kind(),
             crate::collectors::ErrorKind::Failed

@@ -53,6 +53,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "filesystem",
     default_enabled: true,
     reads: "/proc/1/mountinfo, statfs(2) of each mount point",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -110,7 +111,7 @@ pub struct Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.filesystem;
+    let flags: Flags = ctx.flags()?;
     let default_mount_points =
         Regex::new(DEFAULT_MOUNT_POINTS_EXCLUDE).map_err(|e| e.to_string())?;
     let default_fs_types = Regex::new(DEFAULT_FS_TYPES_EXCLUDE).map_err(|e| e.to_string())?;
@@ -142,7 +143,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     }
     let workers = usize::try_from(flags.stat_workers).unwrap_or(0).max(1);
     Ok(Box::new(FilesystemCollector {
-        host: Arc::clone(&ctx.host),
         mount_points: mount_points.filter,
         fs_types: fs_types.filter,
         mount_timeout: flags.mount_timeout,
@@ -153,7 +153,6 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
 
 /// Reports `node_filesystem_*` for every selected mount.
 struct FilesystemCollector {
-    host: Arc<Host>,
     mount_points: NameFilter,
     fs_types: NameFilter,
     mount_timeout: Duration,
@@ -248,7 +247,7 @@ const USAGE_METRICS: [UsageMetric; 5] = [
 
 impl FilesystemCollector {
     /// The mounts selected from the host's current mount table.
-    fn selection(&self) -> Result<Arc<Selection>, CollectError> {
+    fn selection(&self, host: &Host) -> Result<Arc<Selection>, CollectError> {
         let mut table = lock(&self.mounts);
         let mut reread = None;
         if let Some(watched) = table.watched.take() {
@@ -270,15 +269,16 @@ impl FilesystemCollector {
         }
         let (path, text, watched) = match reread {
             Some(read) => read,
-            None => WatchedMountInfo::open(&self.host)
-                .map_err(|(path, e)| CollectError::io(&path, &e))?,
+            None => {
+                WatchedMountInfo::open(host).map_err(|(path, e)| CollectError::io(&path, &e))?
+            }
         };
         let selection = match &table.selection {
             Some(last) if last.text == text && last.path == path => Arc::clone(last),
             _ => {
                 let info = MountInfo::parse(&text);
                 Arc::new(Selection {
-                    mounts: self.select(info.mounts),
+                    mounts: self.select(host, info.mounts),
                     malformed: info
                         .malformed
                         .first()
@@ -294,12 +294,11 @@ impl FilesystemCollector {
     }
 
     /// The mounts the filters keep, with their host paths.
-    fn select(&self, mounts: Vec<Mount>) -> Vec<(Mount, String)> {
+    fn select(&self, host: &Host, mounts: Vec<Mount>) -> Vec<(Mount, String)> {
         mounts
             .into_iter()
             .filter_map(|mount| {
-                let mount_point = self
-                    .host
+                let mount_point = host
                     .host_path_of(Path::new(&mount.mount_point))
                     .to_string_lossy()
                     .into_owned();
@@ -318,12 +317,12 @@ impl FilesystemCollector {
 }
 
 impl Collector for FilesystemCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let selection = self.selection()?;
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        let selection = self.selection(host)?;
         let selected = &selection.mounts;
         let stat_paths: Vec<PathBuf> = selected
             .iter()
-            .map(|(_, mount_point)| self.host.root_path(mount_point))
+            .map(|(_, mount_point)| host.root_path(mount_point))
             .collect();
         let outcomes = self.pool.stat_all(&stat_paths);
 
@@ -433,8 +432,7 @@ fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::common::testing::{self, fixture_host};
-    use crate::collectors::CollectorFlags;
+    use crate::collectors::common::testing::{self, fixture_host, Built};
     use crate::exposition::Format;
 
     fn fixture(dir: &str) -> PathBuf {
@@ -443,27 +441,26 @@ mod tests {
             .join(dir)
     }
 
-    fn flags(args: &[&str]) -> CollectorFlags {
-        testing::parse_args(args).unwrap().cli.collectors
+    fn flags(args: &[&str]) -> Flags {
+        testing::flags(args).unwrap()
     }
 
-    fn collector(host: Host, args: &[&str]) -> Result<Box<dyn Collector>, String> {
+    fn collector(host: Host, args: &[&str]) -> Result<Built, String> {
         testing::build(&SPEC, host, args)
     }
 
     /// Runs the collector once; the text exposition of its metrics, and
     /// its error.
-    fn scrape(collector: &dyn Collector) -> (String, Option<CollectError>) {
-        let (families, result) = testing::run(collector);
+    fn scrape(built: &Built) -> (String, Option<CollectError>) {
+        let (families, result) = built.run();
         let mut out = Vec::new();
         Format::Text.encode(&families.iter().collect::<Vec<_>>(), &mut out);
         (String::from_utf8(out).unwrap(), result.err())
     }
 
-    fn unfiltered(host: Host) -> FilesystemCollector {
+    fn unfiltered() -> FilesystemCollector {
         let timeout = Duration::from_secs(1);
         FilesystemCollector {
-            host: Arc::new(host),
             mount_points: NameFilter::default(),
             fs_types: NameFilter::default(),
             mount_timeout: timeout,
@@ -474,24 +471,26 @@ mod tests {
 
     #[test]
     fn the_real_mount_table_is_watched_and_its_selection_kept() {
-        let c = unfiltered(Host::new("/proc", "/sys", "/", "/run/udev/data"));
-        let first = c.selection().unwrap();
+        let c = unfiltered();
+        let host = Host::new("/proc", "/sys", "/", "/run/udev/data");
+        let first = c.selection(&host).unwrap();
         assert!(c.mounts.lock().unwrap().watched.is_some());
         assert!(!first.mounts.is_empty());
-        let second = c.selection().unwrap();
+        let second = c.selection(&host).unwrap();
         assert!(Arc::ptr_eq(&first, &second), "unchanged, not read again");
     }
 
     #[test]
     fn a_copied_mount_table_is_read_every_time() {
-        let c = unfiltered(testing::fixture_host());
-        let first = c.selection().unwrap();
+        let c = unfiltered();
+        let host = testing::fixture_host();
+        let first = c.selection(&host).unwrap();
         assert!(c.mounts.lock().unwrap().watched.is_none());
         // Read again, and the same text keeps the same selection.
-        let second = c.selection().unwrap();
+        let second = c.selection(&host).unwrap();
         assert!(Arc::ptr_eq(&first, &second));
-        let other = unfiltered(Host::new(fixture("no-such-tree"), "/sys", "/", "/"));
-        assert!(other.selection().is_err());
+        let other = Host::new(fixture("no-such-tree"), "/sys", "/", "/");
+        assert!(unfiltered().selection(&other).is_err());
     }
 
     /// The sample lines of one metric, without their values.
@@ -505,7 +504,7 @@ mod tests {
     #[test]
     fn fixture_host_with_default_flags() {
         let built = collector(fixture_host(), &[]).unwrap();
-        let (text, error) = scrape(built.as_ref());
+        let (text, error) = scrape(&built);
         assert_eq!(error, None, "{text}");
 
         let errors = series(&text, "node_filesystem_device_error");
@@ -589,7 +588,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let (text, _) = scrape(built.as_ref());
+        let (text, _) = scrape(&built);
         let mut points: Vec<_> = series(&text, "node_filesystem_device_error")
             .iter()
             .map(|s| s.split("mountpoint=").nth(1).unwrap().to_string())
@@ -602,7 +601,7 @@ mod tests {
             &["--collector.filesystem.fs-types-include=^(xfs|nfs4)$"],
         )
         .unwrap();
-        let (text, _) = scrape(built.as_ref());
+        let (text, _) = scrape(&built);
         assert_eq!(series(&text, "node_filesystem_device_error").len(), 4);
     }
 
@@ -625,7 +624,7 @@ mod tests {
         .unwrap();
         let host = Host::new(procfs.path(), "/sys", rootfs.path(), "/run/udev/data");
         let built = collector(host, &[]).unwrap();
-        let (text, error) = scrape(built.as_ref());
+        let (text, error) = scrape(&built);
         assert_eq!(error, None);
         for line in [
             r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/"} 1"#,
@@ -650,7 +649,7 @@ mod tests {
         )
         .unwrap();
         let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
-        let (text, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        let (text, error) = scrape(&collector(host, &[]).unwrap());
         assert_eq!(error, None);
         assert_eq!(
             series(&text, "node_filesystem_readonly"),
@@ -673,7 +672,7 @@ mod tests {
         )
         .unwrap();
         let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
-        let (text, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        let (text, error) = scrape(&collector(host, &[]).unwrap());
         assert_eq!(series(&text, "node_filesystem_size_bytes").len(), 1);
         let error = error.unwrap();
         assert!(
@@ -691,8 +690,8 @@ mod tests {
         std::fs::write(&mountinfo, boot).unwrap();
         let host = Host::new(procfs.path(), "/sys", fixture("root"), "/run/udev/data");
         let built = collector(host, &[]).unwrap();
-        let (first, _) = scrape(built.as_ref());
-        let (again, _) = scrape(built.as_ref());
+        let (first, _) = scrape(&built);
+        let (again, _) = scrape(&built);
         assert_eq!(
             series(&again, "node_filesystem_readonly"),
             series(&first, "node_filesystem_readonly")
@@ -704,13 +703,13 @@ mod tests {
             "1 0 8:1 / /boot ro - ext4 /dev/sda1 rw\n2 0 8:5 / / rw - ext4 /dev/sda5 rw\n",
         )
         .unwrap();
-        let (changed, error) = scrape(built.as_ref());
+        let (changed, error) = scrape(&built);
         assert_eq!(error, None);
         assert!(changed.contains(r#"node_filesystem_readonly{device="/dev/sda1",device_error="",fstype="ext4",mountpoint="/boot"} 1"#), "{changed}");
         assert_eq!(series(&changed, "node_filesystem_readonly").len(), 2);
         std::fs::write(&mountinfo, format!("{boot}1 0 8:2 / /broken rw ext4\n")).unwrap();
         for _ in 0..2 {
-            let (text, error) = scrape(built.as_ref());
+            let (text, error) = scrape(&built);
             assert_eq!(series(&text, "node_filesystem_readonly").len(), 1);
             assert!(error
                 .unwrap()
@@ -723,13 +722,13 @@ mod tests {
     fn missing_mountinfo_is_an_error() {
         let procfs = tempfile::tempdir().unwrap();
         let host = Host::new(procfs.path(), "/sys", "/", "/run/udev/data");
-        let (_, error) = scrape(collector(host, &[]).unwrap().as_ref());
+        let (_, error) = scrape(&collector(host, &[]).unwrap());
         assert!(error.unwrap().message().contains("self/mountinfo"));
     }
 
     #[test]
     fn flag_defaults_and_conflicts_match_node_exporter() {
-        let f = flags(&[]).filesystem;
+        let f = flags(&[]);
         assert_eq!(f.mount_timeout, Duration::from_secs(5));
         assert_eq!(f.stat_workers, 4);
         assert!(f.mount_points_exclude.is_none() && f.fs_types_include.is_none());

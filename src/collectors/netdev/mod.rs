@@ -17,7 +17,7 @@ mod addresses;
 
 use std::sync::Arc;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::common::device_filter::{with_deprecated_alias, DeviceFilter};
@@ -31,6 +31,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "netdev",
     default_enabled: true,
     reads: "/proc/1/net/dev (else /proc/net/dev), /sys/class/net/*/statistics/rx_nohandler",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -60,27 +61,35 @@ pub struct Flags {
 
     /// Collect address-info for every device (addresses of the agent's
     /// network namespace: run with hostNetwork in a pod).
-    #[arg(id = "collector.netdev.address-info", long = "collector.netdev.address-info", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netdev.address-info",
+        long = "collector.netdev.address-info"
+    )]
     pub address_info: bool,
 
     /// Use (incompatible) metric names that provide more detailed stats on
     /// Linux.
-    #[arg(id = "collector.netdev.enable-detailed-metrics", long = "collector.netdev.enable-detailed-metrics", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netdev.enable-detailed-metrics",
+        long = "collector.netdev.enable-detailed-metrics"
+    )]
     pub detailed_metrics: bool,
 
     /// Report the netlink-only counter rx_nohandler (from sysfs) as
     /// node_exporter's netlink mode does; the other counters always come from
     /// /proc/net/dev, which carries the same values.
-    #[arg(id = "collector.netdev.netlink", long = "collector.netdev.netlink", num_args = 0..=1, require_equals = true,
-          default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netdev.netlink",
+        long = "collector.netdev.netlink",
+        default_value_t = true
+    )]
     pub netlink: bool,
 
     /// Add ifAlias label
-    #[arg(id = "collector.netdev.label-ifalias", long = "collector.netdev.label-ifalias", num_args = 0..=1, require_equals = true,
-          default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(
+        id = "collector.netdev.label-ifalias",
+        long = "collector.netdev.label-ifalias"
+    )]
     pub label_ifalias: bool,
 }
 
@@ -105,9 +114,8 @@ impl Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.netdev;
+    let flags: Flags = ctx.flags()?;
     Ok(Box::new(NetdevCollector {
-        host: Arc::clone(&ctx.host),
         filter: flags.device_filter()?,
         flags: flags.clone(),
         families: column_families(flags.detailed_metrics),
@@ -132,7 +140,6 @@ fn column_families(detailed_metrics: bool) -> Vec<(Arc<str>, Arc<str>)> {
 /// Reports `node_network_<direction>_<counter>_total` and, on request,
 /// `node_network_address_info`.
 struct NetdevCollector {
-    host: Arc<Host>,
     filter: DeviceFilter,
     flags: Flags,
     /// Each [`COLUMNS`] entry's family name and help, made once.
@@ -161,12 +168,12 @@ pub const COLUMNS: [(&str, &str); 16] = [
 ];
 
 impl NetdevCollector {
-    fn read_counters(&self) -> Result<Vec<InterfaceCounters>, CollectError> {
-        let host_path = self.host.proc_path("1/net/dev");
+    fn read_counters(&self, host: &Host) -> Result<Vec<InterfaceCounters>, CollectError> {
+        let host_path = host.proc_path("1/net/dev");
         let (path, text) = match read_text(&host_path) {
             Ok(text) => (host_path, text),
             Err(_) => {
-                let own_path = self.host.proc_path("net/dev");
+                let own_path = host.proc_path("net/dev");
                 let text = read_text(&own_path).map_err(|e| CollectError::io(&own_path, &e))?;
                 (own_path, text)
             }
@@ -175,20 +182,15 @@ impl NetdevCollector {
     }
 
     /// A per-interface sysfs attribute, `None` when unreadable.
-    fn sysfs_value(&self, device: &str, attribute: &str) -> Option<String> {
-        read_trimmed(
-            &self
-                .host
-                .sys_path(&format!("class/net/{device}/{attribute}")),
-        )
-        .ok()
+    fn sysfs_value(&self, host: &Host, device: &str, attribute: &str) -> Option<String> {
+        read_trimmed(&host.sys_path(&format!("class/net/{device}/{attribute}"))).ok()
     }
 }
 
 impl Collector for NetdevCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut interfaces: Vec<InterfaceCounters> = self
-            .read_counters()?
+            .read_counters(host)?
             .into_iter()
             .filter(|i| !self.filter.ignored(&i.device))
             .collect();
@@ -202,7 +204,10 @@ impl Collector for NetdevCollector {
             .map(|i| {
                 let mut values = vec![i.device.clone()];
                 if self.flags.label_ifalias {
-                    values.push(self.sysfs_value(&i.device, "ifalias").unwrap_or_default());
+                    values.push(
+                        self.sysfs_value(host, &i.device, "ifalias")
+                            .unwrap_or_default(),
+                    );
                 }
                 values
             })
@@ -234,7 +239,7 @@ impl Collector for NetdevCollector {
             );
             for (interface, values) in interfaces.iter().zip(&labels) {
                 let nohandler = self
-                    .sysfs_value(&interface.device, "statistics/rx_nohandler")
+                    .sysfs_value(host, &interface.device, "statistics/rx_nohandler")
                     .and_then(|v| v.parse::<u64>().ok());
                 if let Some(nohandler) = nohandler {
                     family.push(values, nohandler as f64);
@@ -367,7 +372,7 @@ mod tests {
         std::fs::write(dir.path().join("net/dev"), REAL).unwrap();
         let host = Host::new(dir.path(), "/nonexistent", "/", "/nonexistent");
         let collector = crate::collectors::common::testing::build(&SPEC, host, &[]).unwrap();
-        let text = crate::collectors::common::testing::render(collector.as_ref());
+        let text = collector.render();
         assert!(text.contains(r#"node_network_receive_bytes_total{device="eth0"} 2.90299987e+08"#));
     }
 

@@ -21,11 +21,12 @@
 mod bus;
 mod units;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::common::device_filter::with_deprecated_alias;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 use bus::{SystemdBus, Wanted};
 use units::{
@@ -38,6 +39,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "systemd",
     default_enabled: false,
     reads: "systemd over D-Bus: $DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket under --path.rootfs",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -76,28 +78,33 @@ pub struct Flags {
     /// Establish a private, direct connection to systemd without dbus
     /// (Strongly discouraged since it requires root. For testing purposes
     /// only).
-    #[arg(id = "collector.systemd.private", long = "collector.systemd.private", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set, hide = true)]
+    #[arg(
+        id = "collector.systemd.private",
+        long = "collector.systemd.private",
+        hide = true
+    )]
     pub private: bool,
 
     /// Enables service unit tasks metrics unit_tasks_current and
     /// unit_tasks_max
-    #[arg(id = "collector.systemd.enable-task-metrics", long = "collector.systemd.enable-task-metrics", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.systemd.enable-task-metrics",
+        long = "collector.systemd.enable-task-metrics"
+    )]
     pub enable_task_metrics: bool,
 
     /// Enables service unit metric service_restart_total
-    #[arg(id = "collector.systemd.enable-restarts-metrics", long = "collector.systemd.enable-restarts-metrics", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.systemd.enable-restarts-metrics",
+        long = "collector.systemd.enable-restarts-metrics"
+    )]
     pub enable_restarts_metrics: bool,
 
     /// Enables service unit metric unit_start_time_seconds
-    #[arg(id = "collector.systemd.enable-start-time-metrics", long = "collector.systemd.enable-start-time-metrics", num_args = 0..=1,
-          require_equals = true, default_value_t = false, default_missing_value = "true",
-          action = ArgAction::Set)]
+    #[arg(
+        id = "collector.systemd.enable-start-time-metrics",
+        long = "collector.systemd.enable-start-time-metrics"
+    )]
     pub enable_start_time_metrics: bool,
 }
 
@@ -133,7 +140,7 @@ impl Flags {
 }
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
-    let flags = &ctx.flags.systemd;
+    let flags: Flags = ctx.flags()?;
     let endpoint = bus::endpoint(
         &ctx.host,
         flags.private,
@@ -155,7 +162,7 @@ struct SystemdCollector {
 }
 
 impl Collector for SystemdCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let snapshot = self
             .bus
             .read(&self.filter, self.wanted)
@@ -546,7 +553,7 @@ mod tests {
         let mut args = vec!["hostwatch"];
         args.extend_from_slice(flags);
         let options = crate::cli::parse(args).map_err(|e| e.to_string())?;
-        options.cli.collectors.systemd.unit_filter()
+        options.collector_flags::<Flags>().unit_filter()
     }
 
     #[test]
@@ -584,7 +591,7 @@ mod tests {
         let parse = |flags: &[&str]| {
             let mut args = vec!["hostwatch"];
             args.extend_from_slice(flags);
-            crate::cli::parse(args).unwrap().cli.collectors.systemd
+            crate::cli::parse(args).unwrap().collector_flags::<Flags>()
         };
         let flags = parse(&[
             "--collector.systemd.enable-task-metrics",

@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{ArgAction, Args};
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::MAX_FILE_BYTES;
+use crate::host::{Host, MAX_FILE_BYTES};
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
 use merge::{Textfiles, MTIME_METRIC, SCRAPE_ERROR_METRIC};
@@ -33,6 +33,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "textfile",
     default_enabled: true,
     reads: "*.prom files in --collector.textfile.directory",
+    flags: Some(Flags::augment_args),
     build,
 };
 
@@ -46,7 +47,7 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     Ok(Box::new(TextfileCollector {
-        directories: ctx.flags.textfile.directories.clone(),
+        directories: ctx.flags::<Flags>()?.directories,
         reported: Mutex::new(Vec::new()),
     }))
 }
@@ -61,7 +62,7 @@ struct TextfileCollector {
 }
 
 impl Collector for TextfileCollector {
-    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut problems = Vec::new();
         let mut textfiles = Textfiles::default();
         let mut mtimes = Vec::new();
@@ -231,8 +232,9 @@ mod tests {
 
     fn scrape(collector: &TextfileCollector) -> String {
         let mut set = MetricSet::new();
+        let host = crate::collectors::common::testing::fixture_host();
         collector
-            .update(&mut set)
+            .update(&host, &mut set)
             .expect("the textfile collector never fails");
         let families = set.into_sorted();
         let refs: Vec<&Family> = families.iter().collect();
@@ -268,7 +270,7 @@ mod tests {
     fn flag_is_repeatable_and_empty_by_default() {
         let options = crate::cli::parse(["hostwatch"]).unwrap();
         assert!(options.enabled_collectors.contains(&"textfile"));
-        assert!(options.cli.collectors.textfile.directories.is_empty());
+        assert!(options.collector_flags::<Flags>().directories.is_empty());
         let options = crate::cli::parse([
             "hostwatch",
             "--collector.textfile.directory=/var/lib/node_exporter",
@@ -277,7 +279,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            options.cli.collectors.textfile.directories,
+            options.collector_flags::<Flags>().directories,
             vec!["/var/lib/node_exporter", "/run/*/textfile"]
         );
         assert!(options.warnings.is_empty());
