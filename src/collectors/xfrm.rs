@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::MetricSet;
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -22,147 +22,147 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     build: plain::<XfrmCollector>,
 };
 
-/// The exported counters: the kernel's name, the metric name and the help.
-const COUNTERS: &[(&str, &str, &str)] = &[
-    (
-        "XfrmInError",
+/// The exported counters; each source is the kernel's name of its field.
+const COUNTERS: &[Desc<&str>] = &[
+    Desc::counter(
         "node_xfrm_in_error_packets_total",
         "All errors not matched by other",
+        "XfrmInError",
     ),
-    (
-        "XfrmInBufferError",
+    Desc::counter(
         "node_xfrm_in_buffer_error_packets_total",
         "No buffer is left",
+        "XfrmInBufferError",
     ),
-    (
-        "XfrmInHdrError",
+    Desc::counter(
         "node_xfrm_in_hdr_error_packets_total",
         "Header error",
+        "XfrmInHdrError",
     ),
-    (
-        "XfrmInNoStates",
+    Desc::counter(
         "node_xfrm_in_no_states_packets_total",
         "No state is found i.e. Either inbound SPI, address, or IPsec protocol at SA is wrong",
+        "XfrmInNoStates",
     ),
-    (
-        "XfrmInStateProtoError",
+    Desc::counter(
         "node_xfrm_in_state_proto_error_packets_total",
         "Transformation protocol specific error e.g. SA key is wrong",
+        "XfrmInStateProtoError",
     ),
-    (
-        "XfrmInStateModeError",
+    Desc::counter(
         "node_xfrm_in_state_mode_error_packets_total",
         "Transformation mode specific error",
+        "XfrmInStateModeError",
     ),
-    (
-        "XfrmInStateSeqError",
+    Desc::counter(
         "node_xfrm_in_state_seq_error_packets_total",
         "Sequence error i.e. Sequence number is out of window",
+        "XfrmInStateSeqError",
     ),
-    (
-        "XfrmInStateExpired",
+    Desc::counter(
         "node_xfrm_in_state_expired_packets_total",
         "State is expired",
+        "XfrmInStateExpired",
     ),
-    (
-        "XfrmInStateMismatch",
+    Desc::counter(
         "node_xfrm_in_state_mismatch_packets_total",
         "State has mismatch option e.g. UDP encapsulation type is mismatch",
+        "XfrmInStateMismatch",
     ),
-    (
-        "XfrmInStateInvalid",
+    Desc::counter(
         "node_xfrm_in_state_invalid_packets_total",
         "State is invalid",
+        "XfrmInStateInvalid",
     ),
-    (
-        "XfrmInTmplMismatch",
+    Desc::counter(
         "node_xfrm_in_tmpl_mismatch_packets_total",
         "No matching template for states e.g. Inbound SAs are correct but SP rule is wrong",
+        "XfrmInTmplMismatch",
     ),
-    (
-        "XfrmInNoPols",
+    Desc::counter(
         "node_xfrm_in_no_pols_packets_total",
         "No policy is found for states e.g. Inbound SAs are correct but no SP is found",
+        "XfrmInNoPols",
     ),
-    (
-        "XfrmInPolBlock",
+    Desc::counter(
         "node_xfrm_in_pol_block_packets_total",
         "Policy discards",
+        "XfrmInPolBlock",
     ),
-    (
-        "XfrmInPolError",
+    Desc::counter(
         "node_xfrm_in_pol_error_packets_total",
         "Policy error",
+        "XfrmInPolError",
     ),
-    (
-        "XfrmOutError",
+    Desc::counter(
         "node_xfrm_out_error_packets_total",
         "All errors which is not matched others",
+        "XfrmOutError",
     ),
-    (
-        "XfrmOutBundleGenError",
+    Desc::counter(
         "node_xfrm_out_bundle_gen_error_packets_total",
         "Bundle generation error",
+        "XfrmOutBundleGenError",
     ),
-    (
-        "XfrmOutBundleCheckError",
+    Desc::counter(
         "node_xfrm_out_bundle_check_error_packets_total",
         "Bundle check error",
+        "XfrmOutBundleCheckError",
     ),
-    (
-        "XfrmOutNoStates",
+    Desc::counter(
         "node_xfrm_out_no_states_packets_total",
         "No state is found",
+        "XfrmOutNoStates",
     ),
-    (
-        "XfrmOutStateProtoError",
+    Desc::counter(
         "node_xfrm_out_state_proto_error_packets_total",
         "Transformation protocol specific error",
+        "XfrmOutStateProtoError",
     ),
-    (
-        "XfrmOutStateModeError",
+    Desc::counter(
         "node_xfrm_out_state_mode_error_packets_total",
         "Transformation mode specific error",
+        "XfrmOutStateModeError",
     ),
-    (
-        "XfrmOutStateSeqError",
+    Desc::counter(
         "node_xfrm_out_state_seq_error_packets_total",
         "Sequence error i.e. Sequence number overflow",
+        "XfrmOutStateSeqError",
     ),
-    (
-        "XfrmOutStateExpired",
+    Desc::counter(
         "node_xfrm_out_state_expired_packets_total",
         "State is expired",
+        "XfrmOutStateExpired",
     ),
-    (
-        "XfrmOutPolBlock",
+    Desc::counter(
         "node_xfrm_out_pol_block_packets_total",
         "Policy discards",
+        "XfrmOutPolBlock",
     ),
-    (
-        "XfrmOutPolDead",
+    Desc::counter(
         "node_xfrm_out_pol_dead_packets_total",
         "Policy is dead",
+        "XfrmOutPolDead",
     ),
-    (
-        "XfrmOutPolError",
+    Desc::counter(
         "node_xfrm_out_pol_error_packets_total",
         "Policy error",
+        "XfrmOutPolError",
     ),
-    (
-        "XfrmFwdHdrError",
+    Desc::counter(
         "node_xfrm_fwd_hdr_error_packets_total",
         "Forward routing of a packet is not allowed",
+        "XfrmFwdHdrError",
     ),
-    (
-        "XfrmOutStateInvalid",
+    Desc::counter(
         "node_xfrm_out_state_invalid_packets_total",
         "State is invalid, perhaps expired",
+        "XfrmOutStateInvalid",
     ),
-    (
-        "XfrmAcquireError",
+    Desc::counter(
         "node_xfrm_acquire_error_packets_total",
         "State hasn’t been fully acquired before use",
+        "XfrmAcquireError",
     ),
 ];
 
@@ -204,9 +204,9 @@ impl Collector for XfrmCollector {
         let path = host.net_path("xfrm_stat");
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let stat = XfrmStat::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
-        for (field, name, help) in COUNTERS {
-            if let Some(value) = stat.counters.get(*field) {
-                out.counter(*name, *help, *value as f64);
+        for counter in COUNTERS {
+            if let Some(value) = stat.counters.get(counter.source) {
+                counter.single(out, *value as f64);
             }
         }
         Ok(())
@@ -229,8 +229,8 @@ mod tests {
         assert_eq!(stat.counters.len(), 32);
         assert_eq!(stat.counters["XfrmInNoStates"], 17);
         assert_eq!(stat.counters["XfrmOutStateDirError"], 0);
-        for (field, _, _) in COUNTERS {
-            assert!(stat.counters.contains_key(*field), "{field}");
+        for field in COUNTERS.iter().map(|c| c.source) {
+            assert!(stat.counters.contains_key(field), "{field}");
         }
     }
 
