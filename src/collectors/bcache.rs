@@ -16,7 +16,7 @@ use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -402,210 +402,178 @@ impl BcacheCollector {
     }
 }
 
-/// A set-wide metric: name, help, type, and its value from the set.
-type SetMetric = (&'static str, &'static str, MetricType, fn(&CacheSet) -> f64);
+/// Reads one value of a [`CacheSet`].
+type SetValue = fn(&CacheSet) -> f64;
 
-const SET_METRICS: &[SetMetric] = &[
-    (
+/// The set-wide families; each source is the value's function of the set.
+const SET_METRICS: &[Desc<SetValue>] = &[
+    Desc::gauge(
         "node_bcache_average_key_size_sectors",
         "Average data per key in the btree (sectors).",
-        MetricType::Gauge,
         |s| s.value("average_key_size") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_btree_cache_size_bytes",
         "Amount of memory currently used by the btree cache.",
-        MetricType::Gauge,
         |s| s.value("btree_cache_size") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_cache_available_percent",
         "Percentage of cache device without dirty data, usable for writeback (may contain clean cached data).",
-        MetricType::Gauge,
         |s| s.value("cache_available_percent") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_congested",
         "Congestion.",
-        MetricType::Gauge,
         |s| s.value("congested") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_root_usage_percent",
         "Percentage of the root btree node in use (tree depth increases if too high).",
-        MetricType::Gauge,
         |s| s.value("root_usage_percent") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_tree_depth",
         "Depth of the btree.",
-        MetricType::Gauge,
         |s| s.value("tree_depth") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_active_journal_entries",
         "Number of journal entries that are newer than the index.",
-        MetricType::Gauge,
         |s| s.value("internal/active_journal_entries") as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_btree_nodes",
         "Total nodes in the btree.",
-        MetricType::Gauge,
         |s| s.value("internal/btree_nodes") as f64,
     ),
-    (
+    Desc::gauge(
         // The file is in microseconds; node_exporter scales it as if it
         // were nanoseconds, and so does this.
         "node_bcache_btree_read_average_duration_seconds",
         "Average btree read duration.",
-        MetricType::Gauge,
         |s| s.value("internal/btree_read_average_duration_us") as f64 * 1e-9,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_read_races_total",
         "Counts instances where while data was being read from the cache, the bucket was reused and invalidated - i.e. where the pointer was stale after the read completed.",
-        MetricType::Counter,
         |s| s.value("internal/cache_read_races") as f64,
     ),
 ];
 
-/// A backing-device metric: name, help, type, and its value.
-type BackingMetric = (
-    &'static str,
-    &'static str,
-    MetricType,
-    fn(&BackingDevice) -> f64,
-);
+/// Reads one value of a [`BackingDevice`].
+type BackingValue = fn(&BackingDevice) -> f64;
 
-const BACKING_METRICS: &[BackingMetric] = &[
-    (
+/// The backing-device families; each source is the value's function of the
+/// device.
+const BACKING_METRICS: &[Desc<BackingValue>] = &[
+    Desc::gauge(
         "node_bcache_dirty_data_bytes",
         "Amount of dirty data for this backing device in the cache.",
-        MetricType::Gauge,
         |b| b.dirty_data as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_dirty_target_bytes",
         "Current dirty data target threshold for this backing device in bytes.",
-        MetricType::Gauge,
         |b| b.writeback.target as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_writeback_rate",
         "Current writeback rate for this backing device in bytes.",
-        MetricType::Gauge,
         |b| b.writeback.rate as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_writeback_rate_proportional_term",
         "Current result of proportional controller, part of writeback rate",
-        MetricType::Gauge,
         |b| b.writeback.proportional as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_writeback_rate_integral_term",
         "Current result of integral controller, part of writeback rate",
-        MetricType::Gauge,
         |b| b.writeback.integral as f64,
     ),
-    (
+    Desc::gauge(
         "node_bcache_writeback_change",
         "Last writeback rate change step for this backing device.",
-        MetricType::Gauge,
         |b| b.writeback.change as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_bypassed_bytes_total",
         "Amount of IO (both reads and writes) that has bypassed the cache.",
-        MetricType::Counter,
         |b| b.total.bypassed as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_hits_total",
         "Hits counted per individual IO as bcache sees them.",
-        MetricType::Counter,
         |b| b.total.cache_hits as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_misses_total",
         "Misses counted per individual IO as bcache sees them.",
-        MetricType::Counter,
         |b| b.total.cache_misses as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_bypass_hits_total",
         "Hits for IO intended to skip the cache.",
-        MetricType::Counter,
         |b| b.total.cache_bypass_hits as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_bypass_misses_total",
         "Misses for IO intended to skip the cache.",
-        MetricType::Counter,
         |b| b.total.cache_bypass_misses as f64,
     ),
-    (
+    Desc::counter(
         "node_bcache_cache_miss_collisions_total",
         "Instances where data insertion from cache miss raced with write (data already present).",
-        MetricType::Counter,
         |b| b.total.cache_miss_collisions as f64,
     ),
 ];
 
-/// A cache-device metric: name, help, type, and its value if it has one.
-type CacheMetric = (
-    &'static str,
-    &'static str,
-    MetricType,
-    fn(&CacheDevice) -> Option<f64>,
-);
+/// Reads one value of a [`CacheDevice`], if it has it.
+type CacheValue = fn(&CacheDevice) -> Option<f64>;
 
-const CACHE_METRICS: &[CacheMetric] = &[
-    (
+/// The cache-device families; each source is the value's function of the
+/// device, `None` where it has none.
+const CACHE_METRICS: &[Desc<CacheValue>] = &[
+    Desc::gauge(
         "node_bcache_io_errors",
         "Number of errors that have occurred, decayed by io_error_halflife.",
-        MetricType::Gauge,
         |c| Some(c.io_errors as f64),
     ),
-    (
+    Desc::counter(
         "node_bcache_metadata_written_bytes_total",
         "Sum of all non data writes (btree writes and all other metadata).",
-        MetricType::Counter,
         |c| Some(c.metadata_written as f64),
     ),
-    (
+    Desc::counter(
         "node_bcache_written_bytes_total",
         "Sum of all data that has been written to the cache.",
-        MetricType::Counter,
         |c| Some(c.written as f64),
     ),
-    (
+    Desc::gauge(
         "node_bcache_priority_stats_unused_percent",
         "The percentage of the cache that doesn't contain any data.",
-        MetricType::Gauge,
         |c| c.priority.map(|p| p.unused_percent as f64),
     ),
-    (
+    Desc::gauge(
         "node_bcache_priority_stats_metadata_percent",
         "Bcache's metadata overhead.",
-        MetricType::Gauge,
         |c| c.priority.map(|p| p.metadata_percent as f64),
     ),
 ];
 
 fn emit(out: &mut MetricSet, sets: &[CacheSet]) {
-    for (name, help, metric_type, value) in SET_METRICS {
-        let family = out.family(*name, *help, *metric_type, &["uuid"]);
+    for metric in SET_METRICS {
+        let family = metric.family(out, &["uuid"]);
         for set in sets {
-            family.push(&[&set.uuid], value(set));
+            family.push(&[&set.uuid], (metric.source)(set));
         }
     }
-    for (name, help, metric_type, value) in BACKING_METRICS {
-        let family = out.family(*name, *help, *metric_type, &["uuid", "backing_device"]);
+    for metric in BACKING_METRICS {
+        let family = metric.family(out, &["uuid", "backing_device"]);
         for set in sets {
             for device in &set.backing {
-                family.push(&[&set.uuid, &device.name], value(device));
+                family.push(&[&set.uuid, &device.name], (metric.source)(device));
             }
         }
     }
@@ -625,11 +593,11 @@ fn emit(out: &mut MetricSet, sets: &[CacheSet]) {
             );
         }
     }
-    for (name, help, metric_type, value) in CACHE_METRICS {
-        let family = out.family(*name, *help, *metric_type, &["uuid", "cache_device"]);
+    for metric in CACHE_METRICS {
+        let family = metric.family(out, &["uuid", "cache_device"]);
         for set in sets {
             for device in &set.caches {
-                if let Some(value) = value(device) {
+                if let Some(value) = (metric.source)(device) {
                     family.push(&[&set.uuid, &device.name], value);
                 }
             }

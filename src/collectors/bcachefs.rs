@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{sanitize_name, MetricSet, MetricType};
+use crate::metrics::{sanitize_name, Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -385,37 +385,34 @@ fn emit(out: &mut MetricSet, filesystems: &[Filesystem]) {
     keyed(
         out,
         filesystems,
-        (
+        Desc::gauge(
             "node_bcachefs_compression_compressed_bytes",
             "Compressed size by algorithm.",
-            MetricType::Gauge,
+            |fs| &fs.compression,
         ),
         "algorithm",
-        |fs| &fs.compression,
         |c| c.compressed,
     );
     keyed(
         out,
         filesystems,
-        (
+        Desc::gauge(
             "node_bcachefs_compression_uncompressed_bytes",
             "Uncompressed size by algorithm.",
-            MetricType::Gauge,
+            |fs| &fs.compression,
         ),
         "algorithm",
-        |fs| &fs.compression,
         |c| c.uncompressed,
     );
     keyed(
         out,
         filesystems,
-        (
+        Desc::counter(
             "node_bcachefs_errors_total",
             "Error count by error type.",
-            MetricType::Counter,
+            |fs| &fs.errors,
         ),
         "error_type",
-        |fs| &fs.errors,
         |count| *count,
     );
     for fs in filesystems {
@@ -432,63 +429,65 @@ fn emit(out: &mut MetricSet, filesystems: &[Filesystem]) {
     keyed(
         out,
         filesystems,
-        (
+        Desc::counter(
             "node_bcachefs_btree_writes_total",
             "Number of btree writes by type.",
-            MetricType::Counter,
+            |fs| &fs.btree_writes,
         ),
         "type",
-        |fs| &fs.btree_writes,
         |w| w.count,
     );
     keyed(
         out,
         filesystems,
-        (
+        Desc::gauge(
             "node_bcachefs_btree_write_average_size_bytes",
             "Average btree write size by type.",
-            MetricType::Gauge,
+            |fs| &fs.btree_writes,
         ),
         "type",
-        |fs| &fs.btree_writes,
         |w| w.average_bytes,
     );
     emit_devices(out, filesystems);
 }
 
-/// Adds the family `(name, help, type)` with one sample per filesystem and
-/// key of one of its maps, the key under the label `key_label`.
+/// One of the maps of a [`Filesystem`], by key.
+type FilesystemMap<T> = fn(&Filesystem) -> &BTreeMap<String, T>;
+
+/// Adds the family `desc`, whose source is one of the maps of a filesystem,
+/// with one sample per filesystem and key of that map: the key under the
+/// label `key_label`, the `value` of its item.
 fn keyed<T>(
     out: &mut MetricSet,
     filesystems: &[Filesystem],
-    (name, help, metric_type): (&'static str, &'static str, MetricType),
+    desc: Desc<FilesystemMap<T>>,
     key_label: &'static str,
-    map: fn(&Filesystem) -> &BTreeMap<String, T>,
     value: fn(&T) -> u64,
 ) {
-    let family = out.family(name, help, metric_type, &["uuid", key_label]);
+    let family = desc.family(out, &["uuid", key_label]);
     for fs in filesystems {
-        for (key, item) in map(fs) {
+        for (key, item) in (desc.source)(fs) {
             family.push(&[&fs.uuid, key], value(item) as f64);
         }
     }
 }
 
-/// A per-device gauge: name, help and value.
-type DeviceGauge = (&'static str, &'static str, fn(&Device) -> u64);
+/// Reads one value of a [`Device`].
+type DeviceValue = fn(&Device) -> u64;
 
-const DEVICE_GAUGES: &[DeviceGauge] = &[
-    (
+/// The per-device gauges; each source is the value's function of the device.
+const DEVICE_GAUGES: &[Desc<DeviceValue>] = &[
+    Desc::gauge(
         "node_bcachefs_device_bucket_size_bytes",
         "Bucket size in bytes.",
         |d| d.bucket_size,
     ),
-    (
+    Desc::gauge(
         "node_bcachefs_device_buckets",
         "Total number of buckets.",
         |d| d.buckets,
     ),
-    (
+    Desc::gauge(
         "node_bcachefs_device_durability",
         "Device durability setting.",
         |d| d.durability,
@@ -507,11 +506,11 @@ fn emit_devices(out: &mut MetricSet, filesystems: &[Filesystem]) {
             info.push(&[&fs.uuid, number, &device.label, &device.state], 1.0);
         }
     }
-    for (name, help, value) in DEVICE_GAUGES {
-        let family = out.family(*name, *help, MetricType::Gauge, &["uuid", "device"]);
+    for gauge in DEVICE_GAUGES {
+        let family = gauge.family(out, &["uuid", "device"]);
         for fs in filesystems {
             for (number, device) in &fs.devices {
-                family.push(&[&fs.uuid, number], value(device) as f64);
+                family.push(&[&fs.uuid, number], (gauge.source)(device) as f64);
             }
         }
     }

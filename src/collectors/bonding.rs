@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -95,22 +95,22 @@ impl Collector for BondingCollector {
                 CollectError::io(&class_net, &err)
             }
         })?;
-        let families: [(&str, &str, BondCount); 2] = [
-            (
+        let families: [Desc<BondCount>; 2] = [
+            Desc::gauge(
                 "node_bonding_slaves",
                 "Number of configured slaves per bonding interface.",
                 |b| b.slaves,
             ),
-            (
+            Desc::gauge(
                 "node_bonding_active",
                 "Number of active slaves per bonding interface.",
                 |b| b.active,
             ),
         ];
-        for (name, help, value) in families {
-            let family = out.family(name, help, MetricType::Gauge, &["master"]);
+        for desc in families {
+            let family = desc.family(out, &["master"]);
             for bond in &bonds {
-                family.push(&[&bond.master], value(bond) as f64);
+                family.push(&[&bond.master], (desc.source)(bond) as f64);
             }
         }
         Ok(())

@@ -17,7 +17,7 @@ use clap::Args;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host, SysfsDir};
 use crate::kernel::cpu_list::parse_cpu_list;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -57,42 +57,43 @@ struct CpufreqCollector {
     prefix: &'static str,
 }
 
-/// The frequency attributes, in kHz: file, metric suffix, help.
-const FREQUENCIES: [(&str, &str, &str); 7] = [
-    (
-        "cpuinfo_cur_freq",
+/// The frequency gauges, named after the prefix; each source is the
+/// attribute file, in kHz.
+const FREQUENCIES: [Desc<&str>; 7] = [
+    Desc::gauge(
         "frequency_hertz",
         "Current CPU thread frequency in hertz.",
+        "cpuinfo_cur_freq",
     ),
-    (
-        "cpuinfo_avg_freq",
+    Desc::gauge(
         "frequency_avg_hertz",
         "Average CPU thread frequency in hertz.",
+        "cpuinfo_avg_freq",
     ),
-    (
-        "cpuinfo_min_freq",
+    Desc::gauge(
         "frequency_min_hertz",
         "Minimum CPU thread frequency in hertz.",
+        "cpuinfo_min_freq",
     ),
-    (
-        "cpuinfo_max_freq",
+    Desc::gauge(
         "frequency_max_hertz",
         "Maximum CPU thread frequency in hertz.",
+        "cpuinfo_max_freq",
     ),
-    (
-        "scaling_cur_freq",
+    Desc::gauge(
         "scaling_frequency_hertz",
         "Current scaled CPU thread frequency in hertz.",
+        "scaling_cur_freq",
     ),
-    (
-        "scaling_min_freq",
+    Desc::gauge(
         "scaling_frequency_min_hertz",
         "Minimum scaled CPU thread frequency in hertz.",
+        "scaling_min_freq",
     ),
-    (
-        "scaling_max_freq",
+    Desc::gauge(
         "scaling_frequency_max_hertz",
         "Maximum scaled CPU thread frequency in hertz.",
+        "scaling_max_freq",
     ),
 ];
 
@@ -137,8 +138,8 @@ impl CpuFrequencies {
             cpu: cpu.to_string(),
             ..CpuFrequencies::default()
         };
-        for (slot, (file, _, _)) in frequencies.khz.iter_mut().zip(FREQUENCIES) {
-            *slot = read_attribute(&dir, file)?.and_then(|v| v.parse().ok());
+        for (slot, frequency) in frequencies.khz.iter_mut().zip(FREQUENCIES) {
+            *slot = read_attribute(&dir, frequency.source)?.and_then(|v| v.parse().ok());
         }
         frequencies.governor = read_attribute(&dir, "scaling_governor")?.unwrap_or_default();
         frequencies.available_governors =
@@ -268,11 +269,11 @@ impl Collector for CpufreqCollector {
         let cpus = online_cpus(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
         let frequencies = read_all(&cpus)?;
 
-        for (slot, (_, suffix, help)) in FREQUENCIES.iter().enumerate() {
+        for (slot, frequency) in FREQUENCIES.iter().enumerate() {
             let family = out.family(
-                format!("{}{suffix}", self.prefix),
-                *help,
-                MetricType::Gauge,
+                format!("{}{}", self.prefix, frequency.name),
+                frequency.help,
+                frequency.metric_type,
                 &["cpu"],
             );
             for cpu in &frequencies {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -59,41 +59,43 @@ pub fn parse_decimal(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("invalid number {:?}", text.trim()))
 }
 
-/// The per-map gauges, name suffix and help, in the order of
-/// [`MultipathDevice::gauges`].
-const DEVICE_GAUGES: [(&str, &str); 5] = [
-    (
+/// Reads one value of a [`MultipathDevice`].
+type DeviceValue = fn(&MultipathDevice) -> f64;
+
+/// The per-map gauges, named after `node_dmmultipath_`; each source is the
+/// value's function of the map.
+const DEVICE_GAUGES: [Desc<DeviceValue>; 5] = [
+    Desc::gauge(
         "device_active",
         "Whether the multipath device-mapper device is active (1) or suspended (0).",
+        |d| if d.suspended { 0.0 } else { 1.0 },
     ),
-    (
+    Desc::gauge(
         "device_size_bytes",
         "Size of the multipath device in bytes, read from /sys/block/<dm>/size.",
+        |d| d.size_bytes as f64,
     ),
-    ("device_paths", "Number of paths for a multipath device."),
-    (
+    Desc::gauge(
+        "device_paths",
+        "Number of paths for a multipath device.",
+        |d| d.paths.len() as f64,
+    ),
+    Desc::gauge(
         "device_paths_active",
         "Number of paths in active state (SCSI running or NVMe live) for a multipath device.",
+        |d| d.active_paths() as f64,
     ),
-    (
+    Desc::gauge(
         "device_paths_failed",
         "Number of paths not in active state for a multipath device.",
+        |d| (d.paths.len() - d.active_paths()) as f64,
     ),
 ];
 
 impl MultipathDevice {
-    /// The [`DEVICE_GAUGES`] values: active, size, paths, active paths,
-    /// failed paths.
-    pub fn gauges(&self) -> [f64; DEVICE_GAUGES.len()] {
-        let paths = self.paths.len();
-        let active = self.paths.iter().filter(|(_, s)| is_path_active(s)).count();
-        [
-            if self.suspended { 0.0 } else { 1.0 },
-            self.size_bytes as f64,
-            paths as f64,
-            active as f64,
-            (paths - active) as f64,
-        ]
+    /// How many of its paths are active.
+    pub fn active_paths(&self) -> usize {
+        self.paths.iter().filter(|(_, s)| is_path_active(s)).count()
     }
 
     /// Reads the block device `sysfs_name` under `block` (`<sysfs>/block`):
@@ -186,15 +188,15 @@ impl Collector for DmMultipathCollector {
                 path_state.push(&[&d.name, path, state], 1.0);
             }
         }
-        for (slot, (name, help)) in DEVICE_GAUGES.iter().enumerate() {
+        for gauge in &DEVICE_GAUGES {
             let family = out.family(
-                format!("node_dmmultipath_{name}"),
-                *help,
-                MetricType::Gauge,
+                format!("node_dmmultipath_{}", gauge.name),
+                gauge.help,
+                gauge.metric_type,
                 &["device", "sysfs_name"],
             );
             for d in &devices {
-                family.push(&[&d.name, &d.sysfs_name], d.gauges()[slot]);
+                family.push(&[&d.name, &d.sysfs_name], (gauge.source)(d));
             }
         }
         Ok(())

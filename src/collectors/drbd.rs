@@ -9,7 +9,7 @@
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -24,36 +24,83 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 #[derive(Default)]
 struct DrbdCollector;
 
-/// The numeric keys: key, metric name suffix, help, type, multiplier.
-const NUMERIC: [(&str, &str, &str, MetricType, f64); 12] = [
-    ("ns", "network_sent_bytes_total", "Total number of bytes sent via the network.", MetricType::Counter, 1024.0),
-    ("nr", "network_received_bytes_total", "Total number of bytes received via the network.", MetricType::Counter, 1.0),
-    ("dw", "disk_written_bytes_total", "Net data written on local hard disk; in bytes.", MetricType::Counter, 1024.0),
-    ("dr", "disk_read_bytes_total", "Net data read from local hard disk; in bytes.", MetricType::Counter, 1024.0),
-    ("al", "activitylog_writes_total", "Number of updates of the activity log area of the meta data.", MetricType::Counter, 1.0),
-    ("bm", "bitmap_writes_total", "Number of updates of the bitmap area of the meta data.", MetricType::Counter, 1.0),
-    ("lo", "local_pending", "Number of open requests to the local I/O sub-system.", MetricType::Gauge, 1.0),
-    ("pe", "remote_pending", "Number of requests sent to the peer, but that have not yet been answered by the latter.", MetricType::Gauge, 1.0),
-    ("ua", "remote_unacknowledged", "Number of requests received by the peer via the network connection, but that have not yet been answered.", MetricType::Gauge, 1.0),
-    ("ap", "application_pending", "Number of block I/O requests forwarded to DRBD, but not yet answered by DRBD.", MetricType::Gauge, 1.0),
-    ("ep", "epochs", "Number of Epochs currently on the fly.", MetricType::Gauge, 1.0),
-    ("oos", "out_of_sync_bytes", "Amount of data known to be out of sync; in bytes.", MetricType::Gauge, 1024.0),
+/// The numeric families, named after `node_drbd_`; each source is the key
+/// and the multiplier that turns its value into the family's unit.
+const NUMERIC: [Desc<(&str, f64)>; 12] = [
+    Desc::counter(
+        "network_sent_bytes_total",
+        "Total number of bytes sent via the network.",
+        ("ns", 1024.0),
+    ),
+    Desc::counter(
+        "network_received_bytes_total",
+        "Total number of bytes received via the network.",
+        ("nr", 1.0),
+    ),
+    Desc::counter(
+        "disk_written_bytes_total",
+        "Net data written on local hard disk; in bytes.",
+        ("dw", 1024.0),
+    ),
+    Desc::counter(
+        "disk_read_bytes_total",
+        "Net data read from local hard disk; in bytes.",
+        ("dr", 1024.0),
+    ),
+    Desc::counter(
+        "activitylog_writes_total",
+        "Number of updates of the activity log area of the meta data.",
+        ("al", 1.0),
+    ),
+    Desc::counter(
+        "bitmap_writes_total",
+        "Number of updates of the bitmap area of the meta data.",
+        ("bm", 1.0),
+    ),
+    Desc::gauge(
+        "local_pending",
+        "Number of open requests to the local I/O sub-system.",
+        ("lo", 1.0),
+    ),
+    Desc::gauge(
+        "remote_pending",
+        "Number of requests sent to the peer, but that have not yet been answered by the latter.",
+        ("pe", 1.0),
+    ),
+    Desc::gauge(
+        "remote_unacknowledged",
+        "Number of requests received by the peer via the network connection, but that have not yet been answered.",
+        ("ua", 1.0),
+    ),
+    Desc::gauge(
+        "application_pending",
+        "Number of block I/O requests forwarded to DRBD, but not yet answered by DRBD.",
+        ("ap", 1.0),
+    ),
+    Desc::gauge(
+        "epochs",
+        "Number of Epochs currently on the fly.",
+        ("ep", 1.0),
+    ),
+    Desc::gauge(
+        "out_of_sync_bytes",
+        "Amount of data known to be out of sync; in bytes.",
+        ("oos", 1024.0),
+    ),
 ];
 
-/// The `local/remote` keys: key, metric name suffix, help, the value that
-/// reads 1.
-const PAIRS: [(&str, &str, &str, &str); 2] = [
-    (
-        "ro",
+/// The `local/remote` families, named after `node_drbd_`; each source is the
+/// key and the value that reads 1.
+const PAIRS: [Desc<(&str, &str)>; 2] = [
+    Desc::gauge(
         "node_role_is_primary",
         "Whether the role of the node is in the primary state.",
-        "Primary",
+        ("ro", "Primary"),
     ),
-    (
-        "ds",
+    Desc::gauge(
         "disk_state_is_up_to_date",
         "Whether the disk of the node is up to date.",
-        "UpToDate",
+        ("ds", "UpToDate"),
     ),
 ];
 
@@ -96,16 +143,16 @@ pub fn parse(text: &str) -> Result<Vec<(String, DrbdValue)>, String> {
                 continue;
             }
         }
-        let parsed = if let Some(index) = NUMERIC.iter().position(|n| n.0 == key) {
+        let parsed = if let Some(index) = NUMERIC.iter().position(|n| n.source.0 == key) {
             let number: f64 = value
                 .parse()
                 .map_err(|_| format!("invalid {key} value {value:?}"))?;
             DrbdValue::Numeric {
                 key: index,
-                value: number * NUMERIC[index].4,
+                value: number * NUMERIC[index].source.1,
             }
-        } else if let Some(index) = PAIRS.iter().position(|p| p.0 == key) {
-            let ok = PAIRS[index].3;
+        } else if let Some(index) = PAIRS.iter().position(|p| p.source.0 == key) {
+            let ok = PAIRS[index].source.1;
             let mut sides = value.split('/');
             DrbdValue::Pair {
                 key: index,
@@ -128,11 +175,11 @@ impl Collector for DrbdCollector {
         let text = read_text(&path).map_err(|e| CollectError::io_or_no_data(&path, &e))?;
         let values = parse(&text).map_err(|e| CollectError::parse(&path, e))?;
 
-        for (index, (_, suffix, help, metric_type, _)) in NUMERIC.iter().enumerate() {
+        for (index, numeric) in NUMERIC.iter().enumerate() {
             let family = out.family(
-                format!("node_drbd_{suffix}"),
-                *help,
-                *metric_type,
+                format!("node_drbd_{}", numeric.name),
+                numeric.help,
+                numeric.metric_type,
                 &["device"],
             );
             for (device, value) in &values {
@@ -143,11 +190,11 @@ impl Collector for DrbdCollector {
                 }
             }
         }
-        for (index, (_, suffix, help, _)) in PAIRS.iter().enumerate() {
+        for (index, pair) in PAIRS.iter().enumerate() {
             let family = out.family(
-                format!("node_drbd_{suffix}"),
-                *help,
-                MetricType::Gauge,
+                format!("node_drbd_{}", pair.name),
+                pair.help,
+                pair.metric_type,
                 &["device", "node"],
             );
             for (device, value) in &values {

@@ -14,7 +14,7 @@ use crate::collectors::common::sysfs_class::read_devices;
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
 use crate::kernel::sysfs_value::read_optional;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::parse::go_uint;
 
 /// Registry entry.
@@ -45,74 +45,74 @@ const ATTRIBUTES: [(&str, bool); 10] = [
     ("dev_loss_tmo", false),
 ];
 
-/// The statistics reported, by file under `statistics/`, with the metric
-/// name suffix and help text node_exporter gives them.
-const STATISTICS: [(&str, &str, &str); 14] = [
-    (
-        "dumped_frames",
+/// The statistics reported, named after `node_fibrechannel_` as
+/// node_exporter names them; each source is the file under `statistics/`.
+const STATISTICS: [Desc<&str>; 14] = [
+    Desc::counter(
         "dumped_frames_total",
         "Number of dumped frames",
+        "dumped_frames",
     ),
-    (
-        "error_frames",
+    Desc::counter(
         "error_frames_total",
         "Number of errors in frames",
+        "error_frames",
     ),
-    (
-        "invalid_crc_count",
+    Desc::counter(
         "invalid_crc_total",
         "Invalid Cyclic Redundancy Check count",
+        "invalid_crc_count",
     ),
-    ("rx_frames", "rx_frames_total", "Number of frames received"),
-    (
-        "rx_words",
+    Desc::counter("rx_frames_total", "Number of frames received", "rx_frames"),
+    Desc::counter(
         "rx_words_total",
         "Number of words received by host port",
+        "rx_words",
     ),
-    (
-        "tx_frames",
+    Desc::counter(
         "tx_frames_total",
         "Number of frames transmitted by host port",
+        "tx_frames",
     ),
-    (
-        "tx_words",
+    Desc::counter(
         "tx_words_total",
         "Number of words transmitted by host port",
+        "tx_words",
     ),
-    (
-        "seconds_since_last_reset",
+    Desc::counter(
         "seconds_since_last_reset_total",
         "Number of seconds since last host port reset",
+        "seconds_since_last_reset",
     ),
-    (
-        "invalid_tx_word_count",
+    Desc::counter(
         "invalid_tx_words_total",
         "Number of invalid words transmitted by host port",
+        "invalid_tx_word_count",
     ),
-    (
-        "link_failure_count",
+    Desc::counter(
         "link_failure_total",
         "Number of times the host port link has failed",
+        "link_failure_count",
     ),
-    (
-        "loss_of_sync_count",
+    Desc::counter(
         "loss_of_sync_total",
         "Number of failures on either bit or transmission word boundaries",
+        "loss_of_sync_count",
     ),
-    (
-        "loss_of_signal_count",
+    Desc::counter(
         "loss_of_signal_total",
         "Number of times signal has been lost",
+        "loss_of_signal_count",
     ),
-    (
-        "nos_count",
+    Desc::counter(
         "nos_total",
         "Number Not_Operational Primitive Sequence received by host port",
+        "nos_count",
     ),
-    (
-        "fcp_packet_aborts",
+    Desc::counter(
         "fcp_packet_aborts_total",
         "Number of aborted packets",
+        "fcp_packet_aborts",
     ),
 ];
 
@@ -147,7 +147,8 @@ impl FcHost {
             }
         }
         let statistics = dir.join("statistics");
-        for (slot, (file, _, _)) in host.statistics.iter_mut().zip(STATISTICS) {
+        for (slot, statistic) in host.statistics.iter_mut().zip(STATISTICS) {
+            let file = statistic.source;
             if let Some(value) = read_optional(&statistics.join(file))? {
                 *slot = parse_statistic(&value).map_err(|e| format!("statistics/{file}: {e}"))?;
             }
@@ -191,11 +192,11 @@ impl Collector for FibrechannelCollector {
             values.extend(host.attributes.iter().map(String::as_str));
             info.push(&values, 1.0);
         }
-        for (slot, (_, suffix, help)) in STATISTICS.iter().enumerate() {
+        for (slot, statistic) in STATISTICS.iter().enumerate() {
             let family = out.family(
-                format!("node_fibrechannel_{suffix}"),
-                *help,
-                MetricType::Counter,
+                format!("node_fibrechannel_{}", statistic.name),
+                statistic.help,
+                statistic.metric_type,
                 &["fc_host"],
             );
             for host in &hosts {

@@ -20,7 +20,7 @@ use crate::collectors::common::sysfs_class::read_devices;
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
 use crate::kernel::sysfs_value::read_optional;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::parse::go_uint;
 
 /// Registry entry.
@@ -47,98 +47,313 @@ enum Unit {
     Milliseconds,
 }
 
-/// One counter file: its directory under the port, its name, and the
-/// metric name suffix, help and unit node_exporter gives it.
-struct PortCounter {
-    dir: &'static str,
-    file: &'static str,
-    suffix: &'static str,
-    help: &'static str,
-    unit: Unit,
-}
-
-const fn counter(
-    dir: &'static str,
-    file: &'static str,
-    suffix: &'static str,
-    help: &'static str,
-    unit: Unit,
-) -> PortCounter {
-    PortCounter {
-        dir,
-        file,
-        suffix,
-        help,
-        unit,
-    }
-}
-
 const COUNTERS: &str = "counters";
 const COUNTERS_EXT: &str = "counters_ext";
 const HW_COUNTERS: &str = "hw_counters";
 
-/// Every counter file reported.
-const PORT_COUNTERS: &[PortCounter] = &[
-    counter(COUNTERS_EXT, "port_multicast_rcv_packets", "legacy_multicast_packets_received_total", "Number of multicast packets received", Unit::Count),
-    counter(COUNTERS_EXT, "port_multicast_xmit_packets", "legacy_multicast_packets_transmitted_total", "Number of multicast packets transmitted", Unit::Count),
-    counter(COUNTERS_EXT, "port_rcv_data_64", "legacy_data_received_bytes_total", "Number of data octets received on all links", Unit::Words),
-    counter(COUNTERS_EXT, "port_rcv_packets_64", "legacy_packets_received_total", "Number of data packets received on all links", Unit::Count),
-    counter(COUNTERS_EXT, "port_unicast_rcv_packets", "legacy_unicast_packets_received_total", "Number of unicast packets received", Unit::Count),
-    counter(COUNTERS_EXT, "port_unicast_xmit_packets", "legacy_unicast_packets_transmitted_total", "Number of unicast packets transmitted", Unit::Count),
-    counter(COUNTERS_EXT, "port_xmit_data_64", "legacy_data_transmitted_bytes_total", "Number of data octets transmitted on all links", Unit::Words),
-    counter(COUNTERS_EXT, "port_xmit_packets_64", "legacy_packets_transmitted_total", "Number of data packets received on all links", Unit::Count),
-    counter(COUNTERS, "excessive_buffer_overrun_errors", "excessive_buffer_overrun_errors_total", "Number of times that OverrunErrors consecutive flow control update periods occurred, each having at least one overrun error.", Unit::Count),
-    counter(COUNTERS, "link_downed", "link_downed_total", "Number of times the link failed to recover from an error state and went down", Unit::Count),
-    counter(COUNTERS, "link_error_recovery", "link_error_recovery_total", "Number of times the link successfully recovered from an error state", Unit::Count),
-    counter(COUNTERS, "local_link_integrity_errors", "local_link_integrity_errors_total", "Number of times that the count of local physical errors exceeded the threshold specified by LocalPhyErrors.", Unit::Count),
-    counter(COUNTERS, "multicast_rcv_packets", "multicast_packets_received_total", "Number of multicast packets received (including errors)", Unit::Count),
-    counter(COUNTERS, "multicast_xmit_packets", "multicast_packets_transmitted_total", "Number of multicast packets transmitted (including errors)", Unit::Count),
-    counter(COUNTERS, "port_rcv_constraint_errors", "port_constraint_errors_received_total", "Number of packets received on the switch physical port that are discarded", Unit::Count),
-    counter(COUNTERS, "port_xmit_constraint_errors", "port_constraint_errors_transmitted_total", "Number of packets not transmitted from the switch physical port", Unit::Count),
-    counter(COUNTERS, "port_rcv_data", "port_data_received_bytes_total", "Number of data octets received on all links", Unit::Words),
-    counter(COUNTERS, "port_xmit_data", "port_data_transmitted_bytes_total", "Number of data octets transmitted on all links", Unit::Words),
-    counter(COUNTERS, "port_rcv_discards", "port_discards_received_total", "Number of inbound packets discarded by the port because the port is down or congested", Unit::Count),
-    counter(COUNTERS, "port_xmit_discards", "port_discards_transmitted_total", "Number of outbound packets discarded by the port because the port is down or congested", Unit::Count),
-    counter(COUNTERS, "port_rcv_errors", "port_errors_received_total", "Number of packets containing an error that were received on this port", Unit::Count),
-    counter(COUNTERS, "port_rcv_packets", "port_packets_received_total", "Number of packets received on all VLs by this port (including errors)", Unit::Count),
-    counter(COUNTERS, "port_xmit_packets", "port_packets_transmitted_total", "Number of packets transmitted on all VLs from this port (including errors)", Unit::Count),
-    counter(COUNTERS, "port_xmit_wait", "port_transmit_wait_total", "Number of ticks during which the port had data to transmit but no data was sent during the entire tick", Unit::Count),
-    counter(COUNTERS, "unicast_rcv_packets", "unicast_packets_received_total", "Number of unicast packets received (including errors)", Unit::Count),
-    counter(COUNTERS, "unicast_xmit_packets", "unicast_packets_transmitted_total", "Number of unicast packets transmitted (including errors)", Unit::Count),
-    counter(COUNTERS, "port_rcv_remote_physical_errors", "port_receive_remote_physical_errors_total", "Number of packets marked with the EBP (End of Bad Packet) delimiter received on the port.", Unit::Count),
-    counter(COUNTERS, "port_rcv_switch_relay_errors", "port_receive_switch_relay_errors_total", "Number of packets that could not be forwarded by the switch.", Unit::Count),
-    counter(COUNTERS, "symbol_error", "symbol_error_total", "Number of minor link errors detected on one or more physical lanes.", Unit::Count),
-    counter(COUNTERS, "VL15_dropped", "vl15_dropped_total", "Number of incoming VL15 packets dropped due to resource limitations.", Unit::Count),
-    counter(HW_COUNTERS, "lifespan", "lifespan_seconds", "The maximum period in ms which defines the aging of the counter reads. Two consecutive reads within this period might return the same values.", Unit::Milliseconds),
-    counter(HW_COUNTERS, "duplicate_request", "duplicate_requests_packets_total", "The number of received packets. A duplicate request is a request that had been previously executed.", Unit::Count),
-    counter(HW_COUNTERS, "implied_nak_seq_err", "implied_nak_seq_errors_total", "The number of time the requested decided an ACK. with a PSN larger than the expected PSN for an RDMA read or response.", Unit::Count),
-    counter(HW_COUNTERS, "local_ack_timeout_err", "local_ack_timeout_errors_total", "The number of times QP's ack timer expired for RC, XRC, DCT QPs at the sender side. The QP retry limit was not exceed, therefore it is still recoverable error.", Unit::Count),
-    counter(HW_COUNTERS, "np_cnp_sent", "np_cnp_packets_sent_total", "The number of CNP packets sent by the Notification Point when it noticed congestion experienced in the RoCEv2 IP header (ECN bits). The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "np_ecn_marked_roce_packets", "np_ecn_marked_roce_packets_received_total", "The number of RoCEv2 packets received by the notification point which were marked for experiencing the congestion (ECN bits where '11' on the ingress RoCE traffic) . The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "out_of_buffer", "out_of_buffer_drops_total", "The number of drops occurred due to lack of WQE for the associated QPs.", Unit::Count),
-    counter(HW_COUNTERS, "out_of_sequence", "out_of_sequence_packets_received_total", "The number of out of sequence packets received.", Unit::Count),
-    counter(HW_COUNTERS, "packet_seq_err", "packet_sequence_errors_total", "The number of received NAK sequence error packets. The QP retry limit was not exceeded.", Unit::Count),
-    counter(HW_COUNTERS, "req_cqe_error", "req_cqes_errors_total", "The number of times requester detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "req_cqe_flush_error", "req_cqes_flush_errors_total", "The number of times requester detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "req_remote_access_errors", "req_remote_access_errors_total", "The number of times requester detected remote access errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "req_remote_invalid_request", "req_remote_invalid_request_errors_total", "The number of times requester detected remote invalid request errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "resp_cqe_error", "resp_cqes_errors_total", "The number of times responder detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "resp_cqe_flush_error", "resp_cqes_flush_errors_total", "The number of times responder detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "resp_local_length_error", "resp_local_length_errors_total", "The number of times responder detected local length errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "resp_remote_access_errors", "resp_remote_access_errors_total", "The number of times responder detected remote access errors. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "rnr_nak_retry_err", "rnr_nak_retry_packets_received_total", "The number of received RNR NAK packets. The QP retry limit was not exceeded.", Unit::Count),
-    counter(HW_COUNTERS, "roce_adp_retrans", "roce_adp_retransmits_total", "The number of adaptive retransmissions for RoCE traffic. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
-    counter(HW_COUNTERS, "roce_adp_retrans_to", "roce_adp_retransmits_timeout_total", "The number of times RoCE traffic reached timeout due to adaptive retransmission. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
-    counter(HW_COUNTERS, "roce_slow_restart", "roce_slow_restart_used_total", "The number of times RoCE slow restart was used. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
-    counter(HW_COUNTERS, "roce_slow_restart_cnps", "roce_slow_restart_cnps_total", "The number of times RoCE slow restart generated CNP packets. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
-    counter(HW_COUNTERS, "roce_slow_restart_trans", "roce_slow_restart_total", "The number of times RoCE slow restart changed state to slow restart. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0", Unit::Count),
-    counter(HW_COUNTERS, "rp_cnp_handled", "rp_cnp_packets_handled_total", "The number of CNP packets handled by the Reaction Point HCA to throttle the transmission rate. The counters was added in MLNX_OFED 4.1", Unit::Count),
-    counter(HW_COUNTERS, "rp_cnp_ignored", "rp_cnp_ignored_packets_received_total", "The number of CNP packets received and ignored by the Reaction Point HCA. This counter should not raise if RoCE Congestion Control was enabled in the network. If this counter raise, verify that ECN was enabled on the adapter.", Unit::Count),
-    counter(HW_COUNTERS, "rx_atomic_requests", "rx_atomic_requests_total", "The number of received ATOMIC request for the associated QPs.", Unit::Count),
-    counter(HW_COUNTERS, "rx_dct_connect", "rx_dct_connect_requests_total", "The number of received connection requests for the associated DCTs.", Unit::Count),
-    counter(HW_COUNTERS, "rx_read_requests", "rx_read_requests_total", "The number of received READ requests for the associated QPs.", Unit::Count),
-    counter(HW_COUNTERS, "rx_write_requests", "rx_write_requests_total", "The number of received WRITE requests for the associated QPs.", Unit::Count),
-    counter(HW_COUNTERS, "rx_icrc_encapsulated", "rx_icrc_encapsulated_errors_total", "The number of RoCE packets with ICRC errors. This counter was added in MLNX_OFED 4.4 and kernel 4.19", Unit::Count),
+/// Every counter file reported, named after `node_infiniband_`; each source
+/// is the file's directory under the port, its name, and its unit.
+const PORT_COUNTERS: &[Desc<(&str, &str, Unit)>] = &[
+    Desc::counter(
+        "legacy_multicast_packets_received_total",
+        "Number of multicast packets received",
+        (COUNTERS_EXT, "port_multicast_rcv_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "legacy_multicast_packets_transmitted_total",
+        "Number of multicast packets transmitted",
+        (COUNTERS_EXT, "port_multicast_xmit_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "legacy_data_received_bytes_total",
+        "Number of data octets received on all links",
+        (COUNTERS_EXT, "port_rcv_data_64", Unit::Words),
+    ),
+    Desc::counter(
+        "legacy_packets_received_total",
+        "Number of data packets received on all links",
+        (COUNTERS_EXT, "port_rcv_packets_64", Unit::Count),
+    ),
+    Desc::counter(
+        "legacy_unicast_packets_received_total",
+        "Number of unicast packets received",
+        (COUNTERS_EXT, "port_unicast_rcv_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "legacy_unicast_packets_transmitted_total",
+        "Number of unicast packets transmitted",
+        (COUNTERS_EXT, "port_unicast_xmit_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "legacy_data_transmitted_bytes_total",
+        "Number of data octets transmitted on all links",
+        (COUNTERS_EXT, "port_xmit_data_64", Unit::Words),
+    ),
+    Desc::counter(
+        "legacy_packets_transmitted_total",
+        "Number of data packets received on all links",
+        (COUNTERS_EXT, "port_xmit_packets_64", Unit::Count),
+    ),
+    Desc::counter(
+        "excessive_buffer_overrun_errors_total",
+        "Number of times that OverrunErrors consecutive flow control update periods occurred, each having at least one overrun error.",
+        (COUNTERS, "excessive_buffer_overrun_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "link_downed_total",
+        "Number of times the link failed to recover from an error state and went down",
+        (COUNTERS, "link_downed", Unit::Count),
+    ),
+    Desc::counter(
+        "link_error_recovery_total",
+        "Number of times the link successfully recovered from an error state",
+        (COUNTERS, "link_error_recovery", Unit::Count),
+    ),
+    Desc::counter(
+        "local_link_integrity_errors_total",
+        "Number of times that the count of local physical errors exceeded the threshold specified by LocalPhyErrors.",
+        (COUNTERS, "local_link_integrity_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "multicast_packets_received_total",
+        "Number of multicast packets received (including errors)",
+        (COUNTERS, "multicast_rcv_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "multicast_packets_transmitted_total",
+        "Number of multicast packets transmitted (including errors)",
+        (COUNTERS, "multicast_xmit_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "port_constraint_errors_received_total",
+        "Number of packets received on the switch physical port that are discarded",
+        (COUNTERS, "port_rcv_constraint_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "port_constraint_errors_transmitted_total",
+        "Number of packets not transmitted from the switch physical port",
+        (COUNTERS, "port_xmit_constraint_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "port_data_received_bytes_total",
+        "Number of data octets received on all links",
+        (COUNTERS, "port_rcv_data", Unit::Words),
+    ),
+    Desc::counter(
+        "port_data_transmitted_bytes_total",
+        "Number of data octets transmitted on all links",
+        (COUNTERS, "port_xmit_data", Unit::Words),
+    ),
+    Desc::counter(
+        "port_discards_received_total",
+        "Number of inbound packets discarded by the port because the port is down or congested",
+        (COUNTERS, "port_rcv_discards", Unit::Count),
+    ),
+    Desc::counter(
+        "port_discards_transmitted_total",
+        "Number of outbound packets discarded by the port because the port is down or congested",
+        (COUNTERS, "port_xmit_discards", Unit::Count),
+    ),
+    Desc::counter(
+        "port_errors_received_total",
+        "Number of packets containing an error that were received on this port",
+        (COUNTERS, "port_rcv_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "port_packets_received_total",
+        "Number of packets received on all VLs by this port (including errors)",
+        (COUNTERS, "port_rcv_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "port_packets_transmitted_total",
+        "Number of packets transmitted on all VLs from this port (including errors)",
+        (COUNTERS, "port_xmit_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "port_transmit_wait_total",
+        "Number of ticks during which the port had data to transmit but no data was sent during the entire tick",
+        (COUNTERS, "port_xmit_wait", Unit::Count),
+    ),
+    Desc::counter(
+        "unicast_packets_received_total",
+        "Number of unicast packets received (including errors)",
+        (COUNTERS, "unicast_rcv_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "unicast_packets_transmitted_total",
+        "Number of unicast packets transmitted (including errors)",
+        (COUNTERS, "unicast_xmit_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "port_receive_remote_physical_errors_total",
+        "Number of packets marked with the EBP (End of Bad Packet) delimiter received on the port.",
+        (COUNTERS, "port_rcv_remote_physical_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "port_receive_switch_relay_errors_total",
+        "Number of packets that could not be forwarded by the switch.",
+        (COUNTERS, "port_rcv_switch_relay_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "symbol_error_total",
+        "Number of minor link errors detected on one or more physical lanes.",
+        (COUNTERS, "symbol_error", Unit::Count),
+    ),
+    Desc::counter(
+        "vl15_dropped_total",
+        "Number of incoming VL15 packets dropped due to resource limitations.",
+        (COUNTERS, "VL15_dropped", Unit::Count),
+    ),
+    Desc::gauge(
+        "lifespan_seconds",
+        "The maximum period in ms which defines the aging of the counter reads. Two consecutive reads within this period might return the same values.",
+        (HW_COUNTERS, "lifespan", Unit::Milliseconds),
+    ),
+    Desc::counter(
+        "duplicate_requests_packets_total",
+        "The number of received packets. A duplicate request is a request that had been previously executed.",
+        (HW_COUNTERS, "duplicate_request", Unit::Count),
+    ),
+    Desc::counter(
+        "implied_nak_seq_errors_total",
+        "The number of time the requested decided an ACK. with a PSN larger than the expected PSN for an RDMA read or response.",
+        (HW_COUNTERS, "implied_nak_seq_err", Unit::Count),
+    ),
+    Desc::counter(
+        "local_ack_timeout_errors_total",
+        "The number of times QP's ack timer expired for RC, XRC, DCT QPs at the sender side. The QP retry limit was not exceed, therefore it is still recoverable error.",
+        (HW_COUNTERS, "local_ack_timeout_err", Unit::Count),
+    ),
+    Desc::counter(
+        "np_cnp_packets_sent_total",
+        "The number of CNP packets sent by the Notification Point when it noticed congestion experienced in the RoCEv2 IP header (ECN bits). The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "np_cnp_sent", Unit::Count),
+    ),
+    Desc::counter(
+        "np_ecn_marked_roce_packets_received_total",
+        "The number of RoCEv2 packets received by the notification point which were marked for experiencing the congestion (ECN bits where '11' on the ingress RoCE traffic) . The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "np_ecn_marked_roce_packets", Unit::Count),
+    ),
+    Desc::counter(
+        "out_of_buffer_drops_total",
+        "The number of drops occurred due to lack of WQE for the associated QPs.",
+        (HW_COUNTERS, "out_of_buffer", Unit::Count),
+    ),
+    Desc::counter(
+        "out_of_sequence_packets_received_total",
+        "The number of out of sequence packets received.",
+        (HW_COUNTERS, "out_of_sequence", Unit::Count),
+    ),
+    Desc::counter(
+        "packet_sequence_errors_total",
+        "The number of received NAK sequence error packets. The QP retry limit was not exceeded.",
+        (HW_COUNTERS, "packet_seq_err", Unit::Count),
+    ),
+    Desc::counter(
+        "req_cqes_errors_total",
+        "The number of times requester detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "req_cqe_error", Unit::Count),
+    ),
+    Desc::counter(
+        "req_cqes_flush_errors_total",
+        "The number of times requester detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "req_cqe_flush_error", Unit::Count),
+    ),
+    Desc::counter(
+        "req_remote_access_errors_total",
+        "The number of times requester detected remote access errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "req_remote_access_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "req_remote_invalid_request_errors_total",
+        "The number of times requester detected remote invalid request errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "req_remote_invalid_request", Unit::Count),
+    ),
+    Desc::counter(
+        "resp_cqes_errors_total",
+        "The number of times responder detected CQEs completed with errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "resp_cqe_error", Unit::Count),
+    ),
+    Desc::counter(
+        "resp_cqes_flush_errors_total",
+        "The number of times responder detected CQEs completed with flushed errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "resp_cqe_flush_error", Unit::Count),
+    ),
+    Desc::counter(
+        "resp_local_length_errors_total",
+        "The number of times responder detected local length errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "resp_local_length_error", Unit::Count),
+    ),
+    Desc::counter(
+        "resp_remote_access_errors_total",
+        "The number of times responder detected remote access errors. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "resp_remote_access_errors", Unit::Count),
+    ),
+    Desc::counter(
+        "rnr_nak_retry_packets_received_total",
+        "The number of received RNR NAK packets. The QP retry limit was not exceeded.",
+        (HW_COUNTERS, "rnr_nak_retry_err", Unit::Count),
+    ),
+    Desc::counter(
+        "roce_adp_retransmits_total",
+        "The number of adaptive retransmissions for RoCE traffic. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0",
+        (HW_COUNTERS, "roce_adp_retrans", Unit::Count),
+    ),
+    Desc::counter(
+        "roce_adp_retransmits_timeout_total",
+        "The number of times RoCE traffic reached timeout due to adaptive retransmission. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0",
+        (HW_COUNTERS, "roce_adp_retrans_to", Unit::Count),
+    ),
+    Desc::counter(
+        "roce_slow_restart_used_total",
+        "The number of times RoCE slow restart was used. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0",
+        (HW_COUNTERS, "roce_slow_restart", Unit::Count),
+    ),
+    Desc::counter(
+        "roce_slow_restart_cnps_total",
+        "The number of times RoCE slow restart generated CNP packets. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0",
+        (HW_COUNTERS, "roce_slow_restart_cnps", Unit::Count),
+    ),
+    Desc::counter(
+        "roce_slow_restart_total",
+        "The number of times RoCE slow restart changed state to slow restart. The counter was added in MLNX_OFED rev 5.0-1.0.0.0 and kernel v5.6.0",
+        (HW_COUNTERS, "roce_slow_restart_trans", Unit::Count),
+    ),
+    Desc::counter(
+        "rp_cnp_packets_handled_total",
+        "The number of CNP packets handled by the Reaction Point HCA to throttle the transmission rate. The counters was added in MLNX_OFED 4.1",
+        (HW_COUNTERS, "rp_cnp_handled", Unit::Count),
+    ),
+    Desc::counter(
+        "rp_cnp_ignored_packets_received_total",
+        "The number of CNP packets received and ignored by the Reaction Point HCA. This counter should not raise if RoCE Congestion Control was enabled in the network. If this counter raise, verify that ECN was enabled on the adapter.",
+        (HW_COUNTERS, "rp_cnp_ignored", Unit::Count),
+    ),
+    Desc::counter(
+        "rx_atomic_requests_total",
+        "The number of received ATOMIC request for the associated QPs.",
+        (HW_COUNTERS, "rx_atomic_requests", Unit::Count),
+    ),
+    Desc::counter(
+        "rx_dct_connect_requests_total",
+        "The number of received connection requests for the associated DCTs.",
+        (HW_COUNTERS, "rx_dct_connect", Unit::Count),
+    ),
+    Desc::counter(
+        "rx_read_requests_total",
+        "The number of received READ requests for the associated QPs.",
+        (HW_COUNTERS, "rx_read_requests", Unit::Count),
+    ),
+    Desc::counter(
+        "rx_write_requests_total",
+        "The number of received WRITE requests for the associated QPs.",
+        (HW_COUNTERS, "rx_write_requests", Unit::Count),
+    ),
+    Desc::counter(
+        "rx_icrc_encapsulated_errors_total",
+        "The number of RoCE packets with ICRC errors. This counter was added in MLNX_OFED 4.4 and kernel 4.19",
+        (HW_COUNTERS, "rx_icrc_encapsulated", Unit::Count),
+    ),
 ];
 
 /// One InfiniBand device.
@@ -256,21 +471,22 @@ impl IbPort {
         let reads_hw_counters = device.starts_with("irdma") || device.starts_with("mlx5_");
         let mut counters = Vec::with_capacity(PORT_COUNTERS.len());
         for c in PORT_COUNTERS {
-            let wanted = if c.dir == HW_COUNTERS {
+            let (counter_dir, file, unit) = c.source;
+            let wanted = if counter_dir == HW_COUNTERS {
                 reads_hw_counters
             } else {
                 reads_counters
             };
             let value = match wanted {
                 false => None,
-                true => match read_optional(&dir.join(c.dir).join(c.file))? {
+                true => match read_optional(&dir.join(counter_dir).join(file))? {
                     None => None,
                     Some(text) => {
-                        parse_counter(&text).map_err(|e| format!("{}/{}: {e}", c.dir, c.file))?
+                        parse_counter(&text).map_err(|e| format!("{counter_dir}/{file}: {e}"))?
                     }
                 },
             };
-            counters.push(value.map(|v| match c.unit {
+            counters.push(value.map(|v| match unit {
                 Unit::Count => v,
                 // As node_exporter's uint64 arithmetic: wrapping, truncating.
                 Unit::Words => v.wrapping_mul(4),
@@ -290,7 +506,7 @@ impl IbPort {
     pub fn counter(&self, dir: &str, file: &str) -> Option<u64> {
         let slot = PORT_COUNTERS
             .iter()
-            .position(|c| c.dir == dir && c.file == file)?;
+            .position(|c| c.source.0 == dir && c.source.1 == file)?;
         self.counters[slot]
     }
 }
@@ -318,31 +534,39 @@ impl Collector for InfinibandCollector {
                     .map(move |p| (d.name.as_str(), p.number.to_string(), p))
             })
             .collect();
-        let gauges: [(&str, &str, PortValue); 3] = [
-            ("state_id", "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)", |p| p.state_id.into()),
-            ("physical_state_id", "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)", |p| p.phys_state_id.into()),
-            ("rate_bytes_per_second", "Maximum signal transfer rate", |p| p.rate),
+        let gauges: [Desc<PortValue>; 3] = [
+            Desc::gauge(
+                "state_id",
+                "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
+                |p| p.state_id.into(),
+            ),
+            Desc::gauge(
+                "physical_state_id",
+                "Physical state of the InfiniBand port (0: no change, 1: sleep, 2: polling, 3: disable, 4: shift, 5: link up, 6: link error recover, 7: phytest)",
+                |p| p.phys_state_id.into(),
+            ),
+            Desc::gauge(
+                "rate_bytes_per_second",
+                "Maximum signal transfer rate",
+                |p| p.rate,
+            ),
         ];
-        for (suffix, help, value) in gauges {
+        for gauge in gauges {
             let family = out.family(
-                format!("node_infiniband_{suffix}"),
-                help,
-                MetricType::Gauge,
+                format!("node_infiniband_{}", gauge.name),
+                gauge.help,
+                gauge.metric_type,
                 &["device", "port"],
             );
             for (device, port, p) in &ports {
-                family.push(&[device, port.as_str()], value(p) as f64);
+                family.push(&[device, port.as_str()], (gauge.source)(p) as f64);
             }
         }
         for (slot, c) in PORT_COUNTERS.iter().enumerate() {
-            let metric_type = match c.unit {
-                Unit::Milliseconds => MetricType::Gauge,
-                Unit::Count | Unit::Words => MetricType::Counter,
-            };
             let family = out.family(
-                format!("node_infiniband_{}", c.suffix),
+                format!("node_infiniband_{}", c.name),
                 c.help,
-                metric_type,
+                c.metric_type,
                 &["device", "port"],
             );
             for (device, port, p) in &ports {

@@ -16,7 +16,7 @@ use clap::Args;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{for_each_line, read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -343,32 +343,32 @@ impl Collector for IpvsCollector {
             err => err,
         })?;
 
-        let families: [(&str, &str, TotalsValue); 3] = [
-            (
+        let families: [Desc<TotalsValue>; 3] = [
+            Desc::gauge(
                 "backend_connections_active",
                 "The current active connections by local and remote address.",
                 |t| t.active,
             ),
-            (
+            Desc::gauge(
                 "backend_connections_inactive",
                 "The current inactive connections by local and remote address.",
                 |t| t.inactive,
             ),
-            (
+            Desc::gauge(
                 "backend_weight",
                 "The current backend weight by local and remote address.",
                 |t| t.weight,
             ),
         ];
-        for (name, help, value) in families {
+        for desc in families {
             let family = out.family(
-                format!("node_ipvs_{name}"),
-                help,
-                MetricType::Gauge,
+                format!("node_ipvs_{}", desc.name),
+                desc.help,
+                desc.metric_type,
                 &self.labels.0,
             );
             for (key, totals) in &sums {
-                family.push(key, value(totals) as f64);
+                family.push(key, (desc.source)(totals) as f64);
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::mountinfo::{unescape, MountInfo};
 use crate::kernel::rpc_stats::{counters, exactly};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -364,222 +364,304 @@ fn server_addresses(mounts: &[MountEntry], mountinfo: &MountInfo) -> Vec<String>
         .collect()
 }
 
-type MountMetric = (&'static str, &'static str, fn(&NfsStats) -> f64);
-type TransportMetric = (
-    &'static str,
-    &'static str,
-    MetricType,
-    fn(&Transport) -> f64,
-);
-type OperationMetric = (&'static str, &'static str, fn(&Operation) -> f64);
+/// Reads one value of a mount's [`NfsStats`].
+type MountValue = fn(&NfsStats) -> f64;
 
-const MOUNT_METRICS: &[MountMetric] = &[
-    (
+/// Reads one value of a [`Transport`].
+type TransportValue = fn(&Transport) -> f64;
+
+/// Reads one value of an [`Operation`].
+type OperationValue = fn(&Operation) -> f64;
+
+/// The counters of a mount; each source is the value's function of its
+/// statistics.
+const MOUNT_METRICS: &[Desc<MountValue>] = &[
+    Desc::counter(
         "age_seconds_total",
         "The age of the NFS mount in seconds.",
         |s| s.age_seconds,
     ),
-    (
+    Desc::counter(
         "read_bytes_total",
         "Number of bytes read using the read() syscall.",
         |s| s.bytes[0] as f64,
     ),
-    (
+    Desc::counter(
         "write_bytes_total",
         "Number of bytes written using the write() syscall.",
         |s| s.bytes[1] as f64,
     ),
-    (
+    Desc::counter(
         "direct_read_bytes_total",
         "Number of bytes read using the read() syscall in O_DIRECT mode.",
         |s| s.bytes[2] as f64,
     ),
-    (
+    Desc::counter(
         "direct_write_bytes_total",
         "Number of bytes written using the write() syscall in O_DIRECT mode.",
         |s| s.bytes[3] as f64,
     ),
-    (
+    Desc::counter(
         "total_read_bytes_total",
         "Number of bytes read from the NFS server, in total.",
         |s| s.bytes[4] as f64,
     ),
-    (
+    Desc::counter(
         "total_write_bytes_total",
         "Number of bytes written to the NFS server, in total.",
         |s| s.bytes[5] as f64,
     ),
-    (
+    Desc::counter(
         "read_pages_total",
         "Number of pages read directly via mmap()'d files.",
         |s| s.bytes[6] as f64,
     ),
-    (
+    Desc::counter(
         "write_pages_total",
         "Number of pages written directly via mmap()'d files.",
         |s| s.bytes[7] as f64,
     ),
 ];
 
-/// The reported events by position in `events:`; the 19th, a congestion
-/// wait count no kernel increments, is not reported. Help texts are
-/// upstream's, repeated ones included.
-const EVENTS: &[(&str, &str, usize)] = &[
-    (
+/// The reported event counters; each source is the position in `events:`.
+/// The 19th, a congestion wait count no kernel increments, is not reported.
+/// Help texts are upstream's, repeated ones included.
+const EVENTS: &[Desc<usize>] = &[
+    Desc::counter(
         "event_inode_revalidate_total",
         "Number of times cached inode attributes are re-validated from the server.",
         0,
     ),
-    (
+    Desc::counter(
         "event_dnode_revalidate_total",
         "Number of times cached dentry nodes are re-validated from the server.",
         1,
     ),
-    (
+    Desc::counter(
         "event_data_invalidate_total",
         "Number of times an inode cache is cleared.",
         2,
     ),
-    (
+    Desc::counter(
         "event_attribute_invalidate_total",
         "Number of times cached inode attributes are invalidated.",
         3,
     ),
-    (
+    Desc::counter(
         "event_vfs_open_total",
         "Number of times cached inode attributes are invalidated.",
         4,
     ),
-    (
+    Desc::counter(
         "event_vfs_lookup_total",
         "Number of times a directory lookup has occurred.",
         5,
     ),
-    (
+    Desc::counter(
         "event_vfs_access_total",
         "Number of times permissions have been checked.",
         6,
     ),
-    (
+    Desc::counter(
         "event_vfs_update_page_total",
         "Number of updates (and potential writes) to pages.",
         7,
     ),
-    (
+    Desc::counter(
         "event_vfs_read_page_total",
         "Number of pages read directly via mmap()'d files.",
         8,
     ),
-    (
+    Desc::counter(
         "event_vfs_read_pages_total",
         "Number of times a group of pages have been read.",
         9,
     ),
-    (
+    Desc::counter(
         "event_vfs_write_page_total",
         "Number of pages written directly via mmap()'d files.",
         10,
     ),
-    (
+    Desc::counter(
         "event_vfs_write_pages_total",
         "Number of times a group of pages have been written.",
         11,
     ),
-    (
+    Desc::counter(
         "event_vfs_getdents_total",
         "Number of times directory entries have been read with getdents().",
         12,
     ),
-    (
+    Desc::counter(
         "event_vfs_setattr_total",
         "Number of times directory entries have been read with getdents().",
         13,
     ),
-    (
+    Desc::counter(
         "event_vfs_flush_total",
         "Number of pending writes that have been forcefully flushed to the server.",
         14,
     ),
-    (
+    Desc::counter(
         "event_vfs_fsync_total",
         "Number of times fsync() has been called on directories and files.",
         15,
     ),
-    (
+    Desc::counter(
         "event_vfs_lock_total",
         "Number of times locking has been attempted on a file.",
         16,
     ),
-    (
+    Desc::counter(
         "event_vfs_file_release_total",
         "Number of times files have been closed and released.",
         17,
     ),
-    (
+    Desc::counter(
         "event_truncation_total",
         "Number of times files have been truncated.",
         19,
     ),
-    (
+    Desc::counter(
         "event_write_extension_total",
         "Number of times a file has been grown due to writes beyond its existing end.",
         20,
     ),
-    (
+    Desc::counter(
         "event_silly_rename_total",
         "Number of times a file was removed while still open by another process.",
         21,
     ),
-    (
+    Desc::counter(
         "event_short_read_total",
         "Number of times the NFS server gave less data than expected while reading.",
         22,
     ),
-    (
+    Desc::counter(
         "event_short_write_total",
         "Number of times the NFS server wrote less data than expected while writing.",
         23,
     ),
-    (
+    Desc::counter(
         "event_jukebox_delay_total",
         "Number of times the NFS server indicated EJUKEBOX; retrieving data from offline storage.",
         24,
     ),
-    (
+    Desc::counter(
         "event_pnfs_read_total",
         "Number of NFS v4.1+ pNFS reads.",
         25,
     ),
-    (
+    Desc::counter(
         "event_pnfs_write_total",
         "Number of NFS v4.1+ pNFS writes.",
         26,
     ),
 ];
 
-const TRANSPORT_METRICS: &[TransportMetric] = &[
-    ("transport_bind_total", "Number of times the client has had to establish a connection from scratch to the NFS server.", MetricType::Counter, |t| t.bind as f64),
-    ("transport_connect_total", "Number of times the client has made a TCP connection to the NFS server.", MetricType::Counter, |t| t.connect as f64),
-    ("transport_idle_time_seconds", "Duration since the NFS mount last saw any RPC traffic, in seconds.", MetricType::Gauge, |t| below_2_pow_53(t.idle_seconds)),
-    ("transport_sends_total", "Number of RPC requests for this mount sent to the NFS server.", MetricType::Counter, |t| t.sends as f64),
-    ("transport_receives_total", "Number of RPC responses for this mount received from the NFS server.", MetricType::Counter, |t| t.receives as f64),
-    ("transport_bad_transaction_ids_total", "Number of times the NFS server sent a response with a transaction ID unknown to this client.", MetricType::Counter, |t| t.bad_xids as f64),
-    ("transport_backlog_queue_total", "Total number of items added to the RPC backlog queue.", MetricType::Counter, |t| t.backlog as f64),
-    ("transport_maximum_rpc_slots", "Maximum number of simultaneously active RPC requests ever used.", MetricType::Gauge, |t| t.max_slots as f64),
-    ("transport_sending_queue_total", "Total number of items added to the RPC transmission sending queue.", MetricType::Counter, |t| t.sending as f64),
-    ("transport_pending_queue_total", "Total number of items added to the RPC transmission pending queue.", MetricType::Counter, |t| t.pending as f64),
+/// The families of each transport of a mount; each source is the value's
+/// function of the transport.
+const TRANSPORT_METRICS: &[Desc<TransportValue>] = &[
+    Desc::counter(
+        "transport_bind_total",
+        "Number of times the client has had to establish a connection from scratch to the NFS server.",
+        |t| t.bind as f64,
+    ),
+    Desc::counter(
+        "transport_connect_total",
+        "Number of times the client has made a TCP connection to the NFS server.",
+        |t| t.connect as f64,
+    ),
+    Desc::gauge(
+        "transport_idle_time_seconds",
+        "Duration since the NFS mount last saw any RPC traffic, in seconds.",
+        |t| below_2_pow_53(t.idle_seconds),
+    ),
+    Desc::counter(
+        "transport_sends_total",
+        "Number of RPC requests for this mount sent to the NFS server.",
+        |t| t.sends as f64,
+    ),
+    Desc::counter(
+        "transport_receives_total",
+        "Number of RPC responses for this mount received from the NFS server.",
+        |t| t.receives as f64,
+    ),
+    Desc::counter(
+        "transport_bad_transaction_ids_total",
+        "Number of times the NFS server sent a response with a transaction ID unknown to this client.",
+        |t| t.bad_xids as f64,
+    ),
+    Desc::counter(
+        "transport_backlog_queue_total",
+        "Total number of items added to the RPC backlog queue.",
+        |t| t.backlog as f64,
+    ),
+    Desc::gauge(
+        "transport_maximum_rpc_slots",
+        "Maximum number of simultaneously active RPC requests ever used.",
+        |t| t.max_slots as f64,
+    ),
+    Desc::counter(
+        "transport_sending_queue_total",
+        "Total number of items added to the RPC transmission sending queue.",
+        |t| t.sending as f64,
+    ),
+    Desc::counter(
+        "transport_pending_queue_total",
+        "Total number of items added to the RPC transmission pending queue.",
+        |t| t.pending as f64,
+    ),
 ];
 
-const OPERATION_METRICS: &[OperationMetric] = &[
-    ("operations_requests_total", "Number of requests performed for a given operation.", |o| o.requests as f64),
-    ("operations_transmissions_total", "Number of times an actual RPC request has been transmitted for a given operation.", |o| o.transmissions as f64),
-    ("operations_major_timeouts_total", "Number of times a request has had a major timeout for a given operation.", |o| o.major_timeouts as f64),
-    ("operations_sent_bytes_total", "Number of bytes sent for a given operation, including RPC headers and payload.", |o| o.bytes_sent as f64),
-    ("operations_received_bytes_total", "Number of bytes received for a given operation, including RPC headers and payload.", |o| o.bytes_received as f64),
-    ("operations_queue_time_seconds_total", "Duration all requests spent queued for transmission for a given operation before they were sent, in seconds.", |o| below_2_pow_53(o.queue_ms) / 1000.0),
-    ("operations_response_time_seconds_total", "Duration all requests took to get a reply back after a request for a given operation was transmitted, in seconds.", |o| below_2_pow_53(o.response_ms) / 1000.0),
-    ("operations_request_time_seconds_total", "Duration all requests took from when a request was enqueued to when it was completely handled for a given operation, in seconds.", |o| below_2_pow_53(o.request_ms) / 1000.0),
-    ("operations_errors_total", "Number of errors for a given operation", |o| below_2_pow_53(o.errors)),
+/// The counters of each operation of a mount; each source is the value's
+/// function of the operation.
+const OPERATION_METRICS: &[Desc<OperationValue>] = &[
+    Desc::counter(
+        "operations_requests_total",
+        "Number of requests performed for a given operation.",
+        |o| o.requests as f64,
+    ),
+    Desc::counter(
+        "operations_transmissions_total",
+        "Number of times an actual RPC request has been transmitted for a given operation.",
+        |o| o.transmissions as f64,
+    ),
+    Desc::counter(
+        "operations_major_timeouts_total",
+        "Number of times a request has had a major timeout for a given operation.",
+        |o| o.major_timeouts as f64,
+    ),
+    Desc::counter(
+        "operations_sent_bytes_total",
+        "Number of bytes sent for a given operation, including RPC headers and payload.",
+        |o| o.bytes_sent as f64,
+    ),
+    Desc::counter(
+        "operations_received_bytes_total",
+        "Number of bytes received for a given operation, including RPC headers and payload.",
+        |o| o.bytes_received as f64,
+    ),
+    Desc::counter(
+        "operations_queue_time_seconds_total",
+        "Duration all requests spent queued for transmission for a given operation before they were sent, in seconds.",
+        |o| below_2_pow_53(o.queue_ms) / 1000.0,
+    ),
+    Desc::counter(
+        "operations_response_time_seconds_total",
+        "Duration all requests took to get a reply back after a request for a given operation was transmitted, in seconds.",
+        |o| below_2_pow_53(o.response_ms) / 1000.0,
+    ),
+    Desc::counter(
+        "operations_request_time_seconds_total",
+        "Duration all requests took from when a request was enqueued to when it was completely handled for a given operation, in seconds.",
+        |o| below_2_pow_53(o.request_ms) / 1000.0,
+    ),
+    Desc::counter(
+        "operations_errors_total",
+        "Number of errors for a given operation",
+        |o| below_2_pow_53(o.errors),
+    ),
 ];
 
 const LABELS: [&str; 3] = ["export", "protocol", "mountaddr"];
@@ -594,17 +676,17 @@ fn emit(infos: &[[&str; 4]], reported: &[Reported<'_>], out: &mut MetricSet) {
     for info in infos {
         family.push(info, 1.0);
     }
-    for &(name, help, value) in MOUNT_METRICS {
-        emit_per_mount(out, reported, name, help, value);
+    for metric in MOUNT_METRICS {
+        emit_per_mount(out, reported, metric, metric.source);
     }
-    for &(name, help, position) in EVENTS {
-        emit_per_mount(out, reported, name, help, |s| s.events[position] as f64);
+    for event in EVENTS {
+        emit_per_mount(out, reported, event, |s| s.events[event.source] as f64);
     }
-    for &(name, help, metric_type, value) in TRANSPORT_METRICS {
+    for metric in TRANSPORT_METRICS {
         let family = out.family(
-            format!("node_mountstats_nfs_{name}"),
-            help,
-            metric_type,
+            format!("node_mountstats_nfs_{}", metric.name),
+            metric.help,
+            metric.metric_type,
             &["export", "protocol", "mountaddr", "transport"],
         );
         for r in reported {
@@ -612,16 +694,16 @@ fn emit(infos: &[[&str; 4]], reported: &[Reported<'_>], out: &mut MetricSet) {
                 let [export, protocol, address] = r.labels;
                 family.push(
                     &[export, protocol, address, &i.to_string()],
-                    value(transport),
+                    (metric.source)(transport),
                 );
             }
         }
     }
-    for &(name, help, value) in OPERATION_METRICS {
+    for metric in OPERATION_METRICS {
         let family = out.family(
-            format!("node_mountstats_nfs_{name}"),
-            help,
-            MetricType::Counter,
+            format!("node_mountstats_nfs_{}", metric.name),
+            metric.help,
+            metric.metric_type,
             &["export", "protocol", "mountaddr", "operation"],
         );
         for r in reported {
@@ -629,25 +711,24 @@ fn emit(infos: &[[&str; 4]], reported: &[Reported<'_>], out: &mut MetricSet) {
                 let [export, protocol, address] = r.labels;
                 family.push(
                     &[export, protocol, address, &operation.name],
-                    value(operation),
+                    (metric.source)(operation),
                 );
             }
         }
     }
 }
 
-/// A counter with one sample per reported mount.
-fn emit_per_mount(
+/// A family of `desc` with one sample per reported mount.
+fn emit_per_mount<S>(
     out: &mut MetricSet,
     reported: &[Reported<'_>],
-    name: &str,
-    help: &'static str,
+    desc: &Desc<S>,
     value: impl Fn(&NfsStats) -> f64,
 ) {
     let family = out.family(
-        format!("node_mountstats_nfs_{name}"),
-        help,
-        MetricType::Counter,
+        format!("node_mountstats_nfs_{}", desc.name),
+        desc.help,
+        desc.metric_type,
         &LABELS,
     );
     for r in reported {

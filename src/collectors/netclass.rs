@@ -15,7 +15,7 @@ use regex_lite::Regex;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{Host, SysfsDir};
 use crate::kernel::sysfs_value::means_no_value;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::parse::sysfs_int;
 
 /// Registry entry.
@@ -75,30 +75,22 @@ struct NetclassCollector {
     ignore_invalid_speed: bool,
 }
 
-/// A numeric attribute: its sysfs file, and node_exporter's metric name,
-/// help and type for it.
-struct Property {
-    file: &'static str,
-    name: &'static str,
-    help: &'static str,
-    metric_type: MetricType,
-}
-
-/// The [`Property`] of sysfs file `file`, reported as
-/// `node_network_<suffix>`; names written out whole, not built every scrape.
+/// The [`Desc`] of sysfs file `file`, reported as `node_network_<suffix>` with
+/// node_exporter's help; names written out whole, not built every scrape.
 macro_rules! property {
     ($file:literal, $suffix:literal, $type:ident) => {
-        Property {
-            file: $file,
-            name: concat!("node_network_", $suffix),
-            help: concat!("Network device property: ", $suffix),
-            metric_type: MetricType::$type,
-        }
+        Desc::new(
+            concat!("node_network_", $suffix),
+            concat!("Network device property: ", $suffix),
+            MetricType::$type,
+            $file,
+        )
     };
 }
 
-/// The numeric attributes. `speed` is handled apart (unit conversion).
-const NUMERIC: [Property; 16] = [
+/// The numeric attributes; each source is the sysfs file. `speed` is
+/// handled apart (unit conversion).
+const NUMERIC: [Desc<&str>; 16] = [
     property!("addr_assign_type", "address_assign_type", Gauge),
     property!("carrier", "carrier", Gauge),
     property!("carrier_changes", "carrier_changes_total", Counter),
@@ -118,7 +110,7 @@ const NUMERIC: [Property; 16] = [
 ];
 
 /// `speed`, reported in bytes per second.
-const SPEED: Property = property!("speed", "speed_bytes", Gauge);
+const SPEED: Desc<&str> = property!("speed", "speed_bytes", Gauge);
 
 /// Every integer attribute read: [`NUMERIC`]'s, then `speed`.
 const NUMBER_FILES: usize = NUMERIC.len() + 1;
@@ -191,7 +183,7 @@ impl InterfaceClass {
 }
 
 fn number_files() -> impl Iterator<Item = &'static str> {
-    NUMERIC.iter().chain([&SPEED]).map(|p| p.file)
+    NUMERIC.iter().chain([&SPEED]).map(|p| p.source)
 }
 
 /// Reads one attribute, trimmed; `None` when the kernel has no value for it.
@@ -279,7 +271,7 @@ impl Collector for NetclassCollector {
         }
 
         for (slot, property) in NUMERIC.iter().enumerate() {
-            let family = property_family(out, property);
+            let family = property.family(out, &["device"]);
             for i in &interfaces {
                 if let Some(value) = i.numbers[slot] {
                     family.push(&[&i.device], value as f64);
@@ -287,7 +279,7 @@ impl Collector for NetclassCollector {
             }
         }
 
-        let speed = property_family(out, &SPEED);
+        let speed = SPEED.family(out, &["device"]);
         for i in &interfaces {
             // Some drivers report -1 for an unknown speed; node_exporter
             // passes it on (as -125000) unless told to drop it.
@@ -300,18 +292,6 @@ impl Collector for NetclassCollector {
         }
         Ok(())
     }
-}
-
-fn property_family<'a>(
-    out: &'a mut MetricSet,
-    property: &Property,
-) -> &'a mut crate::metrics::Family {
-    out.family(
-        property.name,
-        property.help,
-        property.metric_type,
-        &["device"],
-    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_trimmed, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::unpoisoned::lock;
 
 /// Registry entry.
@@ -98,22 +98,9 @@ impl Namespace {
         }
     }
 
-    /// The gauges: metric suffix and value.
-    ///
-    /// node_exporter multiplies `size` by the logical block size for both
-    /// its capacity and its size, although the kernel counts `size` in
-    /// 512-byte sectors; the same numbers are reported here.
-    pub fn gauges(&self) -> [(&'static str, f64); 4] {
-        let bytes = |blocks: u64| blocks.saturating_mul(self.logical_block_size) as f64;
-        [
-            ("namespace_capacity_bytes", bytes(self.size)),
-            ("namespace_size_bytes", bytes(self.size)),
-            ("namespace_used_bytes", bytes(self.nuse)),
-            (
-                "namespace_logical_block_size_bytes",
-                self.logical_block_size as f64,
-            ),
-        ]
+    /// `blocks` logical blocks in bytes.
+    fn bytes(&self, blocks: u64) -> f64 {
+        blocks.saturating_mul(self.logical_block_size) as f64
     }
 }
 
@@ -123,24 +110,35 @@ fn skip_digits(text: &str) -> Option<&str> {
     (rest.len() < text.len()).then_some(rest)
 }
 
-/// The help of each namespace gauge, by metric suffix, in the order of
-/// [`Namespace::gauges`].
-const NAMESPACE_HELP: [(&str, &str); 4] = [
-    (
+/// Reads one value of a [`Namespace`].
+type NamespaceValue = fn(&Namespace) -> f64;
+
+/// The namespace gauges, named after `node_nvme_`; each source is the
+/// value's function of the namespace.
+///
+/// node_exporter multiplies `size` by the logical block size for both its
+/// capacity and its size, although the kernel counts `size` in 512-byte
+/// sectors; the same numbers are reported here.
+const NAMESPACE_GAUGES: [Desc<NamespaceValue>; 4] = [
+    Desc::gauge(
         "namespace_capacity_bytes",
         "Capacity of the NVMe namespace in bytes. Computed as namespace_size * namespace_logical_block_size",
+        |ns| ns.bytes(ns.size),
     ),
-    (
+    Desc::gauge(
         "namespace_size_bytes",
         "Size of the NVMe namespace in bytes. Available in /sys/class/nvme/<device>/<namespace>/size",
+        |ns| ns.bytes(ns.size),
     ),
-    (
+    Desc::gauge(
         "namespace_used_bytes",
         "Used space of the NVMe namespace in bytes. Available in /sys/class/nvme/<device>/<namespace>/nuse",
+        |ns| ns.bytes(ns.nuse),
     ),
-    (
+    Desc::gauge(
         "namespace_logical_block_size_bytes",
         "Logical block size of the NVMe namespace in bytes. Usually 4Kb. Available in /sys/class/nvme/<device>/<namespace>/queue/logical_block_size",
+        |ns| ns.logical_block_size as f64,
     ),
 ];
 
@@ -266,16 +264,16 @@ impl Collector for NvmeCollector {
                 namespace_info.push(&[c.name.as_str(), &ns.nsid, &ns.ana_state], 1.0);
             }
         }
-        for (index, (suffix, help)) in NAMESPACE_HELP.into_iter().enumerate() {
+        for gauge in &NAMESPACE_GAUGES {
             let family = out.family(
-                format!("node_nvme_{suffix}"),
-                help,
-                MetricType::Gauge,
+                format!("node_nvme_{}", gauge.name),
+                gauge.help,
+                gauge.metric_type,
                 &["device", "nsid"],
             );
             for c in &controllers {
                 for ns in &c.namespaces {
-                    family.push(&[c.name.as_str(), &ns.nsid], ns.gauges()[index].1);
+                    family.push(&[c.name.as_str(), &ns.nsid], (gauge.source)(ns));
                 }
             }
         }
@@ -313,7 +311,7 @@ mod tests {
             logical_block_size: 512,
         };
         assert_eq!(
-            ns.gauges(),
+            NAMESPACE_GAUGES.map(|g| (g.name, (g.source)(&ns))),
             [
                 ("namespace_capacity_bytes", 512_110_190_592.0),
                 ("namespace_size_bytes", 512_110_190_592.0),
@@ -321,14 +319,6 @@ mod tests {
                 ("namespace_logical_block_size_bytes", 512.0),
             ]
         );
-    }
-
-    #[test]
-    fn help_follows_the_gauges() {
-        let ns = Namespace::read("1", Path::new("/nonexistent"));
-        let suffixes: Vec<&str> = ns.gauges().iter().map(|g| g.0).collect();
-        let helped: Vec<&str> = NAMESPACE_HELP.iter().map(|h| h.0).collect();
-        assert_eq!(suffixes, helped);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -67,6 +67,9 @@ fn is_digits(field: &str) -> bool {
     !field.is_empty() && field.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Reads one value of a [`CpuSchedstat`].
+type CpuValue = fn(&CpuSchedstat) -> f64;
+
 impl Collector for SchedstatCollector {
     fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
         let path = host.proc_path("schedstat");
@@ -78,29 +81,27 @@ impl Collector for SchedstatCollector {
             Err(err) => return Err(CollectError::io(&path, &err)),
         };
         let cpus = parse_schedstat(&text);
-        let families = [
-            (
+        let families: [Desc<CpuValue>; 3] = [
+            Desc::counter(
                 "node_schedstat_running_seconds_total",
                 "Number of seconds CPU spent running a process.",
+                |cpu| cpu.running_ns as f64 / 1e9,
             ),
-            (
+            Desc::counter(
                 "node_schedstat_waiting_seconds_total",
                 "Number of seconds spent by processing waiting for this CPU.",
+                |cpu| cpu.waiting_ns as f64 / 1e9,
             ),
-            (
+            Desc::counter(
                 "node_schedstat_timeslices_total",
                 "Number of timeslices executed by CPU.",
+                |cpu| cpu.timeslices as f64,
             ),
         ];
-        for (index, (name, help)) in families.into_iter().enumerate() {
-            let family = out.family(name, help, MetricType::Counter, &["cpu"]);
+        for desc in families {
+            let family = desc.family(out, &["cpu"]);
             for cpu in &cpus {
-                let value = match index {
-                    0 => cpu.running_ns as f64 / 1e9,
-                    1 => cpu.waiting_ns as f64 / 1e9,
-                    _ => cpu.timeslices as f64,
-                };
-                family.push(&[&cpu.cpu], value);
+                family.push(&[&cpu.cpu], (desc.source)(cpu));
             }
         }
         Ok(())

@@ -14,7 +14,7 @@ use regex_lite::Regex;
 use crate::collectors::common::device_filter::DeviceFilter;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -120,36 +120,16 @@ impl Slab {
     }
 }
 
-/// A reported metric: its name, help text and value for a slab.
-type SlabMetric = (&'static str, &'static str, fn(&Slab) -> f64);
+/// Reads one value of a [`Slab`].
+type SlabValue = fn(&Slab) -> f64;
 
-/// The reported metrics.
-const METRICS: [SlabMetric; 5] = [
-    (
-        "node_slabinfo_active_objects",
-        "The number of objects that are currently active (i.e., in use).",
-        |s| s.active_objects,
-    ),
-    (
-        "node_slabinfo_objects",
-        "The total number of allocated objects (i.e., objects that are both in use and not in use).",
-        |s| s.objects,
-    ),
-    (
-        "node_slabinfo_object_size_bytes",
-        "The size of objects in this slab, in bytes.",
-        |s| s.object_size,
-    ),
-    (
-        "node_slabinfo_objects_per_slab",
-        "The number of objects stored in each slab.",
-        |s| s.objects_per_slab,
-    ),
-    (
-        "node_slabinfo_pages_per_slab",
-        "The number of pages allocated for each slab.",
-        |s| s.pages_per_slab,
-    ),
+/// The reported gauges; each source is the value's function of a slab.
+const METRICS: [Desc<SlabValue>; 5] = [
+    Desc::gauge("node_slabinfo_active_objects", "The number of objects that are currently active (i.e., in use).", |s| s.active_objects),
+    Desc::gauge("node_slabinfo_objects", "The total number of allocated objects (i.e., objects that are both in use and not in use).", |s| s.objects),
+    Desc::gauge("node_slabinfo_object_size_bytes", "The size of objects in this slab, in bytes.", |s| s.object_size),
+    Desc::gauge("node_slabinfo_objects_per_slab", "The number of objects stored in each slab.", |s| s.objects_per_slab),
+    Desc::gauge("node_slabinfo_pages_per_slab", "The number of pages allocated for each slab.", |s| s.pages_per_slab),
 ];
 
 impl Collector for SlabinfoCollector {
@@ -161,10 +141,10 @@ impl Collector for SlabinfoCollector {
         // Cache names are unique in a sane file; a repeat keeps its first line.
         let mut seen = std::collections::HashSet::new();
         slabs.retain(|s| seen.insert(s.name.clone()));
-        for (name, help, value) in METRICS {
-            let family = out.family(name, help, MetricType::Gauge, &["slab"]);
+        for metric in METRICS {
+            let family = metric.family(out, &["slab"]);
             for slab in &slabs {
-                family.push(&[&slab.name], value(slab));
+                family.push(&[&slab.name], (metric.source)(slab));
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -104,58 +104,37 @@ impl SoftnetRow {
     }
 }
 
-/// One `node_softnet_*` family: its name suffix, upstream's help (which has
-/// no final period), its type, and the column it reports.
-struct SoftnetFamily {
-    suffix: &'static str,
-    help: &'static str,
-    metric_type: MetricType,
-    column: fn(&SoftnetRow) -> u32,
-}
+/// Reads one column of a [`SoftnetRow`].
+type Column = fn(&SoftnetRow) -> u32;
 
-const FAMILIES: &[SoftnetFamily] = &[
-    SoftnetFamily {
-        suffix: "processed_total",
-        help: "Number of processed packets",
-        metric_type: MetricType::Counter,
-        column: |r| r.processed,
-    },
-    SoftnetFamily {
-        suffix: "dropped_total",
-        help: "Number of dropped packets",
-        metric_type: MetricType::Counter,
-        column: |r| r.dropped,
-    },
-    SoftnetFamily {
-        suffix: "times_squeezed_total",
-        help: "Number of times processing packets ran out of quota",
-        metric_type: MetricType::Counter,
-        column: |r| r.time_squeezed,
-    },
-    SoftnetFamily {
-        suffix: "cpu_collision_total",
-        help: "Number of collision occur while obtaining device lock while transmitting",
-        metric_type: MetricType::Counter,
-        column: |r| r.cpu_collision,
-    },
-    SoftnetFamily {
-        suffix: "received_rps_total",
-        help: "Number of times cpu woken up received_rps",
-        metric_type: MetricType::Counter,
-        column: |r| r.received_rps,
-    },
-    SoftnetFamily {
-        suffix: "flow_limit_count_total",
-        help: "Number of times flow limit has been reached",
-        metric_type: MetricType::Counter,
-        column: |r| r.flow_limit_count,
-    },
-    SoftnetFamily {
-        suffix: "backlog_len",
-        help: "Softnet backlog status",
-        metric_type: MetricType::Gauge,
-        column: |r| r.backlog_len,
-    },
+/// The `node_softnet_*` families, named after the prefix, with upstream's
+/// help (which has no final period); each source is the column reported.
+const FAMILIES: &[Desc<Column>] = &[
+    Desc::counter("processed_total", "Number of processed packets", |r| {
+        r.processed
+    }),
+    Desc::counter("dropped_total", "Number of dropped packets", |r| r.dropped),
+    Desc::counter(
+        "times_squeezed_total",
+        "Number of times processing packets ran out of quota",
+        |r| r.time_squeezed,
+    ),
+    Desc::counter(
+        "cpu_collision_total",
+        "Number of collision occur while obtaining device lock while transmitting",
+        |r| r.cpu_collision,
+    ),
+    Desc::counter(
+        "received_rps_total",
+        "Number of times cpu woken up received_rps",
+        |r| r.received_rps,
+    ),
+    Desc::counter(
+        "flow_limit_count_total",
+        "Number of times flow limit has been reached",
+        |r| r.flow_limit_count,
+    ),
+    Desc::gauge("backlog_len", "Softnet backlog status", |r| r.backlog_len),
 ];
 
 impl Collector for SoftnetCollector {
@@ -165,13 +144,13 @@ impl Collector for SoftnetCollector {
         let rows = SoftnetRow::parse(&text).map_err(|e| CollectError::parse(&path, e))?;
         for spec in FAMILIES {
             let family = out.family(
-                format!("node_softnet_{}", spec.suffix),
+                format!("node_softnet_{}", spec.name),
                 spec.help,
                 spec.metric_type,
                 &["cpu"],
             );
             for row in &rows {
-                family.push(&[row.cpu.to_string()], f64::from((spec.column)(row)));
+                family.push(&[row.cpu.to_string()], f64::from((spec.source)(row)));
             }
         }
         Ok(())
@@ -182,7 +161,7 @@ impl Collector for SoftnetCollector {
 mod tests {
     use super::*;
     use crate::collectors::common::testing::{fixture_procfs, host_with_procfs, procfs_with, run};
-    use crate::metrics::Family;
+    use crate::metrics::{Family, MetricType};
 
     /// This machine's file: Linux 6.18, 2 CPUs, 15 columns (input and
     /// process queue lengths after the CPU index).

@@ -12,7 +12,7 @@ use regex_lite::Regex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 use crate::parse::sysfs_int;
 
 /// Registry entry.
@@ -45,89 +45,59 @@ struct TapestatsCollector {
     ignored: Regex,
 }
 
-/// How a statistic is reported.
-struct Statistic {
-    /// The file under `stats/`.
-    file: &'static str,
-    /// The metric name after `node_tape_`.
-    suffix: &'static str,
-    /// The metric's type.
-    metric_type: MetricType,
-    /// Multiplier into the metric's unit (nanoseconds to seconds).
-    scale: f64,
-    help: &'static str,
-}
-
-const fn counter(file: &'static str, suffix: &'static str, help: &'static str) -> Statistic {
-    Statistic {
-        file,
-        suffix,
-        metric_type: MetricType::Counter,
-        scale: 1.0,
-        help,
-    }
-}
-
-const fn nanoseconds(file: &'static str, suffix: &'static str, help: &'static str) -> Statistic {
-    Statistic {
-        scale: 1e-9,
-        ..counter(file, suffix, help)
-    }
-}
-
-/// Every statistic, in the order of [`TapeStats::values`].
-const STATISTICS: [Statistic; 10] = [
-    Statistic {
-        file: "in_flight",
-        suffix: "io_now",
-        metric_type: MetricType::Gauge,
-        scale: 1.0,
-        help: "The number of I/Os currently outstanding to this device.",
-    },
-    nanoseconds(
-        "io_ns",
+/// Every statistic, named after `node_tape_`, in the order of
+/// [`TapeStats::values`]; each source is the file under `stats/` and the
+/// multiplier into the metric's unit (nanoseconds to seconds).
+const STATISTICS: [Desc<(&str, f64)>; 10] = [
+    Desc::gauge(
+        "io_now",
+        "The number of I/Os currently outstanding to this device.",
+        ("in_flight", 1.0),
+    ),
+    Desc::counter(
         "io_time_seconds_total",
         "The amount of time spent waiting for all I/O to complete (including read and write). This includes tape movement commands such as seeking between file or set marks and implicit tape movement such as when rewind on close tape devices are used.",
+        ("io_ns", 1e-9),
     ),
-    counter(
-        "other_cnt",
+    Desc::counter(
         "io_others_total",
         "The number of I/Os issued to the tape drive other than read or write commands. The time taken to complete these commands uses the following calculation io_time_seconds_total-read_time_seconds_total-write_time_seconds_total",
+        ("other_cnt", 1.0),
     ),
-    counter(
-        "read_byte_cnt",
+    Desc::counter(
         "read_bytes_total",
         "The number of bytes read from the tape drive.",
+        ("read_byte_cnt", 1.0),
     ),
-    counter(
-        "read_cnt",
+    Desc::counter(
         "reads_completed_total",
         "The number of read requests issued to the tape drive.",
+        ("read_cnt", 1.0),
     ),
-    nanoseconds(
-        "read_ns",
+    Desc::counter(
         "read_time_seconds_total",
         "The amount of time spent waiting for read requests to complete.",
+        ("read_ns", 1e-9),
     ),
-    counter(
-        "resid_cnt",
+    Desc::counter(
         "residual_total",
         "The number of times during a read or write we found the residual amount to be non-zero. This should mean that a program is issuing a read larger thean the block size on tape. For write not all data made it to tape.",
+        ("resid_cnt", 1.0),
     ),
-    counter(
-        "write_byte_cnt",
+    Desc::counter(
         "written_bytes_total",
         "The number of bytes written to the tape drive.",
+        ("write_byte_cnt", 1.0),
     ),
-    counter(
-        "write_cnt",
+    Desc::counter(
         "writes_completed_total",
         "The number of write requests issued to the tape drive.",
+        ("write_cnt", 1.0),
     ),
-    nanoseconds(
-        "write_ns",
+    Desc::counter(
         "write_time_seconds_total",
         "The amount of time spent waiting for write requests to complete.",
+        ("write_ns", 1e-9),
     ),
 ];
 
@@ -151,7 +121,7 @@ impl TapeStats {
     ) -> Result<TapeStats, String> {
         let mut values = [0; 10];
         for (file, content) in files {
-            let Some(slot) = STATISTICS.iter().position(|s| s.file == file) else {
+            let Some(slot) = STATISTICS.iter().position(|s| s.source.0 == file) else {
                 continue;
             };
             values[slot] = sysfs_int(content)
@@ -214,13 +184,16 @@ impl Collector for TapestatsCollector {
         let tapes = self.read_tapes(host)?;
         for (slot, statistic) in STATISTICS.iter().enumerate() {
             let family = out.family(
-                format!("node_tape_{}", statistic.suffix),
+                format!("node_tape_{}", statistic.name),
                 statistic.help,
                 statistic.metric_type,
                 &["device"],
             );
             for tape in &tapes {
-                family.push(&[&tape.device], tape.values[slot] as f64 * statistic.scale);
+                family.push(
+                    &[&tape.device],
+                    tape.values[slot] as f64 * statistic.source.1,
+                );
             }
         }
         Ok(())

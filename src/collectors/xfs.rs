@@ -13,7 +13,7 @@ use std::io;
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -49,70 +49,205 @@ const GROUP_LENGTHS: &[(&str, &[usize])] = &[
     ("xpc", &[3]),
 ];
 
-/// One reported counter: metric name suffix, help, group and position.
-struct Counter {
-    name: &'static str,
-    help: &'static str,
-    group: &'static str,
-    position: usize,
-}
-
-const fn counter(
-    name: &'static str,
-    help: &'static str,
-    group: &'static str,
-    position: usize,
-) -> Counter {
-    Counter {
-        name,
-        help,
-        group,
-        position,
-    }
-}
-
-/// The counters upstream reports, with its names and help texts. The
-/// kernel writes `rw` as write calls, then read calls.
-const COUNTERS: &[Counter] = &[
-    counter("extent_allocation_extents_allocated_total", "Number of extents allocated for a filesystem.", "extent_alloc", 0),
-    counter("extent_allocation_blocks_allocated_total", "Number of blocks allocated for a filesystem.", "extent_alloc", 1),
-    counter("extent_allocation_extents_freed_total", "Number of extents freed for a filesystem.", "extent_alloc", 2),
-    counter("extent_allocation_blocks_freed_total", "Number of blocks freed for a filesystem.", "extent_alloc", 3),
-    counter("allocation_btree_lookups_total", "Number of allocation B-tree lookups for a filesystem.", "abt", 0),
-    counter("allocation_btree_compares_total", "Number of allocation B-tree compares for a filesystem.", "abt", 1),
-    counter("allocation_btree_records_inserted_total", "Number of allocation B-tree records inserted for a filesystem.", "abt", 2),
-    counter("allocation_btree_records_deleted_total", "Number of allocation B-tree records deleted for a filesystem.", "abt", 3),
-    counter("block_mapping_reads_total", "Number of block map for read operations for a filesystem.", "blk_map", 0),
-    counter("block_mapping_writes_total", "Number of block map for write operations for a filesystem.", "blk_map", 1),
-    counter("block_mapping_unmaps_total", "Number of block unmaps (deletes) for a filesystem.", "blk_map", 2),
-    counter("block_mapping_extent_list_insertions_total", "Number of extent list insertions for a filesystem.", "blk_map", 3),
-    counter("block_mapping_extent_list_deletions_total", "Number of extent list deletions for a filesystem.", "blk_map", 4),
-    counter("block_mapping_extent_list_lookups_total", "Number of extent list lookups for a filesystem.", "blk_map", 5),
-    counter("block_mapping_extent_list_compares_total", "Number of extent list compares for a filesystem.", "blk_map", 6),
-    counter("block_map_btree_lookups_total", "Number of block map B-tree lookups for a filesystem.", "bmbt", 0),
-    counter("block_map_btree_compares_total", "Number of block map B-tree compares for a filesystem.", "bmbt", 1),
-    counter("block_map_btree_records_inserted_total", "Number of block map B-tree records inserted for a filesystem.", "bmbt", 2),
-    counter("block_map_btree_records_deleted_total", "Number of block map B-tree records deleted for a filesystem.", "bmbt", 3),
-    counter("directory_operation_lookup_total", "Number of file name directory lookups which miss the operating systems directory name lookup cache.", "dir", 0),
-    counter("directory_operation_create_total", "Number of times a new directory entry was created for a filesystem.", "dir", 1),
-    counter("directory_operation_remove_total", "Number of times an existing directory entry was created for a filesystem.", "dir", 2),
-    counter("directory_operation_getdents_total", "Number of times the directory getdents operation was performed for a filesystem.", "dir", 3),
-    counter("inode_operation_attempts_total", "Number of times the OS looked for an XFS inode in the inode cache.", "ig", 0),
-    counter("inode_operation_found_total", "Number of times the OS looked for and found an XFS inode in the inode cache.", "ig", 1),
-    counter("inode_operation_recycled_total", "Number of times the OS found an XFS inode in the cache, but could not use it as it was being recycled.", "ig", 2),
-    counter("inode_operation_missed_total", "Number of times the OS looked for an XFS inode in the cache, but did not find it.", "ig", 3),
-    counter("inode_operation_duplicates_total", "Number of times the OS tried to add a missing XFS inode to the inode cache, but found it had already been added by another process.", "ig", 4),
-    counter("inode_operation_reclaims_total", "Number of times the OS reclaimed an XFS inode from the inode cache to free memory for another purpose.", "ig", 5),
-    counter("inode_operation_attribute_changes_total", "Number of times the OS explicitly changed the attributes of an XFS inode.", "ig", 6),
-    counter("read_calls_total", "Number of read(2) system calls made to files in a filesystem.", "rw", 1),
-    counter("write_calls_total", "Number of write(2) system calls made to files in a filesystem.", "rw", 0),
-    counter("vnode_active_total", "Number of vnodes not on free lists for a filesystem.", "vnodes", 0),
-    counter("vnode_allocate_total", "Number of times vn_alloc called for a filesystem.", "vnodes", 1),
-    counter("vnode_get_total", "Number of times vn_get called for a filesystem.", "vnodes", 2),
-    counter("vnode_hold_total", "Number of times vn_hold called for a filesystem.", "vnodes", 3),
-    counter("vnode_release_total", "Number of times vn_rele called for a filesystem.", "vnodes", 4),
-    counter("vnode_reclaim_total", "Number of times vn_reclaim called for a filesystem.", "vnodes", 5),
-    counter("vnode_remove_total", "Number of times vn_remove called for a filesystem.", "vnodes", 6),
+/// The counters upstream reports, with its names (after `node_xfs_`) and
+/// help texts; each source is the group and the position in it. The kernel
+/// writes `rw` as write calls, then read calls.
+const COUNTERS: &[Desc<(&str, usize)>] = &[
+    Desc::counter(
+        "extent_allocation_extents_allocated_total",
+        "Number of extents allocated for a filesystem.",
+        ("extent_alloc", 0),
+    ),
+    Desc::counter(
+        "extent_allocation_blocks_allocated_total",
+        "Number of blocks allocated for a filesystem.",
+        ("extent_alloc", 1),
+    ),
+    Desc::counter(
+        "extent_allocation_extents_freed_total",
+        "Number of extents freed for a filesystem.",
+        ("extent_alloc", 2),
+    ),
+    Desc::counter(
+        "extent_allocation_blocks_freed_total",
+        "Number of blocks freed for a filesystem.",
+        ("extent_alloc", 3),
+    ),
+    Desc::counter(
+        "allocation_btree_lookups_total",
+        "Number of allocation B-tree lookups for a filesystem.",
+        ("abt", 0),
+    ),
+    Desc::counter(
+        "allocation_btree_compares_total",
+        "Number of allocation B-tree compares for a filesystem.",
+        ("abt", 1),
+    ),
+    Desc::counter(
+        "allocation_btree_records_inserted_total",
+        "Number of allocation B-tree records inserted for a filesystem.",
+        ("abt", 2),
+    ),
+    Desc::counter(
+        "allocation_btree_records_deleted_total",
+        "Number of allocation B-tree records deleted for a filesystem.",
+        ("abt", 3),
+    ),
+    Desc::counter(
+        "block_mapping_reads_total",
+        "Number of block map for read operations for a filesystem.",
+        ("blk_map", 0),
+    ),
+    Desc::counter(
+        "block_mapping_writes_total",
+        "Number of block map for write operations for a filesystem.",
+        ("blk_map", 1),
+    ),
+    Desc::counter(
+        "block_mapping_unmaps_total",
+        "Number of block unmaps (deletes) for a filesystem.",
+        ("blk_map", 2),
+    ),
+    Desc::counter(
+        "block_mapping_extent_list_insertions_total",
+        "Number of extent list insertions for a filesystem.",
+        ("blk_map", 3),
+    ),
+    Desc::counter(
+        "block_mapping_extent_list_deletions_total",
+        "Number of extent list deletions for a filesystem.",
+        ("blk_map", 4),
+    ),
+    Desc::counter(
+        "block_mapping_extent_list_lookups_total",
+        "Number of extent list lookups for a filesystem.",
+        ("blk_map", 5),
+    ),
+    Desc::counter(
+        "block_mapping_extent_list_compares_total",
+        "Number of extent list compares for a filesystem.",
+        ("blk_map", 6),
+    ),
+    Desc::counter(
+        "block_map_btree_lookups_total",
+        "Number of block map B-tree lookups for a filesystem.",
+        ("bmbt", 0),
+    ),
+    Desc::counter(
+        "block_map_btree_compares_total",
+        "Number of block map B-tree compares for a filesystem.",
+        ("bmbt", 1),
+    ),
+    Desc::counter(
+        "block_map_btree_records_inserted_total",
+        "Number of block map B-tree records inserted for a filesystem.",
+        ("bmbt", 2),
+    ),
+    Desc::counter(
+        "block_map_btree_records_deleted_total",
+        "Number of block map B-tree records deleted for a filesystem.",
+        ("bmbt", 3),
+    ),
+    Desc::counter(
+        "directory_operation_lookup_total",
+        "Number of file name directory lookups which miss the operating systems directory name lookup cache.",
+        ("dir", 0),
+    ),
+    Desc::counter(
+        "directory_operation_create_total",
+        "Number of times a new directory entry was created for a filesystem.",
+        ("dir", 1),
+    ),
+    Desc::counter(
+        "directory_operation_remove_total",
+        "Number of times an existing directory entry was created for a filesystem.",
+        ("dir", 2),
+    ),
+    Desc::counter(
+        "directory_operation_getdents_total",
+        "Number of times the directory getdents operation was performed for a filesystem.",
+        ("dir", 3),
+    ),
+    Desc::counter(
+        "inode_operation_attempts_total",
+        "Number of times the OS looked for an XFS inode in the inode cache.",
+        ("ig", 0),
+    ),
+    Desc::counter(
+        "inode_operation_found_total",
+        "Number of times the OS looked for and found an XFS inode in the inode cache.",
+        ("ig", 1),
+    ),
+    Desc::counter(
+        "inode_operation_recycled_total",
+        "Number of times the OS found an XFS inode in the cache, but could not use it as it was being recycled.",
+        ("ig", 2),
+    ),
+    Desc::counter(
+        "inode_operation_missed_total",
+        "Number of times the OS looked for an XFS inode in the cache, but did not find it.",
+        ("ig", 3),
+    ),
+    Desc::counter(
+        "inode_operation_duplicates_total",
+        "Number of times the OS tried to add a missing XFS inode to the inode cache, but found it had already been added by another process.",
+        ("ig", 4),
+    ),
+    Desc::counter(
+        "inode_operation_reclaims_total",
+        "Number of times the OS reclaimed an XFS inode from the inode cache to free memory for another purpose.",
+        ("ig", 5),
+    ),
+    Desc::counter(
+        "inode_operation_attribute_changes_total",
+        "Number of times the OS explicitly changed the attributes of an XFS inode.",
+        ("ig", 6),
+    ),
+    Desc::counter(
+        "read_calls_total",
+        "Number of read(2) system calls made to files in a filesystem.",
+        ("rw", 1),
+    ),
+    Desc::counter(
+        "write_calls_total",
+        "Number of write(2) system calls made to files in a filesystem.",
+        ("rw", 0),
+    ),
+    Desc::counter(
+        "vnode_active_total",
+        "Number of vnodes not on free lists for a filesystem.",
+        ("vnodes", 0),
+    ),
+    Desc::counter(
+        "vnode_allocate_total",
+        "Number of times vn_alloc called for a filesystem.",
+        ("vnodes", 1),
+    ),
+    Desc::counter(
+        "vnode_get_total",
+        "Number of times vn_get called for a filesystem.",
+        ("vnodes", 2),
+    ),
+    Desc::counter(
+        "vnode_hold_total",
+        "Number of times vn_hold called for a filesystem.",
+        ("vnodes", 3),
+    ),
+    Desc::counter(
+        "vnode_release_total",
+        "Number of times vn_rele called for a filesystem.",
+        ("vnodes", 4),
+    ),
+    Desc::counter(
+        "vnode_reclaim_total",
+        "Number of times vn_reclaim called for a filesystem.",
+        ("vnodes", 5),
+    ),
+    Desc::counter(
+        "vnode_remove_total",
+        "Number of times vn_remove called for a filesystem.",
+        ("vnodes", 6),
+    ),
 ];
 
 /// The counters of one XFS stats file, by group name.
@@ -222,14 +357,15 @@ impl Collector for XfsCollector {
             return Ok(());
         }
         for counter in COUNTERS {
+            let (group, position) = counter.source;
             let family = out.family(
                 format!("node_xfs_{}", counter.name),
                 counter.help,
-                MetricType::Counter,
+                counter.metric_type,
                 &["device"],
             );
             for (device, stats) in &filesystems {
-                family.push(&[device], stats.get(counter.group, counter.position) as f64);
+                family.push(&[device], stats.get(group, position) as f64);
             }
         }
         Ok(())
@@ -242,6 +378,7 @@ mod tests {
     use crate::collectors::common::testing::{fixture_host, render, run, write_files};
     use crate::collectors::ErrorKind;
     use crate::host::Host;
+    use crate::metrics::MetricType;
 
     /// A 6.x filesystem's stats: later groups (`rmapbt`, `refcntbt`,
     /// `rmapbt_mem`, `rcbagbt`, `defer_relog`) upstream does not know.

@@ -11,7 +11,7 @@
 
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -22,176 +22,150 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     build: plain::<ZoneinfoCollector>,
 };
 
-/// A key of `/proc/zoneinfo` that is reported: the key, the metric name
-/// after `node_zoneinfo_`, the help text and the type.
-struct Field {
-    key: &'static str,
-    metric: &'static str,
-    help: &'static str,
-    metric_type: MetricType,
-}
-
-const fn gauge(key: &'static str, metric: &'static str, help: &'static str) -> Field {
-    Field {
-        key,
-        metric,
-        help,
-        metric_type: MetricType::Gauge,
-    }
-}
-
-const fn counter(key: &'static str, metric: &'static str, help: &'static str) -> Field {
-    Field {
-        key,
-        metric,
-        help,
-        metric_type: MetricType::Counter,
-    }
-}
-
-/// Every reported key, with node_exporter's names and help texts.
-const FIELDS: [Field; 34] = [
-    gauge(
-        "nr_free_pages",
+/// Every reported key, with node_exporter's names (after `node_zoneinfo_`)
+/// and help texts; each source is the key.
+const FIELDS: [Desc<&str>; 34] = [
+    Desc::gauge(
         "nr_free_pages",
         "Total number of free pages in the zone",
+        "nr_free_pages",
     ),
-    gauge("min", "min_pages", "Zone watermark pages_min"),
-    gauge("low", "low_pages", "Zone watermark pages_low"),
-    gauge("high", "high_pages", "Zone watermark pages_high"),
-    gauge(
-        "scanned",
+    Desc::gauge("min_pages", "Zone watermark pages_min", "min"),
+    Desc::gauge("low_pages", "Zone watermark pages_low", "low"),
+    Desc::gauge("high_pages", "Zone watermark pages_high", "high"),
+    Desc::gauge(
         "scanned_pages",
         "Pages scanned since last reclaim",
+        "scanned",
     ),
-    gauge(
-        "spanned",
+    Desc::gauge(
         "spanned_pages",
         "Total pages spanned by the zone, including holes",
+        "spanned",
     ),
-    gauge(
-        "present",
+    Desc::gauge(
         "present_pages",
         "Physical pages existing within the zone",
+        "present",
     ),
-    gauge(
-        "managed",
+    Desc::gauge(
         "managed_pages",
         "Present pages managed by the buddy system",
+        "managed",
     ),
-    gauge(
-        "nr_active_anon",
+    Desc::gauge(
         "nr_active_anon_pages",
         "Number of anonymous pages recently more used",
+        "nr_active_anon",
     ),
-    gauge(
-        "nr_inactive_anon",
+    Desc::gauge(
         "nr_inactive_anon_pages",
         "Number of anonymous pages recently less used",
+        "nr_inactive_anon",
     ),
-    gauge(
-        "nr_isolated_anon",
+    Desc::gauge(
         "nr_isolated_anon_pages",
         "Temporary isolated pages from anon lru",
+        "nr_isolated_anon",
     ),
-    gauge(
-        "nr_anon_pages",
+    Desc::gauge(
         "nr_anon_pages",
         "Number of anonymous pages currently used by the system",
+        "nr_anon_pages",
     ),
-    gauge(
-        "nr_anon_transparent_hugepages",
+    Desc::gauge(
         "nr_anon_transparent_hugepages",
         "Number of anonymous transparent huge pages currently used by the system",
+        "nr_anon_transparent_hugepages",
     ),
-    gauge(
-        "nr_active_file",
+    Desc::gauge(
         "nr_active_file_pages",
         "Number of active pages with file-backing",
+        "nr_active_file",
     ),
-    gauge(
-        "nr_inactive_file",
+    Desc::gauge(
         "nr_inactive_file_pages",
         "Number of inactive pages with file-backing",
+        "nr_inactive_file",
     ),
-    gauge(
-        "nr_isolated_file",
+    Desc::gauge(
         "nr_isolated_file_pages",
         "Temporary isolated pages from file lru",
+        "nr_isolated_file",
     ),
-    gauge("nr_file_pages", "nr_file_pages", "Number of file pages"),
-    gauge(
-        "nr_slab_reclaimable",
+    Desc::gauge("nr_file_pages", "Number of file pages", "nr_file_pages"),
+    Desc::gauge(
         "nr_slab_reclaimable_pages",
         "Number of reclaimable slab pages",
+        "nr_slab_reclaimable",
     ),
-    gauge(
-        "nr_slab_unreclaimable",
+    Desc::gauge(
         "nr_slab_unreclaimable_pages",
         "Number of unreclaimable slab pages",
+        "nr_slab_unreclaimable",
     ),
-    gauge(
-        "nr_mlock_stack",
+    Desc::gauge(
         "nr_mlock_stack_pages",
         "mlock()ed pages found and moved off LRU",
+        "nr_mlock_stack",
     ),
-    gauge(
-        "nr_kernel_stack",
+    Desc::gauge(
         "nr_kernel_stacks",
         "Number of kernel stacks",
+        "nr_kernel_stack",
     ),
-    gauge("nr_mapped", "nr_mapped_pages", "Number of mapped pages"),
-    gauge("nr_dirty", "nr_dirty_pages", "Number of dirty pages"),
-    gauge(
-        "nr_writeback",
+    Desc::gauge("nr_mapped_pages", "Number of mapped pages", "nr_mapped"),
+    Desc::gauge("nr_dirty_pages", "Number of dirty pages", "nr_dirty"),
+    Desc::gauge(
         "nr_writeback_pages",
         "Number of writeback pages",
+        "nr_writeback",
     ),
-    gauge(
-        "nr_unevictable",
+    Desc::gauge(
         "nr_unevictable_pages",
         "Number of unevictable pages",
+        "nr_unevictable",
     ),
-    gauge(
-        "nr_shmem",
+    Desc::gauge(
         "nr_shmem_pages",
         "Number of shmem pages (included tmpfs/GEM pages)",
+        "nr_shmem",
     ),
-    counter(
-        "nr_dirtied",
+    Desc::counter(
         "nr_dirtied_total",
         "Page dirtyings since bootup",
+        "nr_dirtied",
     ),
-    counter(
-        "nr_written",
+    Desc::counter(
         "nr_written_total",
         "Page writings since bootup",
+        "nr_written",
     ),
-    counter("numa_hit", "numa_hit_total", "Allocated in intended node"),
-    counter(
-        "numa_miss",
+    Desc::counter("numa_hit_total", "Allocated in intended node", "numa_hit"),
+    Desc::counter(
         "numa_miss_total",
         "Allocated in non intended node",
+        "numa_miss",
     ),
-    counter(
-        "numa_foreign",
+    Desc::counter(
         "numa_foreign_total",
         "Was intended here, hit elsewhere",
+        "numa_foreign",
     ),
-    counter(
-        "numa_interleave",
+    Desc::counter(
         "numa_interleave_total",
         "Interleaver preferred this zone",
+        "numa_interleave",
     ),
-    counter(
-        "numa_local",
+    Desc::counter(
         "numa_local_total",
         "Allocation from local node",
+        "numa_local",
     ),
-    counter(
-        "numa_other",
+    Desc::counter(
         "numa_other_total",
         "Allocation from other node",
+        "numa_other",
     ),
 ];
 
@@ -247,7 +221,7 @@ impl Zone {
                 if let Some(array) = protection_array(line) {
                     protection = array;
                 }
-            } else if let Some(i) = FIELDS.iter().position(|f| f.key == key) {
+            } else if let Some(i) = FIELDS.iter().position(|f| f.source == key) {
                 values[i] = value.parse::<i64>().ok();
             }
         }
@@ -297,7 +271,7 @@ impl Collector for ZoneinfoCollector {
         let zones = Zone::parse_all(&text);
         for (i, field) in FIELDS.iter().enumerate() {
             let family = out.family(
-                format!("node_zoneinfo_{}", field.metric),
+                format!("node_zoneinfo_{}", field.name),
                 field.help,
                 field.metric_type,
                 &["node", "zone"],
@@ -382,7 +356,7 @@ Node 1, zone   Normal
 ";
 
     fn value(zone: &Zone, key: &str) -> Option<i64> {
-        let i = FIELDS.iter().position(|f| f.key == key).unwrap();
+        let i = FIELDS.iter().position(|f| f.source == key).unwrap();
         zone.values[i]
     }
 

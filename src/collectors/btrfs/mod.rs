@@ -19,7 +19,7 @@ use std::path::Path;
 use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
 use crate::host::{read_text, Host};
 use crate::kernel::mountinfo::{read_host_mountinfo, MountInfo};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 use self::ioctl::FilesystemStats;
 
@@ -287,17 +287,11 @@ impl Collector for BtrfsCollector {
     }
 }
 
-/// A per-filesystem metric: name, help, type and value.
-type FilesystemMetric = (
-    &'static str,
-    &'static str,
-    MetricType,
-    fn(&Filesystem) -> f64,
-);
+/// Reads one value of a [`Filesystem`].
+type FilesystemValue = fn(&Filesystem) -> f64;
 
-/// A per-profile metric: name, help, and value from the profile's space and
-/// allocation ratio.
-type LayoutMetric = (&'static str, &'static str, fn(&Layout, f64) -> f64);
+/// Reads one value of a profile from its space and allocation ratio.
+type LayoutValue = fn(&Layout, f64) -> f64;
 
 fn emit_filesystems(out: &mut MetricSet, filesystems: &[Filesystem]) {
     let info = out.family(
@@ -309,42 +303,38 @@ fn emit_filesystems(out: &mut MetricSet, filesystems: &[Filesystem]) {
     for fs in filesystems {
         info.push(&[fs.uuid.as_str(), fs.label.as_str()], 1.0);
     }
-    let simple: [FilesystemMetric; 5] = [
-        (
+    // Each source is the value's function of the filesystem.
+    let simple: [Desc<FilesystemValue>; 5] = [
+        Desc::gauge(
             "node_btrfs_global_rsv_size_bytes",
             "Size of global reserve.",
-            MetricType::Gauge,
             |fs| fs.global_rsv_size as f64,
         ),
-        (
+        Desc::counter(
             "node_btrfs_commits_total",
             "The total number of commits that have occurred.",
-            MetricType::Counter,
             |fs| fs.commits.commits as f64,
         ),
-        (
+        Desc::gauge(
             "node_btrfs_last_commit_seconds",
             "Duration of the most recent commit, in seconds.",
-            MetricType::Gauge,
             |fs| fs.commits.last_commit_ms as f64 / 1000.0,
         ),
-        (
+        Desc::gauge(
             "node_btrfs_max_commit_seconds",
             "Duration of the slowest commit, in seconds.",
-            MetricType::Gauge,
             |fs| fs.commits.max_commit_ms as f64 / 1000.0,
         ),
-        (
+        Desc::counter(
             "node_btrfs_commit_seconds_total",
             "Sum of the duration of all commits, in seconds.",
-            MetricType::Counter,
             |fs| fs.commits.total_commit_ms as f64 / 1000.0,
         ),
     ];
-    for (name, help, metric_type, value) in simple {
-        let family = out.family(name, help, metric_type, &["uuid"]);
+    for metric in simple {
+        let family = metric.family(out, &["uuid"]);
         for fs in filesystems {
-            family.push(&[&fs.uuid], value(fs));
+            family.push(&[&fs.uuid], (metric.source)(fs));
         }
     }
     let reserved = out.family(
@@ -358,35 +348,35 @@ fn emit_filesystems(out: &mut MetricSet, filesystems: &[Filesystem]) {
             reserved.push(&[fs.uuid.as_str(), kind], allocation.reserved_bytes as f64);
         }
     }
-    let layout_metrics: [LayoutMetric; 3] = [
-        (
+    // Each source is the value's function of a profile's space and its
+    // allocation ratio.
+    let layout_metrics: [Desc<LayoutValue>; 3] = [
+        Desc::gauge(
             "node_btrfs_used_bytes",
             "Amount of used space by a layout/data type",
             |layout, _| layout.used_bytes as f64,
         ),
-        (
+        Desc::gauge(
             "node_btrfs_size_bytes",
             "Amount of space allocated for a layout/data type",
             |layout, _| layout.total_bytes as f64,
         ),
-        (
+        Desc::gauge(
             "node_btrfs_allocation_ratio",
             "Data allocation ratio for a layout/data type",
             |_, ratio| ratio,
         ),
     ];
-    for (name, help, value) in layout_metrics {
-        let family = out.family(
-            name,
-            help,
-            MetricType::Gauge,
-            &["uuid", "block_group_type", "mode"],
-        );
+    for metric in layout_metrics {
+        let family = metric.family(out, &["uuid", "block_group_type", "mode"]);
         for fs in filesystems {
             for (kind, allocation) in BLOCK_GROUP_TYPES.iter().zip(&fs.allocations) {
                 for (profile, layout) in &allocation.layouts {
                     let ratio = allocation_ratio(profile, fs.devices.len());
-                    family.push(&[fs.uuid.as_str(), kind, profile], value(layout, ratio));
+                    family.push(
+                        &[fs.uuid.as_str(), kind, profile],
+                        (metric.source)(layout, ratio),
+                    );
                 }
             }
         }

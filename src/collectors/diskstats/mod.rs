@@ -14,7 +14,7 @@ use regex_lite::Regex;
 use crate::collectors::common::device_filter::{with_deprecated_alias, DeviceFilter};
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_trimmed, Host};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::unpoisoned::lock;
 
 use self::udev::{CachedUdev, UdevProperties};
@@ -180,138 +180,124 @@ impl Scale {
     }
 }
 
-/// The metric for each counter position, in kernel order. Discarded sectors
-/// stay in sectors, as node_exporter reports them.
-const COUNTERS: [(&str, &str, MetricType, Scale); MAX_COUNTERS] = [
-    (
+/// The metric for each counter position, in kernel order; each source is how
+/// the counter is scaled. Discarded sectors stay in sectors, as node_exporter
+/// reports them.
+const COUNTERS: [Desc<Scale>; MAX_COUNTERS] = [
+    Desc::counter(
         "node_disk_reads_completed_total",
         "The total number of reads completed successfully.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_reads_merged_total",
         "The total number of reads merged.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_read_bytes_total",
         "The total number of bytes read successfully.",
-        MetricType::Counter,
         Scale::Sectors,
     ),
-    (
+    Desc::counter(
         "node_disk_read_time_seconds_total",
         "The total number of seconds spent by all reads.",
-        MetricType::Counter,
         Scale::Millis,
     ),
-    (
+    Desc::counter(
         "node_disk_writes_completed_total",
         "The total number of writes completed successfully.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_writes_merged_total",
         "The number of writes merged.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_written_bytes_total",
         "The total number of bytes written successfully.",
-        MetricType::Counter,
         Scale::Sectors,
     ),
-    (
+    Desc::counter(
         "node_disk_write_time_seconds_total",
         "This is the total number of seconds spent by all writes.",
-        MetricType::Counter,
         Scale::Millis,
     ),
-    (
+    Desc::gauge(
         "node_disk_io_now",
         "The number of I/Os currently in progress.",
-        MetricType::Gauge,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_io_time_seconds_total",
         "Total seconds spent doing I/Os.",
-        MetricType::Counter,
         Scale::Millis,
     ),
-    (
+    Desc::counter(
         "node_disk_io_time_weighted_seconds_total",
         "The weighted # of seconds spent doing I/Os.",
-        MetricType::Counter,
         Scale::Millis,
     ),
-    (
+    Desc::counter(
         "node_disk_discards_completed_total",
         "The total number of discards completed successfully.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_discards_merged_total",
         "The total number of discards merged.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_discarded_sectors_total",
         "The total number of sectors discarded successfully.",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_discard_time_seconds_total",
         "This is the total number of seconds spent by all discards.",
-        MetricType::Counter,
         Scale::Millis,
     ),
-    (
+    Desc::counter(
         "node_disk_flush_requests_total",
         "The total number of flush requests completed successfully",
-        MetricType::Counter,
         Scale::One,
     ),
-    (
+    Desc::counter(
         "node_disk_flush_requests_time_seconds_total",
         "This is the total number of seconds spent by all flush requests.",
-        MetricType::Counter,
         Scale::Millis,
     ),
 ];
 
-/// udev's ATA properties and the gauges node_exporter makes of them.
-const ATA_GAUGES: [(&str, &str, &str); 3] = [
-    (
-        "ID_ATA_WRITE_CACHE",
+/// The gauges node_exporter makes of udev's ATA properties; each source is
+/// the property.
+const ATA_GAUGES: [Desc<&str>; 3] = [
+    Desc::gauge(
         "node_disk_ata_write_cache",
         "ATA disk has a write cache.",
+        "ID_ATA_WRITE_CACHE",
     ),
-    (
-        "ID_ATA_WRITE_CACHE_ENABLED",
+    Desc::gauge(
         "node_disk_ata_write_cache_enabled",
         "ATA disk has its write cache enabled.",
+        "ID_ATA_WRITE_CACHE_ENABLED",
     ),
-    (
-        "ID_ATA_ROTATION_RATE_RPM",
+    Desc::gauge(
         "node_disk_ata_rotation_rate_rpm",
         "ATA disk rotation rate in RPMs (0 for SSDs).",
+        "ID_ATA_ROTATION_RATE_RPM",
     ),
 ];
 
 /// A label and the udev property that gives its value.
 type UdevLabel = (&'static str, &'static str);
 
-/// Info families whose labels are udev properties: name, help, labels.
-const UDEV_INFO: [(&str, &str, &[UdevLabel]); 2] = [
-    (
+/// Info families whose labels are udev properties; each source is the labels
+/// with their properties.
+const UDEV_INFO: [Desc<&[UdevLabel]>; 2] = [
+    Desc::gauge(
         "node_disk_filesystem_info",
         "Info about disk filesystem.",
         &[
@@ -321,7 +307,7 @@ const UDEV_INFO: [(&str, &str, &[UdevLabel]); 2] = [
             ("version", "ID_FS_VERSION"),
         ],
     ),
-    (
+    Desc::gauge(
         "node_disk_device_mapper_info",
         "Info about disk device mapper.",
         &[
@@ -492,20 +478,21 @@ fn write_metrics(reports: &[DeviceReport], out: &mut MetricSet) {
         );
     }
 
-    for (i, &(name, help, metric_type, scale)) in COUNTERS.iter().enumerate() {
-        let family = out.family(name, help, metric_type, &["device"]);
+    for (i, counter) in COUNTERS.iter().enumerate() {
+        let family = counter.family(out, &["device"]);
         for r in reports {
             if let Some(&raw) = r.line.counters.get(i) {
-                family.push(&[&r.line.device], scale.apply(raw));
+                family.push(&[&r.line.device], counter.source.apply(raw));
             }
         }
     }
 
-    for (name, help, properties) in UDEV_INFO {
+    for info in UDEV_INFO {
+        let properties = info.source;
         let label_names: Vec<&str> = std::iter::once("device")
             .chain(properties.iter().map(|&(label, _)| label))
             .collect();
-        let family = out.family(name, help, MetricType::Gauge, &label_names);
+        let family = info.family(out, &label_names);
         // Reported where the first property (filesystem type, mapper name) is set.
         let key = properties[0].1;
         for r in reports.iter().filter(|r| !r.udev.get(key).is_empty()) {
@@ -528,8 +515,9 @@ fn write_metrics(reports: &[DeviceReport], out: &mut MetricSet) {
         }
     }
 
-    for (property, name, help) in ATA_GAUGES {
-        let family = out.family(name, help, MetricType::Gauge, &["device"]);
+    for gauge in ATA_GAUGES {
+        let property = gauge.source;
+        let family = gauge.family(out, &["device"]);
         for r in reports.iter().filter(|r| !r.udev.get("ID_ATA").is_empty()) {
             let value = r
                 .udev

@@ -31,7 +31,7 @@ use regex_lite::Regex;
 use crate::collectors::common::device_filter::DeviceFilter;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 use self::ioctl::{DriverInfo, EthtoolSocket};
 use self::link::LinkSettings;
@@ -217,43 +217,43 @@ fn interface_names(dir: &std::path::Path) -> io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// A link gauge labelled by device only: name, help, and its value from
-/// the interface's settings.
-type LinkGauge = (&'static str, &'static str, fn(&LinkSettings) -> f64);
+/// Reads one value of an interface's [`LinkSettings`].
+type LinkValue<T> = fn(&LinkSettings) -> T;
 
-/// The label-less (device only) link gauges.
-const LINK_GAUGES: [LinkGauge; 7] = [
-    (
+/// The link gauges labelled by device only; each source is the value's
+/// function of the interface's settings.
+const LINK_GAUGES: [Desc<LinkValue<f64>>; 7] = [
+    Desc::gauge(
         "node_network_autonegotiate_supported",
         "If this port device supports autonegotiate",
         |l| flag(link::capabilities(l.supported).autonegotiate),
     ),
-    (
+    Desc::gauge(
         "node_network_pause_supported",
         "If this port device supports pause frames",
         |l| flag(link::capabilities(l.supported).pause),
     ),
-    (
+    Desc::gauge(
         "node_network_asymmetricpause_supported",
         "If this port device supports asymmetric pause frames",
         |l| flag(link::capabilities(l.supported).asymmetric_pause),
     ),
-    (
+    Desc::gauge(
         "node_network_autonegotiate_advertised",
         "If this port device offers autonegotiate",
         |l| flag(link::capabilities(l.advertising).autonegotiate),
     ),
-    (
+    Desc::gauge(
         "node_network_pause_advertised",
         "If this port device offers pause capability",
         |l| flag(link::capabilities(l.advertising).pause),
     ),
-    (
+    Desc::gauge(
         "node_network_asymmetricpause_advertised",
         "If this port device offers asymmetric pause capability",
         |l| flag(link::capabilities(l.advertising).asymmetric_pause),
     ),
-    (
+    Desc::gauge(
         "node_network_autonegotiate",
         "If this port is using autonegotiate",
         |l| f64::from(l.autoneg),
@@ -299,21 +299,22 @@ fn emit(reports: &[DeviceReport], out: &mut MetricSet) {
         .iter()
         .filter_map(|r| Some((r.device.as_str(), r.link.as_ref()?)))
         .collect();
-    for (name, help, mask) in [
-        (
+    let speeds: [Desc<LinkValue<u32>>; 2] = [
+        Desc::gauge(
             "node_network_supported_speed_bytes",
             "Combination of speeds and features supported by network device",
-            (|l: &LinkSettings| l.supported) as fn(&LinkSettings) -> u32,
+            |l| l.supported,
         ),
-        (
+        Desc::gauge(
             "node_network_advertised_speed_bytes",
             "Combination of speeds and features offered by network device",
-            |l: &LinkSettings| l.advertising,
+            |l| l.advertising,
         ),
-    ] {
-        let family = out.family(name, help, MetricType::Gauge, &["device", "duplex", "mode"]);
+    ];
+    for desc in speeds {
+        let family = desc.family(out, &["device", "duplex", "mode"]);
         for (device, settings) in &links {
-            for speed in link::speed_modes(mask(settings)) {
+            for speed in link::speed_modes((desc.source)(settings)) {
                 family.push(
                     &[*device, speed.duplex, &speed.mode],
                     speed.bytes_per_second,
@@ -332,10 +333,10 @@ fn emit(reports: &[DeviceReport], out: &mut MetricSet) {
             ports.push(&[*device, port], 1.0);
         }
     }
-    for (name, help, value) in LINK_GAUGES {
-        let family = out.family(name, help, MetricType::Gauge, &["device"]);
+    for gauge in LINK_GAUGES {
+        let family = gauge.family(out, &["device"]);
         for (device, settings) in &links {
-            family.push(&[*device], value(settings));
+            family.push(&[*device], (gauge.source)(settings));
         }
     }
 

@@ -6,43 +6,45 @@ use std::collections::BTreeMap;
 
 use regex_lite::Regex;
 
-/// Statistics whose metric name and help node_exporter fixes, by sanitised
-/// statistic name.
-const WELL_KNOWN: [(&str, &str, &str); 7] = [
-    (
-        "rx_bytes",
+use crate::metrics::Desc;
+
+/// Statistics whose metric name and help node_exporter fixes; each source is
+/// the sanitised statistic name. Untyped, as every statistic is.
+const WELL_KNOWN: [Desc<&str>; 7] = [
+    Desc::untyped(
         "node_ethtool_received_bytes_total",
         "Network interface bytes received",
+        "rx_bytes",
     ),
-    (
-        "rx_dropped",
+    Desc::untyped(
         "node_ethtool_received_dropped_total",
         "Number of received frames dropped",
+        "rx_dropped",
     ),
-    (
-        "rx_errors",
+    Desc::untyped(
         "node_ethtool_received_errors_total",
         "Number of received frames with errors",
+        "rx_errors",
     ),
-    (
-        "rx_packets",
+    Desc::untyped(
         "node_ethtool_received_packets_total",
         "Network interface packets received",
+        "rx_packets",
     ),
-    (
-        "tx_bytes",
+    Desc::untyped(
         "node_ethtool_transmitted_bytes_total",
         "Network interface bytes sent",
+        "tx_bytes",
     ),
-    (
-        "tx_errors",
+    Desc::untyped(
         "node_ethtool_transmitted_errors_total",
         "Number of sent frames with errors",
+        "tx_errors",
     ),
-    (
-        "tx_packets",
+    Desc::untyped(
         "node_ethtool_transmitted_packets_total",
         "Network interface packets sent",
+        "tx_packets",
     ),
 ];
 
@@ -136,10 +138,10 @@ impl StatNaming {
             .filter(|(metric, _)| metric != INFO_METRIC)
             .filter_map(|(metric, slot)| {
                 let (sanitized, value) = slot?;
-                let sample = match WELL_KNOWN.iter().find(|(key, ..)| *key == sanitized) {
-                    Some((_, name, help)) => StatSample {
-                        name: (*name).to_string(),
-                        help: (*help).to_string(),
+                let sample = match WELL_KNOWN.iter().find(|d| d.source == sanitized) {
+                    Some(known) => StatSample {
+                        name: known.name.to_string(),
+                        help: known.help.to_string(),
                         value: value as f64,
                     },
                     None => StatSample {

@@ -38,7 +38,7 @@ use regex_lite::Regex;
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::parse::{duration, regex};
 use crate::unpoisoned::lock;
 
@@ -210,39 +210,37 @@ impl Report<'_> {
 
 const LABELS: [&str; 4] = ["device", "device_error", "fstype", "mountpoint"];
 
-/// A metric read from [`FsUsage`], reported for mounts whose stat succeeded.
-struct UsageMetric {
-    name: &'static str,
-    help: &'static str,
-    value: fn(&FsUsage) -> f64,
-}
+/// Reads one value of an [`FsUsage`].
+type UsageValue = fn(&FsUsage) -> f64;
 
-const USAGE_METRICS: [UsageMetric; 5] = [
-    UsageMetric {
-        name: "node_filesystem_size_bytes",
-        help: "Filesystem size in bytes.",
-        value: |u| u.size_bytes,
-    },
-    UsageMetric {
-        name: "node_filesystem_free_bytes",
-        help: "Filesystem free space in bytes.",
-        value: |u| u.free_bytes,
-    },
-    UsageMetric {
-        name: "node_filesystem_avail_bytes",
-        help: "Filesystem space available to non-root users in bytes.",
-        value: |u| u.avail_bytes,
-    },
-    UsageMetric {
-        name: "node_filesystem_files",
-        help: "Filesystem total file nodes.",
-        value: |u| u.files,
-    },
-    UsageMetric {
-        name: "node_filesystem_files_free",
-        help: "Filesystem total free file nodes.",
-        value: |u| u.files_free,
-    },
+/// The gauges read from [`FsUsage`], reported for mounts whose stat
+/// succeeded; each source is the value's function of the usage.
+const USAGE_METRICS: [Desc<UsageValue>; 5] = [
+    Desc::gauge(
+        "node_filesystem_size_bytes",
+        "Filesystem size in bytes.",
+        |u| u.size_bytes,
+    ),
+    Desc::gauge(
+        "node_filesystem_free_bytes",
+        "Filesystem free space in bytes.",
+        |u| u.free_bytes,
+    ),
+    Desc::gauge(
+        "node_filesystem_avail_bytes",
+        "Filesystem space available to non-root users in bytes.",
+        |u| u.avail_bytes,
+    ),
+    Desc::gauge(
+        "node_filesystem_files",
+        "Filesystem total file nodes.",
+        |u| u.files,
+    ),
+    Desc::gauge(
+        "node_filesystem_files_free",
+        "Filesystem total free file nodes.",
+        |u| u.files_free,
+    ),
 ];
 
 impl FilesystemCollector {
@@ -402,10 +400,10 @@ fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
         );
     }
     for metric in USAGE_METRICS {
-        let family = out.family(metric.name, metric.help, gauge, &LABELS);
+        let family = metric.family(out, &LABELS);
         for report in reports {
             if let Ok(usage) = &report.usage {
-                family.push(&report.labels(), (metric.value)(usage));
+                family.push(&report.labels(), (metric.source)(usage));
             }
         }
     }

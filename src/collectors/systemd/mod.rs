@@ -27,7 +27,7 @@ use regex_lite::Regex;
 use crate::collectors::common::device_filter::with_deprecated_alias;
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::Host;
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 use bus::{SystemdBus, Wanted};
 use units::{
     parse_version, summarize, usec_to_seconds, virtualization_type, Snapshot, UnitFilter,
@@ -226,93 +226,83 @@ fn render(snapshot: &Snapshot, wanted: Wanted, out: &mut MetricSet) {
     per_unit(
         out,
         snapshot,
-        (
+        Desc::counter(
             "node_systemd_service_restart_total",
             "Service unit count of Restart triggers",
-            MetricType::Counter,
+            |u| u.restarts.map(|n| n as f64),
         ),
-        |u| u.restarts.map(|n| n as f64),
     );
     if wanted.start_time {
         per_unit(
             out,
             snapshot,
-            (
+            Desc::gauge(
                 "node_systemd_unit_start_time_seconds",
                 "Start time of the unit since unix epoch in seconds.",
-                MetricType::Gauge,
+                |u| {
+                    if u.active_state == "active" {
+                        u.active_enter_usec.map(usec_to_seconds)
+                    } else {
+                        Some(0.0)
+                    }
+                },
             ),
-            |u| {
-                if u.active_state == "active" {
-                    u.active_enter_usec.map(usec_to_seconds)
-                } else {
-                    Some(0.0)
-                }
-            },
         );
     }
-    // systemd reports "no limit" and "not counted" as u64::MAX.
-    let bounded = |n: Option<u64>| n.filter(|&n| n != u64::MAX).map(|n| n as f64);
     per_unit(
         out,
         snapshot,
-        (
+        Desc::gauge(
             "node_systemd_unit_tasks_current",
             "Current number of tasks per Systemd unit",
-            MetricType::Gauge,
+            |u| bounded(u.tasks_current),
         ),
-        |u| bounded(u.tasks_current),
     );
     per_unit(
         out,
         snapshot,
-        (
+        Desc::gauge(
             "node_systemd_unit_tasks_max",
             "Maximum number of tasks per Systemd unit",
-            MetricType::Gauge,
+            |u| bounded(u.tasks_max),
         ),
-        |u| bounded(u.tasks_max),
     );
     per_unit(
         out,
         snapshot,
-        (
+        Desc::gauge(
             "node_systemd_timer_last_trigger_seconds",
             "Seconds since epoch of last trigger.",
-            MetricType::Gauge,
+            |u| u.last_trigger_usec.map(usec_to_seconds),
         ),
-        |u| u.last_trigger_usec.map(usec_to_seconds),
     );
     per_unit(
         out,
         snapshot,
-        (
+        Desc::counter(
             "node_systemd_socket_accepted_connections_total",
             "Total number of accepted socket connections",
-            MetricType::Counter,
+            |u| u.accepted.map(|n| n as f64),
         ),
-        |u| u.accepted.map(|n| n as f64),
     );
     per_unit(
         out,
         snapshot,
-        (
+        Desc::gauge(
             "node_systemd_socket_current_connections",
             "Current number of socket connections",
-            MetricType::Gauge,
+            |u| u.connections.map(|n| n as f64),
         ),
-        |u| u.connections.map(|n| n as f64),
     );
     // A gauge despite its name, as node_exporter types it.
     per_unit(
         out,
         snapshot,
-        (
+        Desc::gauge(
             "node_systemd_socket_refused_connections_total",
             "Total number of refused socket connections",
-            MetricType::Gauge,
+            |u| u.refused.map(|n| n as f64),
         ),
-        |u| u.refused.map(|n| n as f64),
     );
 
     if version >= MIN_VERSION_SYSTEM_STATE {
@@ -326,17 +316,22 @@ fn render(snapshot: &Snapshot, wanted: Wanted, out: &mut MetricSet) {
     }
 }
 
-/// A family with one `name`-labelled sample per selected unit that has a
-/// value.
+/// A count, `None` for the `u64::MAX` systemd reports for "no limit" and
+/// "not counted".
+fn bounded(n: Option<u64>) -> Option<f64> {
+    n.filter(|&n| n != u64::MAX).map(|n| n as f64)
+}
+
+/// The family `desc` with one `name`-labelled sample per selected unit that
+/// has a value; its source is the unit's value, if any.
 fn per_unit(
     out: &mut MetricSet,
     snapshot: &Snapshot,
-    (name, help, metric_type): (&'static str, &'static str, MetricType),
-    value: impl Fn(&units::UnitDetails) -> Option<f64>,
+    desc: Desc<fn(&units::UnitDetails) -> Option<f64>>,
 ) {
-    let family = out.family(name, help, metric_type, &["name"]);
+    let family = desc.family(out, &["name"]);
     for unit in &snapshot.selected {
-        if let Some(v) = value(unit) {
+        if let Some(v) = (desc.source)(unit) {
             family.push(&[unit.name.as_str()], v);
         }
     }
