@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A hung mount must not hurt the agent: mounts tests/hung_fs.py, a FUSE
+# A hung mount must not hurt the agent: mounts tests/scripts/lib/hung_fs.py, a FUSE
 # filesystem whose statfs never returns, runs the release binary on this
 # host's /proc, /sys and / with --collector.filesystem.mount-timeout=1s, and
 # checks that
@@ -68,7 +68,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-/usr/bin/python3 tests/hung_fs.py "$MNT" "$CALLS" >"$WORK/fuse.log" 2>&1 &
+/usr/bin/python3 tests/scripts/lib/hung_fs.py "$MNT" "$CALLS" >"$WORK/fuse.log" 2>&1 &
 FUSE_PID=$!
 for _ in $(seq 100); do
     grep -q " $MNT " /proc/1/mountinfo && break

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The systemd and logind collectors against a stand-in systemd and logind
-# (tests/fake_systemd.py) on a private dbus-daemon. systemd: every series and
+# (tests/scripts/lib/fake_systemd.py) on a private dbus-daemon. systemd: every series and
 # value over the system bus found
 # through DBUS_SYSTEM_BUS_ADDRESS, through the host root's
 # run/dbus/system_bus_socket, and through systemd's private socket; live
@@ -68,7 +68,7 @@ EOF
     dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>"$work/bus.log" &
     bus_pid=$!
     wait_until "$bus_pid" "$work/bus.log" test -S "$socket"
-    "$python" tests/fake_systemd.py --bus "unix:path=$socket" --private "$private" \
+    "$python" tests/scripts/lib/fake_systemd.py --bus "unix:path=$socket" --private "$private" \
         --ready "$work/fake.ready" 2>"$work/fake.log" &
     fake_pid=$!
     wait_until "$fake_pid" "$work/fake.log" test -s "$work/fake.ready"

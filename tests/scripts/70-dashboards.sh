@@ -6,7 +6,7 @@
 #  2. each dashboard type-checks against @grafana/schema (tsc --strict);
 #  3. the proof: Debian's prometheus scrapes the release hostwatch on this
 #     machine every second with our rules loaded, and every dashboard query
-#     and rule expression runs through its HTTP API (tests/dashboards/prove.py).
+#     and rule expression runs through its HTTP API (tests/scripts/lib/prove_dashboards.py).
 # Servers listen on 127.0.0.1 only; every step is bounded in time and both
 # servers are stopped however the script ends.
 set -euo pipefail
@@ -42,7 +42,7 @@ require_binary
 
 echo "-- rules"
 timeout 60 promtool check rules "$rules"/*.yaml
-timeout 60 "$python" tests/rules/check_rules.py "$rules" "$work/rules"
+timeout 60 "$python" tests/scripts/lib/check_rules.py "$rules" "$work/rules"
 timeout 120 promtool test rules "$work/rules/tests"/*.yaml
 timeout 60 "$python" scripts/render-prometheusrule --check
 timeout 60 "$python" scripts/render-dashboards --check
@@ -106,7 +106,7 @@ curl --silent --fail --max-time 5 --retry 30 --retry-delay 1 --retry-connrefused
     "http://127.0.0.1:$prom_port/-/ready" >/dev/null ||
     fail "prometheus not ready: $(tail -n 20 "$work/prometheus.log")"
 
-timeout 300 python3 "$checks/prove.py" --prometheus "http://127.0.0.1:$prom_port" \
+timeout 300 python3 tests/scripts/lib/prove_dashboards.py --prometheus "http://127.0.0.1:$prom_port" \
     --job hostwatch --instance "127.0.0.1:${agent_ports[hostwatch]}" --reference "$work/reference.txt" \
     --procfs /proc --sysfs /sys --rootfs / dashboards/*.json ||
     fail "the proof failed (summary above)"

@@ -2,7 +2,7 @@
 # Side by side with node_exporter: starts Debian's prometheus-node-exporter
 # and the release hostwatch on loopback, both on this machine's real /proc,
 # /sys and /, with the same collectors enabled (every collector hostwatch
-# has that node_exporter knows), and runs tests/parity.py on them: every
+# has that node_exporter knows), and runs tests/scripts/lib/parity.py on them: every
 # series node_exporter emits for a collector both run must be in hostwatch
 # with the same labels, steady gauges must agree and counters must be
 # bracketed. A collector hostwatch gains is covered without change here.
@@ -66,6 +66,6 @@ for _ in 1 2 3; do
 done
 [ -n "$ne_port" ] || fail "node_exporter did not start: $(tail -n 5 "$work/node_exporter.log")"
 
-timeout 300 python3 tests/parity.py "http://127.0.0.1:${agent_ports[hostwatch]}" \
+timeout 300 python3 tests/scripts/lib/parity.py "http://127.0.0.1:${agent_ports[hostwatch]}" \
     "http://127.0.0.1:$ne_port" || fail "hostwatch differs from node_exporter (see above)"
 echo "ok: hostwatch matches node_exporter on every collector both run"

@@ -2,7 +2,7 @@
 """Runs every dashboard query and every rule expression against a Prometheus
 that scrapes hostwatch, and fails on any error or unexplained empty result.
 
-  prove.py --prometheus URL --job JOB --instance HOST:PORT \
+  prove_dashboards.py --prometheus URL --job JOB --instance HOST:PORT \
            [--procfs /proc] [--sysfs /sys] [--rootfs /] DASHBOARD.json...
 
 What must hold:
