@@ -3,7 +3,10 @@
 //! `--no-flag` or `--flag=false`, and the last occurrence wins.
 //!
 //! Collector toggles (`--collector.<name>` / `--no-collector.<name>`) are
-//! generated from the registry, so every collector gets one.
+//! generated from the registry, so every collector gets one, and each
+//! collector adds its own flags (see [`crate::collectors::CollectorSpec`]).
+//!
+//! May import: everything but the HTTP layer; only the binary imports this.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -13,6 +13,9 @@
 //!
 //! A scrape's runs share blocking threads rather than taking one each (see
 //! [`RunQueue`]): most collectors take microseconds, less than a thread hop.
+//!
+//! May import: [`crate::collectors`], [`crate::process`] and the layers below
+//! them; never the HTTP layer or the command line.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -4,6 +4,8 @@
 //! goes on; a mutex it held is then poisoned. Every mutex here guards data
 //! that is consistent at each unlock (caches, counters, queues), so the next
 //! user takes the data as it is rather than failing too.
+//!
+//! May import: the standard library only.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

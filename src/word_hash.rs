@@ -8,6 +8,8 @@
 //! constant. That multiply carries bits only upwards, so `finish` folds the
 //! full 128-bit product of one more multiply, high half onto low, to bring
 //! every bit down to where hashbrown picks buckets.
+//!
+//! May import: the standard library only.
 
 use std::hash::Hasher;
 
