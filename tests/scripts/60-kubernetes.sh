@@ -15,9 +15,9 @@ source tests/scripts/lib/deps.sh
 # kubernetes-validate bundles schemas for.
 K8S_VERSIONS=(1.30.0 1.37.0)
 
-command -v kubectl >/dev/null 2>&1 || { echo "kubectl is needed to render the manifests" >&2; exit 1; }
 ensure_apt prometheus curl
 ensure_python_tools
+ensure_kubectl
 ensure_npm_tools
 
 work=$(mktemp -d /tmp/hostwatch-k8s-test.XXXXXX)

