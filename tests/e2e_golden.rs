@@ -10,44 +10,8 @@
 mod common;
 
 use common::exposition::{self, Sample};
-use common::{golden, Agent, FIXTURE_TREE, PROMETHEUS_ACCEPT};
-
-/// The golden run's flags besides [`FIXTURE_TREE`] and the
-/// `--collector.<name>` of every collector disabled by default (added from
-/// the registry): the flags that turn on optional metrics of a collector.
-const GOLDEN_FLAGS: &[&str] = &[
-    "--collector.cpu.info",
-    "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
-    "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
-    "--collector.bcache.priorityStats",
-    // The fixture's interface names are asked of the kernel in this test's
-    // own network namespace; only one that cannot exist here keeps the
-    // output independent of the machine (the ioctls answer ENODEV).
-    "--collector.ethtool.device-include=^veth3f2a1b7$",
-    "--collector.stat.softirq",
-    "--collector.sysctl.include=vm.swappiness",
-    "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",
-    "--collector.sysctl.include=net.ipv4.tcp_wmem",
-    "--collector.sysctl.include-info=kernel.seccomp.actions_avail",
-    "--collector.textfile.directory=tests/fixtures/textfile",
-];
-
-/// The modification time given to the textfile fixtures before each run, as
-/// a checkout leaves them with arbitrary ones and `node_textfile_mtime_seconds`
-/// reports them.
-const TEXTFILE_MTIME: u64 = 1_700_000_000;
-
-/// Collectors that read a live service rather than files, so the fixture
-/// tree cannot serve them: left out of the golden run and tested by their
-/// own scripts under `tests/scripts/` (systemd and logind: `40-systemd.sh`).
-const LIVE_SERVICE_COLLECTORS: &[&str] = &["logind", "systemd"];
-
-/// The registry's collectors the golden run enables.
-fn golden_collectors() -> impl Iterator<Item = &'static hostwatch::collectors::CollectorSpec> {
-    hostwatch::collectors::registry::ALL
-        .iter()
-        .filter(|spec| !LIVE_SERVICE_COLLECTORS.contains(&spec.name))
-}
+use common::fixture_run::{self, golden_collectors};
+use common::{golden, PROMETHEUS_ACCEPT};
 
 /// How to rewrite the golden files.
 const REGENERATE: &str = "UPDATE_GOLDEN=1 cargo test --test e2e_golden";
@@ -129,38 +93,6 @@ const VOLATILE: &[Volatile] = &[
     },
 ];
 
-/// The full argument list of the golden run.
-fn golden_args() -> Vec<String> {
-    let optional_collectors = golden_collectors()
-        .filter(|spec| !spec.default_enabled)
-        .map(|spec| format!("--collector.{}", spec.name));
-    FIXTURE_TREE
-        .iter()
-        .chain(GOLDEN_FLAGS)
-        .map(|s| s.to_string())
-        .chain(optional_collectors)
-        .collect()
-}
-
-fn start() -> Agent {
-    pin_textfile_mtimes();
-    // A fixed zone, so that time-zone metrics do not follow the test machine.
-    Agent::start_with_env(&golden_args(), &[("TZ", "UTC")])
-}
-
-fn pin_textfile_mtimes() {
-    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(TEXTFILE_MTIME);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/textfile");
-    for entry in std::fs::read_dir(&dir).expect("textfile fixtures") {
-        let path = entry.expect("directory entry").path();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .and_then(|f| f.set_modified(mtime))
-            .unwrap_or_else(|e| panic!("setting the mtime of {}: {e}", path.display()));
-    }
-}
-
 fn rule_for(metric: &str) -> Option<&'static Volatile> {
     VOLATILE
         .iter()
@@ -225,7 +157,7 @@ fn assert_all_collectors_succeeded(text: &str) {
 /// Scrapes with `accept`, checks the content type, and compares the masked
 /// body with the golden file at `golden_path`.
 fn check_format(accept: Option<&str>, content_type: &str, golden_path: &str) {
-    let agent = start();
+    let agent = fixture_run::start();
     let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
     let response = agent.request("GET", "/metrics", &headers);
     assert_eq!(response.status, 200);

@@ -1,7 +1,7 @@
 //! Reading sample lines of the text and OpenMetrics formats back, enough
 //! for tests to compare series and look values up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One sample line, borrowed from the exposition text.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +123,58 @@ pub fn scraped_collectors(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// What a metric family is, without its samples: as a reference lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FamilyShape {
+    /// The family name.
+    pub name: String,
+    /// The type, as `# TYPE` gives it (`untyped` when there is none).
+    pub metric_type: String,
+    /// The label names of its samples, without a summary's `quantile` or a
+    /// histogram's `le`.
+    pub labels: BTreeSet<String>,
+    /// The help, as written (escapes kept).
+    pub help: String,
+}
+
+/// The families of a text-format exposition, by name.
+pub fn families(text: &str) -> BTreeMap<String, FamilyShape> {
+    let mut shapes: BTreeMap<String, FamilyShape> = BTreeMap::new();
+    fn shape<'a>(shapes: &'a mut BTreeMap<String, FamilyShape>, name: &str) -> &'a mut FamilyShape {
+        shapes
+            .entry(name.to_string())
+            .or_insert_with(|| FamilyShape {
+                name: name.to_string(),
+                metric_type: "untyped".to_string(),
+                labels: BTreeSet::new(),
+                help: String::new(),
+            })
+    }
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            shape(&mut shapes, name).help = help.to_string();
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, metric_type) = rest.split_once(' ').unwrap_or((rest, ""));
+            shape(&mut shapes, name).metric_type = metric_type.to_string();
+        } else if let Some(sample) = parse_sample(line) {
+            // A summary's or histogram's lines carry suffixes of its name.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .filter_map(|suffix| sample.name.strip_suffix(suffix))
+                .find(|base| shapes.contains_key(*base))
+                .unwrap_or(sample.name);
+            let labels = sample
+                .labels
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .filter(|name| name != "le" && name != "quantile");
+            shape(&mut shapes, family).labels.extend(labels);
+        }
+    }
+    shapes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +196,22 @@ mod tests {
             value("a 1\nb{c=\"d\"} +Inf\n", "b{c=\"d\"}"),
             Some(f64::INFINITY)
         );
+    }
+
+    #[test]
+    fn families_of_a_scrape() {
+        let text = "# HELP node_a A.\n# TYPE node_a gauge\nnode_a{x=\"1\"} 1\nnode_a{y=\"2\"} 1\n\
+                    # HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\",z=\"3\"} 1\nh_sum{z=\"3\"} 1\n\
+                    h_count{z=\"3\"} 1\nbare 2\n";
+        let families = families(text);
+        let shape = |name: &str| {
+            let f = &families[name];
+            let labels: Vec<&str> = f.labels.iter().map(String::as_str).collect();
+            (f.metric_type.as_str(), labels, f.help.as_str())
+        };
+        assert_eq!(shape("node_a"), ("gauge", vec!["x", "y"], "A."));
+        assert_eq!(shape("h"), ("histogram", vec!["z"], "H."));
+        assert_eq!(shape("bare"), ("untyped", vec![], ""));
+        assert_eq!(families.len(), 3);
     }
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod exposition;
+pub mod fixture_run;
 pub mod golden;
 pub mod http;
 

@@ -86,6 +86,7 @@ terminate "$agent_pid"
 agent_pid=""
 
 expect_line 'node_scrape_collector_success{collector="ethtool"} 1'
+check_live_families ethtool "$work/metrics.txt"
 for dev in "$left" "$right"; do
     grep -q "^node_ethtool_info{bus_info=\"\",device=\"$dev\",driver=\"veth\",expansion_rom_version=\"\",firmware_version=\"\",version=\"[^\"]*\"} 1$" \
         "$work/metrics.txt" || fail "no node_ethtool_info for $dev with driver veth"

@@ -194,6 +194,7 @@ all_metrics=(--collector.systemd.enable-restarts-metrics --collector.systemd.ena
 DBUS_SYSTEM_BUS_ADDRESS="unix:path=$socket" start_agent env \
     --collector.disable-defaults --collector.systemd "${all_metrics[@]}" --scrape.timeout=20s
 check_series env "DBUS_SYSTEM_BUS_ADDRESS" "$work/full.txt"
+check_live_families systemd "$work/env.metrics"
 help_lines "$work/env.metrics" | diff -u "$work/help.txt" - >&2 ||
     fail "HELP/TYPE lines differ (- expected, + actual)"
 echo "ok: HELP and TYPE lines match node_exporter's"
@@ -316,6 +317,7 @@ logind_sessions 3 >"$work/logind-ssh.txt"
 # session seen live, and reconnection after the bus restarts.
 start_agent logind --path.rootfs="$root" --collector.disable-defaults --collector.logind
 check_logind logind "--path.rootfs" "$work/logind.txt"
+check_live_families logind "$work/logind.metrics"
 grep -qx '# HELP node_logind_sessions Number of sessions registered in logind.' "$work/logind.metrics" ||
     fail "logind: HELP differs from node_exporter's"
 grep -qx '# TYPE node_logind_sessions gauge' "$work/logind.metrics" ||

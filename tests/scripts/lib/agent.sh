@@ -105,3 +105,24 @@ kill_all_agents() {
         kill_agent "$name"
     done
 }
+
+# check_live_families NAME SCRAPE_FILE: the families of the collector NAME
+# in SCRAPE_FILE (a scrape with that collector alone and its optional
+# families on) have the names, types, labels and help of
+# tests/golden/live/NAME.prom, the scrape docs/metrics.md lists for it.
+# UPDATE_GOLDEN=1 saves the scrape there instead.
+check_live_families() {
+    local name=$1 scrape_file=$2 golden="tests/golden/live/$1.prom"
+    python3 tests/scripts/lib/families.py collector <"$scrape_file" >"$work/$name.live.prom"
+    if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
+        mkdir -p "$(dirname "$golden")"
+        cp "$work/$name.live.prom" "$golden"
+        echo "wrote $golden"
+        return
+    fi
+    [ -f "$golden" ] || fail "$golden missing: run this script with UPDATE_GOLDEN=1"
+    diff -u <(python3 tests/scripts/lib/families.py shapes <"$golden") \
+        <(python3 tests/scripts/lib/families.py shapes <"$work/$name.live.prom") >&2 ||
+        fail "$name: the families differ from $golden (- saved, + scraped); after an intended change, rerun with UPDATE_GOLDEN=1, then UPDATE_DOCS=1 cargo test --test docs"
+    echo "ok: $name: the families docs/metrics.md lists"
+}
