@@ -169,7 +169,7 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         basic_auth = !web_config.basic_auth_users.is_empty(),
         "web configuration"
     );
-    let app = Guard::new(&web_config).protect(routes::router(state, &cli.telemetry_path));
+    let app = Guard::new(&web_config).protect(routes::router(state));
     let (stop_sender, stop) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {

@@ -293,6 +293,26 @@ fn telemetry_path_moves_the_metrics() {
 }
 
 #[test]
+fn any_telemetry_path_is_served_as_written() {
+    // Router pattern syntax, and the paths of the fixed pages: the metrics
+    // are served at the path as written, and nothing else takes it.
+    for path in ["/-/ready", "/*rest", "/:x", "/{x}", "/"] {
+        let flag = format!("--web.telemetry-path={path}");
+        let args: Vec<&str> = ONLY_LOADAVG
+            .iter()
+            .copied()
+            .chain([flag.as_str()])
+            .collect();
+        let agent = fixture_agent(&args);
+        let response = agent.get(path);
+        assert_eq!(response.status, 200, "{path}");
+        assert!(response.text().contains("\nnode_load1 "), "{path}");
+        assert_eq!(agent.get("/other").status, 404, "{path} is no pattern");
+        assert_eq!(agent.request("POST", path, &[]).status, 405, "{path}");
+    }
+}
+
+#[test]
 fn health_and_readiness_are_200() {
     let agent = fixture_agent(&[]);
     for path in ["/-/healthy", "/-/ready"] {

@@ -6,9 +6,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -26,6 +26,8 @@ const SCRAPE_TIMEOUT_SHARE: f64 = 0.9;
 /// Everything the handlers share.
 pub struct AppState {
     scraper: Arc<Scraper>,
+    /// Where the metrics are served, matched literally.
+    telemetry_path: String,
     /// Bounds concurrent metric requests; `None` when unlimited.
     limiter: Option<Semaphore>,
     max_requests: usize,
@@ -35,12 +37,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for serving `scraper` with at most `max_requests` concurrent
-    /// scrapes (0 = unlimited).
+    /// State for serving `scraper` at `telemetry_path` with at most
+    /// `max_requests` concurrent scrapes (0 = unlimited).
     pub fn new(scraper: Arc<Scraper>, max_requests: usize, telemetry_path: &str) -> AppState {
         let landing_page = landing_page(&scraper.enabled(), telemetry_path);
         AppState {
             scraper,
+            telemetry_path: telemetry_path.to_string(),
             limiter: (max_requests > 0).then(|| Semaphore::new(max_requests)),
             max_requests,
             landing_page,
@@ -50,26 +53,43 @@ impl AppState {
     }
 }
 
-/// The router: the telemetry path, `/` (landing page, unless it is the
-/// telemetry path), `/-/healthy`, `/-/ready`; 404 elsewhere, 405 for
-/// methods other than GET and HEAD.
-pub fn router(state: Arc<AppState>, telemetry_path: &str) -> Router {
-    let mut router = Router::new()
-        .route(telemetry_path, get(metrics).fallback(method_not_allowed))
-        .route(
-            "/-/healthy",
-            get(|| async { "Healthy\n" }).fallback(method_not_allowed),
-        )
-        .route(
-            "/-/ready",
-            get(|| async { "Ready\n" }).fallback(method_not_allowed),
-        );
-    if telemetry_path != "/" {
-        router = router.route("/", get(landing).fallback(method_not_allowed));
+/// The router: the telemetry path, `/` (landing page), `/-/healthy`,
+/// `/-/ready`; 404 elsewhere, 405 for methods other than GET and HEAD.
+///
+/// The telemetry path is compared with the request's path as it is, not
+/// given to the router as a pattern: any path node_exporter accepts works,
+/// `{x}`, `*` and `:` included, and one of the fixed pages' paths serves the
+/// metrics instead of that page.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new();
+    let fixed: [(&str, MethodRouter<Arc<AppState>>); 3] = [
+        ("/-/healthy", get(|| async { "Healthy\n" })),
+        ("/-/ready", get(|| async { "Ready\n" })),
+        ("/", get(landing)),
+    ];
+    for (path, page) in fixed {
+        if path != state.telemetry_path {
+            router = router.route(path, page.fallback(method_not_allowed));
+        }
     }
-    router
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
-        .with_state(state)
+    router.fallback(telemetry_or_not_found).with_state(state)
+}
+
+/// The metrics at the telemetry path, 404 elsewhere.
+async fn telemetry_or_not_found(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if uri.path() != state.telemetry_path {
+        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed().await;
+    }
+    metrics(State(state), query, headers).await
 }
 
 async fn method_not_allowed() -> Response {
