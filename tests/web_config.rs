@@ -296,6 +296,38 @@ fn basic_auth_guards_every_path_with_configured_headers() {
 }
 
 #[test]
+fn an_expensive_hash_never_holds_the_server_or_its_shutdown() {
+    // A well-formed hash of the highest cost accepted: each check takes
+    // seconds of a core.
+    let setup = Setup::new();
+    let expensive = format!("$2y$16${}", "a".repeat(53));
+    let mut agent = setup.start(&format!("basic_auth_users:\n  prometheus: '{expensive}'\n"));
+    let port = agent.port();
+    let guesses = std::thread::spawn(move || {
+        for user in ["prometheus", "nobody"] {
+            let auth = basic(user, "guess");
+            let _ = http::request(port, "GET", "/metrics", &[("Authorization", &auth)]);
+        }
+    });
+    // Whatever bcrypt is busy with, requests without credentials are
+    // answered at once.
+    for path in ["/-/healthy", "/-/ready", "/metrics"] {
+        let started = std::time::Instant::now();
+        assert_eq!(agent.get(path).status, 401, "{path}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path} waited for bcrypt"
+        );
+    }
+    agent.signal(libc::SIGTERM);
+    let status = agent
+        .wait_exit(Duration::from_secs(3))
+        .expect("SIGTERM ends the agent while bcrypt runs");
+    assert!(status.success(), "{status:?}");
+    let _ = guesses.join();
+}
+
+#[test]
 fn rate_limit_answers_429_beyond_the_burst() {
     let setup = Setup::new();
     let agent = setup.start("rate_limit:\n  interval: 1h\n  burst: 2\n");
@@ -373,6 +405,20 @@ fn broken_configurations_stop_start_up_naming_the_problem() {
         (
             "http_server_config:\n  headers:\n    Server: x\n",
             "\"Server\" can not be configured",
+        ),
+        (
+            &format!(
+                "basic_auth_users:\n  prometheus: '$2y$31${}'\n",
+                "a".repeat(53)
+            ) as &str,
+            "basic_auth_users.prometheus: bcrypt cost 31 is above 16",
+        ),
+        (
+            &format!(
+                "basic_auth_users:\n  prometheus: '$2y$17${}'\n",
+                "a".repeat(53)
+            ) as &str,
+            "basic_auth_users.prometheus: bcrypt cost 17 is above 16",
         ),
     ];
     for (text, fragment) in cases {

@@ -5,7 +5,7 @@
 //! repeating them (every scrape) costs one hash lookup, not one bcrypt run.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::unpoisoned::lock;
 use base64::Engine;
@@ -24,7 +24,12 @@ const DUMMY_PASSWORD: &[u8] = b"hostwatch: no such user";
 /// The configured users and the verification cache.
 pub struct BasicAuth {
     users: Vec<(String, String)>,
-    dummy_hash: String,
+    /// The cost of the most expensive configured hash, which the dummy has.
+    dummy_cost: u32,
+    /// Made at the first check of an unknown name, on a blocking thread:
+    /// at a high cost it takes seconds, which start-up and the async worker
+    /// must not wait for.
+    dummy_hash: OnceLock<String>,
     cache: Mutex<HashMap<[u8; 32], bool>>,
     /// One bcrypt run at a time: each takes a core for tens of
     /// milliseconds, and scrapes must not starve behind a password guesser.
@@ -40,9 +45,10 @@ enum Lookup {
 /// A bcrypt check still to run.
 struct Check {
     key: [u8; 32],
-    hash: String,
+    /// The user's hash; `None` for an unknown user, checked against the
+    /// dummy.
+    hash: Option<String>,
     password: Vec<u8>,
-    known: bool,
 }
 
 impl BasicAuth {
@@ -54,18 +60,16 @@ impl BasicAuth {
         }
         // The dummy costs what the most expensive real hash costs, so an
         // unknown name takes no less time than a known one.
-        let cost = users
+        let dummy_cost = users
             .values()
             .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
             .map(|p| p.get_cost())
             .max()
             .unwrap_or(bcrypt::DEFAULT_COST);
-        let dummy_hash = bcrypt::hash_with_salt(DUMMY_PASSWORD, cost, [0x5a; 16])
-            .map(|parts| parts.format_for_version(bcrypt::Version::TwoB))
-            .unwrap_or_default();
         Some(BasicAuth {
             users: users.iter().map(|(u, h)| (u.clone(), h.clone())).collect(),
-            dummy_hash,
+            dummy_cost,
+            dummy_hash: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
             bcrypt: Semaphore::new(1),
         })
@@ -110,30 +114,45 @@ impl BasicAuth {
                 found = Some(hash);
             }
         }
-        let known = found.is_some();
-        let hash = found.unwrap_or(&self.dummy_hash).to_string();
-        let key = cache_key(user, &hash, password);
+        // An unknown user's outcome is keyed without a hash: the dummy is
+        // made only when one is first checked.
+        let key = cache_key(user, found.unwrap_or_default(), password);
         match self.lock_cache().get(&key) {
             Some(&granted) => Lookup::Cached(granted),
             None => Lookup::Verify(Check {
                 key,
-                hash,
+                hash: found.map(str::to_string),
                 password: password.to_vec(),
-                known,
             }),
         }
     }
 
-    /// Runs bcrypt for a cache miss and caches the outcome.
+    /// Runs bcrypt for a cache miss and caches the outcome. An unknown user
+    /// is checked against the dummy, so that it costs what a known one
+    /// costs, and is never granted.
     fn verify(&self, check: Check) -> bool {
-        let matches = bcrypt::verify(&check.password, &check.hash).unwrap_or(false);
-        let granted = check.known && matches;
+        let granted = match &check.hash {
+            Some(hash) => bcrypt::verify(&check.password, hash).unwrap_or(false),
+            None => {
+                let _ = bcrypt::verify(&check.password, self.dummy_hash());
+                false
+            }
+        };
         let mut cache = self.lock_cache();
         if cache.len() >= CACHE_CAPACITY {
             cache.clear();
         }
         cache.insert(check.key, granted);
         granted
+    }
+
+    /// The dummy hash, made on first use.
+    fn dummy_hash(&self) -> &str {
+        self.dummy_hash.get_or_init(|| {
+            bcrypt::hash_with_salt(DUMMY_PASSWORD, self.dummy_cost, [0x5a; 16])
+                .map(|parts| parts.format_for_version(bcrypt::Version::TwoB))
+                .unwrap_or_default()
+        })
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], bool>> {
@@ -210,12 +229,25 @@ mod tests {
     }
 
     #[test]
-    fn unknown_users_are_checked_against_the_dummy_hash() {
+    fn unknown_users_are_checked_against_a_dummy_made_when_first_needed() {
         let auth = BasicAuth::new(&users()).unwrap();
-        let parts: bcrypt::HashParts = auth.dummy_hash.parse().unwrap();
-        assert_eq!(parts.get_cost(), 4);
+        assert!(auth.dummy_hash.get().is_none(), "not made at start-up");
+        assert!(auth.check(b"alice", b"secret"));
+        assert!(auth.dummy_hash.get().is_none(), "nor for a known user");
         // Even the dummy's own password grants nothing.
         assert!(!auth.check(b"nobody", DUMMY_PASSWORD));
+        let parts: bcrypt::HashParts = auth.dummy_hash.get().unwrap().parse().unwrap();
+        assert_eq!(parts.get_cost(), 4, "the cost of the dearest hash");
+    }
+
+    #[test]
+    fn an_expensive_hash_costs_nothing_at_start_up() {
+        // A well-formed hash of cost 16: making its dummy would take seconds.
+        let expensive = format!("$2b$16${}", "a".repeat(53));
+        let users = BTreeMap::from([("slow".to_string(), expensive)]);
+        let auth = BasicAuth::new(&users).unwrap();
+        assert_eq!(auth.dummy_cost, 16);
+        assert!(auth.dummy_hash.get().is_none());
     }
 
     #[test]

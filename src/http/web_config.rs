@@ -238,14 +238,27 @@ fn header_policy(headers: BTreeMap<String, String>) -> Result<Vec<(String, Strin
     Ok(policy)
 }
 
-/// A bcrypt hash must be given, never the password itself. The message
-/// names the user, never the value.
+/// The highest bcrypt cost accepted. Each step doubles a check's work: a
+/// check at cost 16 takes some 5 s of a core on a 2-vCPU VM, one at 17
+/// longer than Prometheus's default scrape timeout, and one at 31 days.
+pub const MAX_BCRYPT_COST: u32 = 16;
+
+/// A bcrypt hash must be given, never the password itself, and of a cost a
+/// scrape can wait for. The message names the user, never the value.
 fn check_bcrypt_hash(user: &str, hash: &str) -> Result<(), String> {
     let parts: bcrypt::HashParts = hash.parse().map_err(|_| {
         format!("basic_auth_users.{user}: not a bcrypt hash (a plaintext password?); hash it, e.g. with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`")
     })?;
-    if !(4..=31).contains(&parts.get_cost()) {
-        return Err(format!("basic_auth_users.{user}: bcrypt cost out of range"));
+    let cost = parts.get_cost();
+    if cost < 4 {
+        return Err(format!(
+            "basic_auth_users.{user}: bcrypt cost {cost} is below bcrypt's minimum of 4"
+        ));
+    }
+    if cost > MAX_BCRYPT_COST {
+        return Err(format!(
+            "basic_auth_users.{user}: bcrypt cost {cost} is above {MAX_BCRYPT_COST}: each check would take a core for longer than a scrape waits (10 s and more); hash the password again with a cost of 10 to 12 (htpasswd -nBC 10)"
+        ));
     }
     Ok(())
 }
