@@ -1,16 +1,25 @@
 //! Logging set-up: node_exporter's `--log.level` and `--log.format`
 //! (logfmt or JSON), to standard error.
 //!
+//! Lines are written by a thread of their own, through a bounded queue: a
+//! standard error nobody reads (a full pipe, a stopped terminal) must never
+//! hold the server, a scrape or shutdown. When the queue is full, lines are
+//! dropped and counted, and the count is logged once the sink drains.
+//!
 //! May import: the standard library and the logging crates only.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
 /// Log severities, as node_exporter's `--log.level`.
@@ -45,7 +54,7 @@ pub fn init(level: LogLevel, format: LogFormat) {
     };
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(LogQueue::start())
         .with_ansi(false);
     match format {
         LogFormat::Logfmt => builder.event_format(Logfmt).init(),
@@ -55,6 +64,137 @@ pub fn init(level: LogLevel, format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .init(),
+    }
+}
+
+/// Lines queued for the writer thread at most: some 200 KiB of typical
+/// lines, many seconds of the busiest debug logging.
+const QUEUE_LINES: usize = 1024;
+
+/// The longest line queued; the rest of a longer one is cut.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// What the writer thread is handed.
+enum Message {
+    /// One formatted line.
+    Line(Vec<u8>),
+    /// A request to say when every line before it is written.
+    Flush(SyncSender<()>),
+}
+
+/// The sending end of the writer thread's queue.
+struct LogQueue {
+    sender: SyncSender<Message>,
+}
+
+/// Lines dropped because the queue was full, not yet reported.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The queue of the installed subscriber, for [`flush`].
+static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
+
+impl LogQueue {
+    /// Starts the writer thread on standard error.
+    fn start() -> LogQueue {
+        let (sender, receiver) = mpsc::sync_channel(QUEUE_LINES);
+        let _ = QUEUE.set(sender.clone());
+        // Without the thread, lines are dropped and counted: the agent
+        // still serves.
+        let _ = std::thread::Builder::new()
+            .name("log".to_string())
+            .spawn(move || write_lines(receiver, io::stderr()));
+        LogQueue { sender }
+    }
+}
+
+/// Writes queued lines to `sink` until the queue closes; after a line, it
+/// logs how many were dropped while the queue was full.
+fn write_lines(receiver: Receiver<Message>, mut sink: impl Write) {
+    for message in receiver {
+        match message {
+            Message::Line(line) => {
+                let _ = sink.write_all(&line);
+                let dropped = DROPPED.swap(0, Ordering::Relaxed);
+                if dropped > 0 {
+                    tracing::warn!(
+                        dropped,
+                        "log lines dropped: standard error was not being read"
+                    );
+                }
+            }
+            Message::Flush(done) => {
+                let _ = sink.flush();
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Waits up to `timeout` for the lines logged so far to be written: at
+/// exit, so that the last lines are not lost, without hanging on a sink
+/// nobody reads.
+pub fn flush(timeout: Duration) {
+    let Some(queue) = QUEUE.get() else {
+        return;
+    };
+    let (done, written) = mpsc::sync_channel(1);
+    let deadline = std::time::Instant::now() + timeout;
+    let mut message = Message::Flush(done);
+    loop {
+        match queue.try_send(message) {
+            Ok(()) => break,
+            Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                message = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return,
+        }
+    }
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let _ = written.recv_timeout(left);
+}
+
+/// One event's line, handed to the queue when the formatter is done with it.
+struct QueuedLine<'a> {
+    sender: &'a SyncSender<Message>,
+    line: Vec<u8>,
+}
+
+impl Write for QueuedLine<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let room = MAX_LINE_BYTES.saturating_sub(self.line.len());
+        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for QueuedLine<'_> {
+    fn drop(&mut self) {
+        if self.line.is_empty() {
+            return;
+        }
+        if self.line.len() == MAX_LINE_BYTES && self.line.last() != Some(&b'\n') {
+            self.line.push(b'\n');
+        }
+        let line = std::mem::take(&mut self.line);
+        if self.sender.try_send(Message::Line(line)).is_err() {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogQueue {
+    type Writer = QueuedLine<'a>;
+
+    fn make_writer(&'a self) -> QueuedLine<'a> {
+        QueuedLine {
+            sender: &self.sender,
+            line: Vec::new(),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use hostwatch::http::listen::ListenAddress;
 use hostwatch::http::routes::{self, AppState};
 use hostwatch::http::web_config::WebConfig;
 use hostwatch::http::{serve, tls};
+use hostwatch::logging;
 use hostwatch::process::{limits, selfcheck, version};
 use hostwatch::scrape::Scraper;
 use tokio::sync::watch;
@@ -35,13 +36,17 @@ fn use_one_malloc_arena() {
 /// well within two seconds even when a request is stuck on a hung collector.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
+/// How long the last log lines get to reach standard error at exit; a sink
+/// nobody reads must not keep the agent from exiting.
+const LOG_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+
 fn main() -> ExitCode {
     use_one_malloc_arena();
     let options = match cli::parse(std::env::args_os()) {
         Ok(options) => options,
         Err(e) => e.exit(),
     };
-    hostwatch::logging::init(options.cli.log_level, options.cli.log_format);
+    logging::init(options.cli.log_level, options.cli.log_format);
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "panic");
     }));
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             tracing::error!(err = %e, "cannot start the async runtime");
+            logging::flush(LOG_FLUSH_TIMEOUT);
             return ExitCode::FAILURE;
         }
     };
@@ -78,14 +84,15 @@ fn main() -> ExitCode {
     // collector stuck reading a wedged file never finishes: leave such
     // threads to the process exit, as requests already had their grace.
     runtime.shutdown_background();
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
-            eprintln!("hostwatch: {message}");
             ExitCode::FAILURE
         }
-    }
+    };
+    logging::flush(LOG_FLUSH_TIMEOUT);
+    code
 }
 
 async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {

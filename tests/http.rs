@@ -629,3 +629,79 @@ fn help_and_version_exit_0() {
         assert!(exited.status.success(), "{flag}: {}", exited.stderr);
     }
 }
+
+#[test]
+fn a_standard_error_nobody_reads_never_holds_the_agent() {
+    let port = {
+        let free = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+        free.local_addr().expect("its address").port()
+    };
+    // Debug logging with every collector failing (no procfs) writes some
+    // kilobytes a scrape into a pipe nobody reads: it fills within a few
+    // dozen scrapes.
+    let mut child = std::process::Command::new(common::BINARY)
+        .current_dir(common::crate_root())
+        .args([
+            &format!("--web.listen-address=127.0.0.1:{port}"),
+            "--path.procfs=/nonexistent/proc",
+            "--path.sysfs=/nonexistent/sys",
+            "--log.level=debug",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the agent");
+    assert!(
+        eventually(SOON, || http::request(port, "GET", "/-/ready", &[])
+            .is_ok_and(|r| r.status == 200)),
+        "the agent never became ready"
+    );
+    for scrape in 0..200 {
+        let started = Instant::now();
+        let response = http::request(port, "GET", "/metrics", &[]).expect("scraping");
+        assert_eq!(response.status, 200, "scrape {scrape}");
+        assert!(
+            started.elapsed() < SOON,
+            "scrape {scrape} waited for the log"
+        );
+    }
+    assert_eq!(
+        http::request(port, "GET", "/-/healthy", &[])
+            .map(|r| r.status)
+            .ok(),
+        Some(200)
+    );
+
+    // Reading again, the log says what it dropped.
+    let mut stderr = child.stderr.take().expect("the agent's stderr");
+    let (lines, reader) = {
+        let (sender, lines) = std::sync::mpsc::channel();
+        let reader = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = sender.send(text);
+        });
+        (lines, reader)
+    };
+    // A fresh scrape logs again, which reports the lines dropped before.
+    let _ = http::request(port, "GET", "/metrics", &[]);
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the agent") {
+            break status;
+        }
+        assert!(started.elapsed() < SOON, "SIGTERM did not end the agent");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let text = lines.recv_timeout(SOON).expect("the log");
+    reader.join().expect("the reader");
+    assert!(
+        text.contains("log lines dropped: standard error was not being read"),
+        "{}",
+        &text[text.len().saturating_sub(2000)..]
+    );
+}
