@@ -1,12 +1,13 @@
 //! Gathering the families of many textfiles into one consistent set.
 //!
-//! Each file is taken whole or not at all: a file that contradicts what the
-//! files before it established (another type or help for a metric, a series
-//! they already have, a name that collides with their summaries or
-//! histograms) is refused, so the output never depends on which of two
-//! conflicting files happened to win. Within a file, samples of a family
-//! that lack labels its other samples have get them with empty values, as
-//! node_exporter does, so that each file's family is consistent.
+//! As node_exporter (through client_golang's registry) does, what
+//! contradicts the families accepted before it is dropped alone, and the
+//! rest of its file is kept: a family of another type or help than the same
+//! metric in an earlier file, a family named like another's summary or
+//! histogram lines, a series already seen. Files are taken in name order and
+//! a file's families in the order they first appear, so the output never
+//! depends on chance. Within a file, samples of a family that lack labels
+//! its other samples have get them with empty values, as node_exporter does.
 
 use std::collections::{HashMap, HashSet};
 
@@ -41,88 +42,91 @@ struct Merged {
 }
 
 impl Textfiles {
-    /// Adds the families of the file at `path`, or refuses the whole file
-    /// with the reason and adds nothing.
-    pub fn add(&mut self, path: &str, families: Vec<ParsedFamily>) -> Result<(), String> {
-        for family in &families {
-            if let Some(series) = family.series.iter().find(|s| s.timestamp_ms.is_some()) {
-                return Err(format!(
-                    "line {}: client-side timestamps are not supported, skipping the entire file",
-                    series.line
-                ));
-            }
-            if [MTIME_METRIC, SCRAPE_ERROR_METRIC].contains(&family.name.as_str()) {
-                return Err(format!(
-                    "metric {} is the textfile collector's own",
-                    family.name
-                ));
-            }
-            if let Some(&index) = self.by_name.get(&family.name) {
-                self.families[index].check_agreement(family)?;
-            }
-            self.check_collisions(family, &families)?;
+    /// Adds the families of the file at `path`. A file with client-side
+    /// timestamps is refused whole, with the reason, as node_exporter
+    /// refuses it; otherwise what contradicts earlier families is dropped
+    /// and each drop described in the list returned.
+    pub fn add(&mut self, path: &str, families: Vec<ParsedFamily>) -> Result<Vec<String>, String> {
+        if let Some(series) = families
+            .iter()
+            .flat_map(|f| &f.series)
+            .find(|s| s.timestamp_ms.is_some())
+        {
+            return Err(format!(
+                "line {}: client-side timestamps are not supported, skipping the entire file",
+                series.line
+            ));
         }
-
-        let mut filled: Vec<Vec<(LabelSet, SeriesValue)>> = Vec::with_capacity(families.len());
-        for family in &families {
-            let series = fill_missing_labels(family);
-            let earlier = self.by_name.get(&family.name).map(|&i| &self.families[i]);
-            let mut seen: HashSet<&LabelSet> = HashSet::new();
-            for (labels, _) in &series {
-                if !seen.insert(labels) || earlier.is_some_and(|m| m.keys.contains(labels)) {
-                    return Err(format!(
-                        "duplicate series {}{}",
-                        family.name,
-                        describe(labels)
-                    ));
-                }
+        let mut dropped = Vec::new();
+        for family in families {
+            if let Err(reason) = self.add_family(path, family, &mut dropped) {
+                dropped.push(reason);
             }
-            filled.push(series);
         }
+        Ok(dropped)
+    }
 
-        for (family, series) in families.into_iter().zip(filled) {
-            let index = *self.by_name.entry(family.name.clone()).or_insert_with(|| {
-                self.families.push(Merged {
-                    name: family.name.clone(),
-                    metric_type: family.metric_type,
-                    help: None,
-                    files: Vec::new(),
-                    series: Vec::new(),
-                    keys: HashSet::new(),
-                });
-                self.families.len() - 1
+    /// Adds one family, or refuses it with the reason; its series already
+    /// seen are dropped, each described in `dropped`.
+    fn add_family(
+        &mut self,
+        path: &str,
+        family: ParsedFamily,
+        dropped: &mut Vec<String>,
+    ) -> Result<(), String> {
+        if [MTIME_METRIC, SCRAPE_ERROR_METRIC].contains(&family.name.as_str()) {
+            return Err(format!(
+                "metric {} is the textfile collector's own; dropped",
+                family.name
+            ));
+        }
+        if let Some(&index) = self.by_name.get(&family.name) {
+            self.families[index].check_agreement(&family)?;
+        }
+        self.check_collisions(&family)?;
+
+        let series = fill_missing_labels(&family);
+        let index = *self.by_name.entry(family.name.clone()).or_insert_with(|| {
+            self.families.push(Merged {
+                name: family.name.clone(),
+                metric_type: family.metric_type,
+                help: None,
+                files: Vec::new(),
+                series: Vec::new(),
+                keys: HashSet::new(),
             });
-            let merged = &mut self.families[index];
-            if merged.help.is_none() {
-                merged.help = family.help;
-            }
+            self.families.len() - 1
+        });
+        let merged = &mut self.families[index];
+        if merged.help.is_none() {
+            merged.help = family.help;
+        }
+        if merged.files.last().is_none_or(|last| last != path) {
             merged.files.push(path.to_string());
-            for (labels, value) in series {
-                merged.keys.insert(labels.clone());
-                merged.series.push((labels, value));
+        }
+        for (labels, value) in series {
+            if merged.keys.contains(&labels) {
+                dropped.push(format!(
+                    "duplicate series {}{}; dropped",
+                    family.name,
+                    describe(&labels)
+                ));
+                continue;
             }
+            merged.keys.insert(labels.clone());
+            merged.series.push((labels, value));
         }
         Ok(())
     }
 
     /// Refuses a family whose name collides with another family's summary
-    /// or histogram lines (`x_sum` beside a summary `x`), among the accepted
-    /// families and those of the same file, as client_golang does.
-    fn check_collisions(
-        &self,
-        family: &ParsedFamily,
-        same_file: &[ParsedFamily],
-    ) -> Result<(), String> {
+    /// or histogram lines (`x_sum` beside a summary `x`), among the families
+    /// accepted so far, as client_golang does.
+    fn check_collisions(&self, family: &ParsedFamily) -> Result<(), String> {
         let type_of = |name: &str| {
-            same_file
-                .iter()
-                .find(|f| f.name == name)
-                .map(|f| f.metric_type)
-                .or_else(|| {
-                    self.by_name
-                        .get(name)
-                        .map(|&i| self.families[i].metric_type)
-                })
+            self.by_name
+                .get(name)
+                .map(|&i| self.families[i].metric_type)
         };
         // Whether `line_name` is one of the lines of `base`.
         let clash = |base: &str, base_type: MetricType, line_name: &str| {
@@ -134,7 +138,7 @@ impl Textfiles {
             };
             clashes.then(|| {
                 format!(
-                    "metric {line_name} collides with the {} {base}",
+                    "metric {line_name} collides with the {} {base}; dropped",
                     type_name(base_type)
                 )
             })
@@ -195,7 +199,7 @@ impl Merged {
     fn check_agreement(&self, family: &ParsedFamily) -> Result<(), String> {
         if family.metric_type != self.metric_type {
             return Err(format!(
-                "metric {} is {} here but {} in {}",
+                "metric {} is {} here but {} in {}; dropped",
                 family.name,
                 type_name(family.metric_type),
                 type_name(self.metric_type),
@@ -205,7 +209,7 @@ impl Merged {
         if let (Some(here), Some(before)) = (&family.help, &self.help) {
             if here != before {
                 return Err(format!(
-                    "metric {} has help {here:?} here but {before:?} in {}",
+                    "metric {} has help {here:?} here but {before:?} in {}; dropped",
                     family.name,
                     self.files.join(", ")
                 ));
@@ -302,7 +306,8 @@ mod tests {
     use super::*;
     use crate::exposition::Format;
 
-    fn add(files: &mut Textfiles, path: &str, text: &str) -> Result<(), String> {
+    /// Adds a file; what was dropped of it.
+    fn add(files: &mut Textfiles, path: &str, text: &str) -> Result<Vec<String>, String> {
         files.add(path, parse(text).unwrap())
     }
 
@@ -364,84 +369,129 @@ mod tests {
     }
 
     #[test]
-    fn conflicting_type_refuses_the_later_file_whole() {
+    fn a_conflicting_type_drops_that_family_alone() {
         let mut files = Textfiles::default();
         add(&mut files, "/t/a.prom", "# TYPE t gauge\nt 1\n").unwrap();
-        let err = add(
+        let dropped = add(
             &mut files,
             "/t/b.prom",
             "other 1\n# TYPE t counter\nt{a=\"b\"} 2\n",
         )
-        .unwrap_err();
-        assert_eq!(err, "metric t is counter here but gauge in /t/a.prom");
+        .unwrap();
+        assert_eq!(
+            dropped,
+            ["metric t is counter here but gauge in /t/a.prom; dropped"]
+        );
         let out = render(files);
-        assert!(!out.contains("other"), "{out}");
+        assert!(
+            out.contains("\nother 1\n"),
+            "the rest of the file is kept:\n{out}"
+        );
         assert!(!out.contains("t{a="), "{out}");
     }
 
     #[test]
-    fn conflicting_help_refuses_the_later_file() {
+    fn a_conflicting_help_drops_that_family_alone() {
         let mut files = Textfiles::default();
         add(&mut files, "/t/a.prom", "# HELP h First.\nh 1\n").unwrap();
-        let err = add(&mut files, "/t/b.prom", "# HELP h Second.\nh{a=\"x\"} 2\n").unwrap_err();
+        let dropped = add(
+            &mut files,
+            "/t/b.prom",
+            "# HELP h Second.\nh{a=\"x\"} 2\nkept 1\n",
+        )
+        .unwrap();
+        assert_eq!(dropped.len(), 1);
         assert!(
-            err.contains("has help \"Second.\" here but \"First.\""),
-            "{err}"
+            dropped[0].contains("has help \"Second.\" here but \"First.\""),
+            "{dropped:?}"
         );
-        add(&mut files, "/t/c.prom", "# HELP h First.\nh{a=\"y\"} 3\n").unwrap();
+        assert_eq!(
+            add(&mut files, "/t/c.prom", "# HELP h First.\nh{a=\"y\"} 3\n").unwrap(),
+            Vec::<String>::new()
+        );
+        let out = render(files);
+        assert!(
+            out.contains("\nkept 1\n") && out.contains("h{a=\"y\"} 3"),
+            "{out}"
+        );
+        assert!(!out.contains("h{a=\"x\"}"), "{out}");
     }
 
     #[test]
-    fn duplicate_series_within_or_across_files_are_refused() {
+    fn a_duplicate_series_is_dropped_and_the_first_kept() {
         let mut files = Textfiles::default();
-        let err = add(&mut files, "/t/a.prom", "dup 1\ndup 2\n").unwrap_err();
-        assert_eq!(err, "duplicate series dup");
-        let err = add(&mut files, "/t/a.prom", "d{x=\"\"} 1\nd 2\n").unwrap_err();
+        let dropped = add(&mut files, "/t/a.prom", "dup 1\ndup 2\n").unwrap();
+        assert_eq!(dropped, ["duplicate series dup; dropped"]);
+        let dropped = add(&mut files, "/t/a2.prom", "d{x=\"\"} 1\nd 2\n").unwrap();
         assert_eq!(
-            err, "duplicate series d{x=\"\"}",
+            dropped,
+            ["duplicate series d{x=\"\"}; dropped"],
             "filled labels make them equal"
         );
         add(&mut files, "/t/b.prom", "d{x=\"1\"} 1\n").unwrap();
-        let err = add(&mut files, "/t/c.prom", "e 1\nd{x=\"1\"} 2\n").unwrap_err();
-        assert_eq!(err, "duplicate series d{x=\"1\"}");
-        assert!(!render(files).contains("e 1"));
+        let dropped = add(&mut files, "/t/c.prom", "e 1\nd{x=\"1\"} 2\n").unwrap();
+        assert_eq!(dropped, ["duplicate series d{x=\"1\"}; dropped"]);
+        let out = render(files);
+        assert!(out.contains("\ndup 1\n") && !out.contains("dup 2"), "{out}");
+        assert!(
+            out.contains("d{x=\"1\"} 1") && !out.contains("d{x=\"1\"} 2"),
+            "{out}"
+        );
+        assert!(out.contains("\ne 1\n"), "{out}");
     }
 
     #[test]
-    fn timestamps_and_own_names_are_refused() {
+    fn timestamps_refuse_the_file_and_own_names_are_dropped() {
         let mut files = Textfiles::default();
         let err = add(&mut files, "/t/a.prom", "ok 1\nts 1 1700000000000\n").unwrap_err();
         assert!(err.starts_with("line 2: client-side timestamps"), "{err}");
-        let err = add(&mut files, "/t/b.prom", "node_textfile_scrape_error 0\n").unwrap_err();
+        let dropped = add(&mut files, "/t/b.prom", "node_textfile_scrape_error 0\n").unwrap();
         assert_eq!(
-            err,
-            "metric node_textfile_scrape_error is the textfile collector's own"
+            dropped,
+            ["metric node_textfile_scrape_error is the textfile collector's own; dropped"]
         );
         assert_eq!(render(files), "");
     }
 
     #[test]
-    fn names_colliding_with_summary_or_histogram_lines_are_refused() {
+    fn names_colliding_with_summary_or_histogram_lines_are_dropped() {
         let summary = "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 1\ns_count 1\n";
         let mut files = Textfiles::default();
         add(&mut files, "/t/a.prom", summary).unwrap();
-        let err = add(&mut files, "/t/b.prom", "s_count{x=\"1\"} 1\n").unwrap_err();
-        assert_eq!(err, "metric s_count collides with the summary s");
-        add(&mut files, "/t/c.prom", "s_bucket 1\n").unwrap();
+        let dropped = add(&mut files, "/t/b.prom", "s_count{x=\"1\"} 1\n").unwrap();
+        assert_eq!(
+            dropped,
+            ["metric s_count collides with the summary s; dropped"]
+        );
+        assert_eq!(
+            add(&mut files, "/t/c.prom", "s_bucket 1\n").unwrap(),
+            Vec::<String>::new()
+        );
 
         let mut files = Textfiles::default();
         add(&mut files, "/t/a.prom", "h_bucket 1\n").unwrap();
-        let err = add(&mut files, "/t/b.prom", "# TYPE h histogram\nh_sum 1\n").unwrap_err();
-        assert_eq!(err, "metric h_bucket collides with the histogram h");
+        let dropped = add(&mut files, "/t/b.prom", "# TYPE h histogram\nh_sum 1\n").unwrap();
+        assert_eq!(
+            dropped,
+            ["metric h_bucket collides with the histogram h; dropped"]
+        );
 
+        // Within a file, the family that comes first wins.
         let mut files = Textfiles::default();
-        let err = add(
+        let dropped = add(
             &mut files,
             "/t/a.prom",
             "x_sum 1\n# TYPE x summary\nx_count 2\n",
         )
-        .unwrap_err();
-        assert_eq!(err, "metric x_sum collides with the summary x");
+        .unwrap();
+        assert_eq!(
+            dropped,
+            ["metric x_sum collides with the summary x; dropped"]
+        );
+        assert_eq!(
+            render(files),
+            "# HELP x_sum Metric read from /t/a.prom\n# TYPE x_sum untyped\nx_sum 1\n"
+        );
     }
 
     #[test]

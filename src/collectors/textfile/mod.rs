@@ -5,9 +5,10 @@
 //!
 //! As in node_exporter, the directories are used as given (not under
 //! `--path.rootfs`) and may be globs; each is read non-recursively, files in
-//! name order. A file that cannot be read or parsed, carries timestamps, or
-//! contradicts the files before it is left out whole and sets the error
-//! metric; the scrape itself never fails.
+//! name order. A file that cannot be read or parsed, or carries
+//! timestamps, is left out whole and sets the error metric; a family or
+//! series that contradicts what was read before it is left out alone and
+//! logged, as node_exporter does. The scrape itself never fails.
 
 mod glob;
 mod merge;
@@ -63,7 +64,10 @@ struct TextfileCollector {
 
 impl Collector for TextfileCollector {
     fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        // Files not read, which set the error metric; and families and
+        // series left out of files that were read, which do not.
         let mut problems = Vec::new();
+        let mut dropped = Vec::new();
         let mut textfiles = Textfiles::default();
         let mut mtimes = Vec::new();
         for dir in expand_directories(&self.directories) {
@@ -76,16 +80,18 @@ impl Collector for TextfileCollector {
             };
             for name in names {
                 let path = glob::join(&dir, &name);
-                match read_textfile(&path).and_then(|(families, mtime)| {
-                    textfiles.add(&path, families)?;
-                    Ok(mtime)
-                }) {
-                    Ok(mtime) => mtimes.push((path, mtime)),
+                match read_textfile(&path)
+                    .and_then(|(families, mtime)| Ok((textfiles.add(&path, families)?, mtime)))
+                {
+                    Ok((left_out, mtime)) => {
+                        dropped.extend(left_out.into_iter().map(|why| format!("{path}: {why}")));
+                        mtimes.push((path, mtime));
+                    }
                     Err(err) => problems.push(format!("{path}: {err}")),
                 }
             }
         }
-        self.report(&problems);
+        self.report(&problems, &dropped);
 
         textfiles.write(out);
         let mtime = out.family(
@@ -107,9 +113,9 @@ impl Collector for TextfileCollector {
 }
 
 impl TextfileCollector {
-    /// Logs each problem at debug, and at error when it was not there at the
-    /// previous scrape.
-    fn report(&self, problems: &[String]) {
+    /// Logs each file not read and each part of a file left out at debug,
+    /// and, when it was not there at the previous scrape, at error and warn.
+    fn report(&self, problems: &[String], dropped: &[String]) {
         let mut reported = lock(&self.reported);
         for problem in problems {
             tracing::debug!(err = %problem, "textfile not read");
@@ -117,7 +123,13 @@ impl TextfileCollector {
                 tracing::error!(err = %problem, "textfile not read");
             }
         }
-        *reported = problems.to_vec();
+        for left_out in dropped {
+            tracing::debug!(err = %left_out, "textfile metric left out");
+            if !reported.contains(left_out) {
+                tracing::warn!(err = %left_out, "textfile metric left out");
+            }
+        }
+        *reported = problems.iter().chain(dropped).cloned().collect();
     }
 }
 
@@ -338,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_file_is_dropped_and_sets_the_error_metric() {
+    fn a_file_not_read_sets_the_error_metric_and_a_part_left_out_does_not() {
         let root = tempfile::tempdir().unwrap();
         let d = root.path().to_str().unwrap();
         write_files(
@@ -352,7 +364,10 @@ mod tests {
                 ("3-ts.prom", "ts 1 1700000000000\n"),
                 ("4-syntax.prom", "ok 1\nbroken{ 1\n"),
                 ("5-cut.prom", "cut 1"),
-                ("7-own.prom", "node_textfile_scrape_error 0\n"),
+                (
+                    "7-own.prom",
+                    "node_textfile_scrape_error 0\nfrom_own_file 1\n",
+                ),
             ],
         );
         fs::write(root.path().join("6-utf8.prom"), b"u 1\nu{a=\"\xff\"} 1\n").unwrap();
@@ -360,26 +375,34 @@ mod tests {
         let c = collector(&[d]);
         let out = scrape(&c);
         assert!(out.contains("node_textfile_scrape_error 1\n"), "{out}");
-        assert_eq!(
-            lines_with(&out, "node_textfile_mtime_seconds{"),
-            vec![format!(
-                "node_textfile_mtime_seconds{{file=\"{d}/1-good.prom\"}} 1.7e+09"
-            )]
-        );
-        for dropped in ["t{a=", "from_type_file", "ts ", "ok ", "cut ", "u "] {
+        let read: Vec<String> = ["1-good", "2-type", "7-own"]
+            .iter()
+            .map(|f| format!("node_textfile_mtime_seconds{{file=\"{d}/{f}.prom\"}} 1.7e+09"))
+            .collect();
+        assert_eq!(lines_with(&out, "node_textfile_mtime_seconds{"), read);
+        for dropped in ["t{a=", "ts ", "ok ", "cut ", "u "] {
             assert!(!out.contains(dropped), "{dropped} leaked: {out}");
         }
-        assert!(out.contains("t 1\n"));
+        for kept in ["\nt 1\n", "\nfrom_type_file 1\n", "\nfrom_own_file 1\n"] {
+            assert!(out.contains(kept), "{kept} missing: {out}");
+        }
         let reported = c.reported.lock().unwrap().clone();
         let expected = [
-            format!("{d}/2-type.prom: metric t is counter here but gauge in {d}/1-good.prom"),
             format!("{d}/3-ts.prom: line 1: client-side timestamps are not supported, skipping the entire file"),
             format!("{d}/4-syntax.prom: line 2: invalid label name \"1\""),
             format!("{d}/5-cut.prom: line 1: unexpected end of input (no newline at the end)"),
             format!("{d}/6-utf8.prom: line 2: invalid UTF-8"),
-            format!("{d}/7-own.prom: metric node_textfile_scrape_error is the textfile collector's own"),
+            format!("{d}/2-type.prom: metric t is counter here but gauge in {d}/1-good.prom; dropped"),
+            format!("{d}/7-own.prom: metric node_textfile_scrape_error is the textfile collector's own; dropped"),
         ];
         assert_eq!(reported, expected);
+
+        // Contradictions alone leave the error metric at 0.
+        for broken in ["3-ts", "4-syntax", "5-cut", "6-utf8"] {
+            fs::remove_file(root.path().join(format!("{broken}.prom"))).unwrap();
+        }
+        let out = scrape(&c);
+        assert!(out.contains("node_textfile_scrape_error 0\n"), "{out}");
     }
 
     #[test]
