@@ -45,6 +45,12 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
+/// The largest outcome whose buffers the collector's next run reuses. A
+/// collector's families on a big host take a few hundred kilobytes; a
+/// one-off huge textfile must not keep its buffers for good, so an outcome
+/// larger than this is freed once the scrapes that read it are done.
+const MAX_REUSED_BYTES: usize = 8 << 20;
+
 type OutcomeReceiver = watch::Receiver<Option<Arc<Outcome>>>;
 
 /// One enabled collector and its run state.
@@ -409,12 +415,14 @@ impl Run {
             Ok(Err(e)) => Some(e),
             Err(_) => Some(CollectError::failed("collector panicked")),
         };
+        let families = set.into_finished();
+        let heap_bytes: usize = families.iter().map(Family::heap_bytes).sum();
         let outcome = Arc::new(Outcome {
-            families: set.into_finished(),
+            families,
             error,
             duration: started.elapsed(),
         });
-        *lock(&slot.last_outcome) = Some(Arc::clone(&outcome));
+        *lock(&slot.last_outcome) = (heap_bytes <= MAX_REUSED_BYTES).then(|| Arc::clone(&outcome));
         // Clear the in-flight mark before publishing, so a scrape arriving
         // after this point starts a fresh run rather than reusing this one.
         *lock(&slot.in_flight) = None;

@@ -200,6 +200,8 @@ async fn metrics(
     );
     let scrape = state.scraper.scrape(&selection, deadline).await;
     let body = scrape.encode(format);
+    // Its families, freed before the request ends (see `InFlight`).
+    drop(scrape);
 
     let mut response_headers = HeaderMap::new();
     response_headers.insert(

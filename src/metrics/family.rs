@@ -362,6 +362,22 @@ impl Family {
         self.samples.is_empty()
     }
 
+    /// About how many heap bytes the family holds: its buffers' capacities
+    /// and the texts it does not share with a collector.
+    pub fn heap_bytes(&self) -> usize {
+        let text = |text: &Text| match text {
+            Text::Static(_) => 0,
+            Text::Shared(text) => text.len(),
+        };
+        text(&self.name)
+            + text(&self.help)
+            + self.label_names.capacity() * std::mem::size_of::<Cow<'static, str>>()
+            + self.permutation.capacity() * std::mem::size_of::<usize>()
+            + self.samples.capacity() * std::mem::size_of::<Sample>()
+            + self.label_text.capacity()
+            + self.label_ends.capacity() * std::mem::size_of::<u32>()
+    }
+
     /// Sorts samples by label values (the lines of one summary or histogram
     /// series in their written order) and drops later duplicates of a line,
     /// as client_golang refuses a series collected twice.

@@ -1,12 +1,15 @@
 //! Counts the metric requests in flight, and gives the kernel back the heap
-//! memory a burst of concurrent scrapes freed once that burst is over.
+//! memory a burst of concurrent scrapes, or one large scrape, freed once it
+//! is over.
 //!
 //! glibc's malloc returns freed memory to the kernel only from the top of
 //! its heap. Concurrent scrapes interleave their allocations, so after a
 //! burst (16 scrapers at once, say) megabytes of free heap stay resident
-//! for good. `malloc_trim` releases free pages from anywhere in the heap. It
-//! runs once per burst, when the last of a set of overlapping requests
-//! ends; after a lone scrape it would find little to release.
+//! for good; so do the hundreds of megabytes one scrape of a huge textfile
+//! took. `malloc_trim` releases free pages from anywhere in the heap. It
+//! runs when the last of a set of overlapping requests ends, and after any
+//! request that left much of the heap free; after an ordinary lone scrape
+//! it would find little to release.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -17,6 +20,10 @@ pub struct InFlight {
     count: AtomicUsize,
     overlapped: AtomicBool,
 }
+
+/// Free heap beyond which a request's end gives it back to the kernel: an
+/// ordinary scrape leaves well under a megabyte free.
+const MAX_FREE_HEAP_BYTES: usize = 8 << 20;
 
 /// One request in flight; leaving it ends the request.
 #[derive(Debug)]
@@ -48,10 +55,22 @@ impl InFlight {
 
 impl Drop for Request<'_> {
     fn drop(&mut self) {
-        if self.in_flight.leave() {
+        if self.in_flight.leave() || free_heap_bytes() > MAX_FREE_HEAP_BYTES {
             release_free_heap();
         }
     }
+}
+
+/// The bytes malloc holds free, which `malloc_trim` could release.
+fn free_heap_bytes() -> usize {
+    #[cfg(target_env = "gnu")]
+    {
+        // SAFETY: mallinfo2 only reads malloc's own statistics; it is
+        // thread-safe.
+        unsafe { libc::mallinfo2() }.fordblks
+    }
+    #[cfg(not(target_env = "gnu"))]
+    0
 }
 
 fn release_free_heap() {

@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{ArgAction, Args};
 
 use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
-use crate::host::{Host, MAX_FILE_BYTES};
+use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 use crate::unpoisoned::lock;
 use merge::{Textfiles, MTIME_METRIC, SCRAPE_ERROR_METRIC};
@@ -53,6 +53,18 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     }))
 }
 
+/// The largest textfile read; a larger one is left out whole. Reading a
+/// file takes some tens of times its size in memory at once (its parsed
+/// families, the merged ones, the output), and the shipped DaemonSet has
+/// 128 MiB.
+pub const MAX_TEXTFILE_BYTES: u64 = 4 << 20;
+
+/// The most samples read from all textfiles in one scrape: a file that
+/// would bring the count beyond it is left out whole. At some 1.2 KiB each
+/// at the peak of a scrape, they keep the agent well within the shipped
+/// DaemonSet's 128 MiB.
+pub const MAX_TEXTFILE_SAMPLES: usize = 50_000;
+
 /// Reads the textfile directories on every scrape.
 struct TextfileCollector {
     /// The flag values: directories or glob patterns.
@@ -70,6 +82,7 @@ impl Collector for TextfileCollector {
         let mut dropped = Vec::new();
         let mut textfiles = Textfiles::default();
         let mut mtimes = Vec::new();
+        let mut samples_left = MAX_TEXTFILE_SAMPLES;
         for dir in expand_directories(&self.directories) {
             let names = match prom_files(&dir) {
                 Ok(names) => names,
@@ -80,7 +93,7 @@ impl Collector for TextfileCollector {
             };
             for name in names {
                 let path = glob::join(&dir, &name);
-                match read_textfile(&path)
+                match read_textfile(&path, &mut samples_left)
                     .and_then(|(families, mtime)| Ok((textfiles.add(&path, families)?, mtime)))
                 {
                     Ok((left_out, mtime)) => {
@@ -162,9 +175,13 @@ fn prom_files(dir: &str) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Reads and parses one file; returns its families and its mtime in whole
-/// seconds, taken after reading so that it dates the content read.
-fn read_textfile(path: &str) -> Result<(Vec<text_format::ParsedFamily>, f64), String> {
+/// Reads and parses one file, whose samples are taken from `samples_left`;
+/// returns its families and its mtime in whole seconds, taken after reading
+/// so that it dates the content read.
+fn read_textfile(
+    path: &str,
+    samples_left: &mut usize,
+) -> Result<(Vec<text_format::ParsedFamily>, f64), String> {
     // Non-blocking, so that a FIFO named *.prom cannot hang the collector;
     // it is then refused as not a regular file.
     let mut file = OpenOptions::new()
@@ -178,7 +195,15 @@ fn read_textfile(path: &str) -> Result<(Vec<text_format::ParsedFamily>, f64), St
     }
     let bytes = read_capped(&mut file)?;
     let text = decode(&bytes)?;
+    let samples = sample_lines(&text);
+    if samples > *samples_left {
+        return Err(format!(
+            "{samples} samples, more than the {} left of the {MAX_TEXTFILE_SAMPLES} read from textfiles in one scrape; not read",
+            *samples_left
+        ));
+    }
     let families = text_format::parse(&text).map_err(|e| e.to_string())?;
+    *samples_left -= samples;
     let modified = file
         .metadata()
         .and_then(|m| m.modified())
@@ -202,20 +227,30 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
     Ok(String::from_utf8_lossy(bytes))
 }
 
-/// Reads a whole file, refusing one beyond [`MAX_FILE_BYTES`] rather than
-/// reading it short.
+/// Reads a whole file, refusing one beyond [`MAX_TEXTFILE_BYTES`] rather
+/// than reading it short.
 fn read_capped(file: &mut File) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(MAX_TEXTFILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("reading: {e}"))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > MAX_TEXTFILE_BYTES {
         return Err(format!(
             "larger than {} MiB, not read",
-            MAX_FILE_BYTES >> 20
+            MAX_TEXTFILE_BYTES >> 20
         ));
     }
     Ok(bytes)
+}
+
+/// The number of sample lines of a text: those neither blank nor comments.
+fn sample_lines(text: &str) -> usize {
+    crate::parse::lines(text)
+        .filter(|line| {
+            let line = line.trim_start_matches([' ', '\t']);
+            !line.is_empty() && !line.starts_with('#')
+        })
+        .count()
 }
 
 /// Whole seconds since the epoch, truncated toward zero as node_exporter's.
@@ -498,9 +533,43 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let path = root.path().join("big.prom");
         let file = File::create(&path).unwrap();
-        file.set_len(MAX_FILE_BYTES + 1).unwrap();
-        let err = read_textfile(path.to_str().unwrap()).unwrap_err();
-        assert!(err.starts_with("larger than 16 MiB"), "{err}");
+        file.set_len(MAX_TEXTFILE_BYTES + 1).unwrap();
+        let mut samples_left = MAX_TEXTFILE_SAMPLES;
+        let err = read_textfile(path.to_str().unwrap(), &mut samples_left).unwrap_err();
+        assert!(err.starts_with("larger than 4 MiB"), "{err}");
+    }
+
+    #[test]
+    fn samples_beyond_a_scrapes_budget_leave_the_file_out() {
+        let root = tempfile::tempdir().unwrap();
+        let per_file = MAX_TEXTFILE_SAMPLES / 2 + 1;
+        let body: String = (0..per_file)
+            .map(|i| format!("s{{i=\"{i}\"}} 1\n"))
+            .collect();
+        write_files(
+            root.path(),
+            &[
+                ("a.prom", &format!("# HELP s S.\n{body}")),
+                ("b.prom", &body.replace("s{", "t{")),
+                ("c.prom", "# a comment\n\nsmall 1\n"),
+            ],
+        );
+        let c = collector(&[root.path().to_str().unwrap()]);
+        let out = scrape(&c);
+        assert!(out.contains("node_textfile_scrape_error 1\n"));
+        assert_eq!(
+            lines_with(&out, "s{i=").len(),
+            per_file,
+            "the first file is read"
+        );
+        assert!(lines_with(&out, "t{i=").is_empty(), "the second is not");
+        assert!(out.contains("\nsmall 1\n"), "a small one still fits");
+        let reported = c.reported.lock().unwrap().clone();
+        assert_eq!(reported.len(), 1);
+        assert!(reported[0].ends_with(&format!(
+            "b.prom: {per_file} samples, more than the {} left of the {MAX_TEXTFILE_SAMPLES} read from textfiles in one scrape; not read",
+            MAX_TEXTFILE_SAMPLES - per_file
+        )), "{reported:?}");
     }
 
     #[test]
