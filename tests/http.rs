@@ -705,3 +705,56 @@ fn a_standard_error_nobody_reads_never_holds_the_agent() {
         &text[text.len().saturating_sub(2000)..]
     );
 }
+
+#[test]
+fn a_series_given_twice_is_exposed_once_and_logged() {
+    let textfiles = tempfile::tempdir().expect("a textfile directory");
+    // The agent's own process_open_fds, and a cpu series the cpu collector
+    // gives from the fixture, besides a series of that name it does not.
+    std::fs::write(
+        textfiles.path().join("repeats.prom"),
+        "# HELP process_open_fds Number of open file descriptors.\n\
+         # TYPE process_open_fds gauge\n\
+         process_open_fds 99999\n\
+         # HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n\
+         # TYPE node_cpu_seconds_total counter\n\
+         node_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 99999\n\
+         node_cpu_seconds_total{cpu=\"0\",mode=\"from_textfile\"} 7\n",
+    )
+    .expect("writing the textfile");
+    let directory = format!(
+        "--collector.textfile.directory={}",
+        textfiles.path().display()
+    );
+    let mut agent = fixture_agent(&[&directory]);
+    let text = agent.scrape_text();
+    let user = "node_cpu_seconds_total{cpu=\"0\",mode=\"user\"}";
+    let from_textfile = "node_cpu_seconds_total{cpu=\"0\",mode=\"from_textfile\"}";
+    for series in ["process_open_fds", user, from_textfile] {
+        let written = exposition::samples(&text)
+            .iter()
+            .filter(|s| s.series == series)
+            .count();
+        assert_eq!(written, 1, "{series}:\n{text}");
+    }
+    // The collectors' own values win: they sort before the textfile's.
+    assert_ne!(exposition::value(&text, "process_open_fds"), Some(99999.0));
+    assert_ne!(exposition::value(&text, user), Some(99999.0));
+    assert_eq!(exposition::value(&text, from_textfile), Some(7.0));
+    assert_eq!(collector_success(&text, "textfile"), Some(1.0));
+    assert_eq!(
+        exposition::value(&text, "node_textfile_scrape_error"),
+        Some(0.0)
+    );
+    agent.stop();
+    let log = agent.log_lines();
+    for metric in ["process_open_fds", "node_cpu_seconds_total"] {
+        assert!(
+            log.iter().any(|l| l.contains("level=warn")
+                && l.contains("dropping series")
+                && l.contains(&format!("metric={metric}"))),
+            "no warning for {metric}:\n{}",
+            log.join("\n")
+        );
+    }
+}

@@ -8,7 +8,10 @@ pub mod openmetrics;
 mod series;
 pub mod text;
 
-use crate::metrics::Family;
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use crate::metrics::{Family, Sample, SamplePart};
 
 /// An exposition format a scrape can be answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +36,10 @@ impl Format {
 
     /// Appends `families` (sorted by name) to `out` in this format. A family
     /// that contradicts an earlier one of the same name in type or help is
-    /// left out.
+    /// left out, and so is a series an earlier family already holds.
     pub fn encode(self, families: &[&Family], out: &mut Vec<u8>) {
-        let families = consistent(families);
+        let kept = consistent(families);
+        let families: Vec<&Family> = kept.iter().map(|family| family.as_ref()).collect();
         match self {
             Format::Text => text::encode(&families, out),
             Format::OpenMetrics1 | Format::OpenMetrics0 => openmetrics::encode(&families, out),
@@ -43,36 +47,94 @@ impl Format {
     }
 }
 
-/// Drops every family that shares its name with an earlier one (from
-/// another collector) but differs in type or help, as client_golang's
-/// registry refuses such metrics: written under the first one's header they
-/// would misstate their type. Families arrive sorted by name, so the first
-/// of a name is the one from the collector that sorts first.
-fn consistent<'a>(families: &[&'a Family]) -> Vec<&'a Family> {
-    let mut kept: Vec<&'a Family> = Vec::with_capacity(families.len());
-    let mut first: Option<&'a Family> = None;
-    for &family in families {
-        match first {
-            Some(f) if f.name() == family.name() => {
-                if f.metric_type() != family.metric_type() || f.help() != family.help() {
-                    tracing::warn!(
-                        metric = family.name(),
-                        "dropping a metric family whose type or help differs from another collector's family of the same name"
-                    );
-                    continue;
-                }
-            }
-            _ => first = Some(family),
+/// What client_golang's registry refuses when several collectors give
+/// families of one name, and node_exporter drops with a logged error:
+///
+/// - a family whose type or help differs from the first one of its name:
+///   written under the first one's header it would misstate its type;
+/// - a series (name and labels; a summary or histogram series with all its
+///   lines) that an earlier family already gave: one exposition never holds two samples
+///   of a series, which Prometheus would reject as a duplicate.
+///
+/// Families arrive sorted by name, so the first of a name is the one from
+/// the collector that sorts first, and its series are the ones kept. A name
+/// given by one family only, the common case, costs a comparison.
+fn consistent<'a>(families: &[&'a Family]) -> Vec<Cow<'a, Family>> {
+    let mut kept: Vec<Cow<'a, Family>> = Vec::with_capacity(families.len());
+    let mut group = families;
+    while let Some((first, _)) = group.split_first() {
+        let len = group
+            .iter()
+            .take_while(|family| family.name() == first.name())
+            .count();
+        let (same_name, rest) = group.split_at(len);
+        if let [only] = same_name {
+            kept.push(Cow::Borrowed(*only));
+        } else {
+            keep_distinct_series(same_name, &mut kept);
         }
-        kept.push(family);
+        group = rest;
     }
     kept
+}
+
+/// Appends the families of one name to `kept`, each without the series the
+/// ones before it gave and without those that contradict the first.
+fn keep_distinct_series<'a>(same_name: &[&'a Family], kept: &mut Vec<Cow<'a, Family>>) {
+    let first = same_name[0];
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut key = Vec::new();
+    // A series is its label set: the lines of a summary or histogram
+    // series go or stay together, as client_golang keeps or drops a metric.
+    let mut series_key = |family: &Family, sample: &Sample| {
+        let mut series = sample.clone();
+        series.part = SamplePart::Value;
+        key.clear();
+        series::write_series(&mut key, family, &series, float::write_go_float);
+        key.clone()
+    };
+    for (index, &family) in same_name.iter().enumerate() {
+        if index > 0
+            && (family.metric_type() != first.metric_type() || family.help() != first.help())
+        {
+            tracing::warn!(
+                metric = family.name(),
+                "dropping a metric family whose type or help differs from another collector's family of the same name"
+            );
+            continue;
+        }
+        let mut given = HashSet::new();
+        let mut repeated = Vec::new();
+        for sample in family.samples() {
+            let key = series_key(family, sample);
+            if seen.contains(&key) {
+                repeated.push(key);
+            } else {
+                given.insert(key);
+            }
+        }
+        seen.extend(given);
+        if repeated.is_empty() {
+            kept.push(Cow::Borrowed(family));
+            continue;
+        }
+        tracing::warn!(
+            metric = family.name(),
+            series = %String::from_utf8_lossy(&repeated[0]),
+            lines = repeated.len(),
+            "dropping series another collector already gave in this scrape"
+        );
+        let repeated: HashSet<Vec<u8>> = repeated.into_iter().collect();
+        let mut filtered = family.clone();
+        filtered.retain_samples(|family, sample| !repeated.contains(&series_key(family, sample)));
+        kept.push(Cow::Owned(filtered));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{MetricSet, MetricType, SamplePart};
+    use crate::metrics::{MetricSet, MetricType};
 
     fn sample_families() -> Vec<Family> {
         let mut set = MetricSet::new();
@@ -162,6 +224,35 @@ node_vmstat_pgfault 42.0
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.matches("# TYPE").count(), 1);
         assert!(text.contains("node_x{c=\"a\"} 1\nnode_x{c=\"b\"} 2\n"));
+    }
+
+    #[test]
+    fn a_series_an_earlier_family_gave_is_left_out() {
+        let family = |values: &[(&str, f64)]| {
+            let mut set = MetricSet::new();
+            let f = set.family("node_x", "help", MetricType::Gauge, &["c"]);
+            values.iter().for_each(|(c, v)| f.push(&[c], *v));
+            set.into_sorted().remove(0)
+        };
+        let first = family(&[("a", 1.0), ("b", 2.0)]);
+        let second = family(&[("b", 20.0), ("c", 30.0)]);
+        let third = family(&[("a", 100.0)]);
+        let mut histogram = Family::new("node_h", "help", MetricType::Histogram, &[] as &[&str]);
+        histogram.push_part::<&str>(&[], SamplePart::Bucket(1.0), 1.0);
+        histogram.push_part::<&str>(&[], SamplePart::Count, 1.0);
+        let mut repeated = Family::new("node_h", "help", MetricType::Histogram, &[] as &[&str]);
+        repeated.push_part::<&str>(&[], SamplePart::Bucket(2.0), 5.0);
+        repeated.push_part::<&str>(&[], SamplePart::Count, 5.0);
+        let refs = vec![&histogram, &repeated, &first, &second, &third];
+        let mut out = Vec::new();
+        Format::Text.encode(&refs, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP node_h help\n# TYPE node_h histogram\n\
+             node_h_bucket{le=\"1\"} 1\nnode_h_count 1\n\
+             # HELP node_x help\n# TYPE node_x gauge\n\
+             node_x{c=\"a\"} 1\nnode_x{c=\"b\"} 2\nnode_x{c=\"c\"} 30\n"
+        );
     }
 
     fn summary_and_histogram() -> Vec<Family> {

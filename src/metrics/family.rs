@@ -357,6 +357,13 @@ impl Family {
         )
     }
 
+    /// Keeps only the samples for which `keep` is true, in their order.
+    pub fn retain_samples(&mut self, mut keep: impl FnMut(&Family, &Sample) -> bool) {
+        let mut samples = std::mem::take(&mut self.samples);
+        samples.retain(|sample| keep(self, sample));
+        self.samples = samples;
+    }
+
     /// Whether the family has no samples.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
