@@ -12,8 +12,8 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
 use tracing::field::{Field, Visit};
@@ -64,6 +64,52 @@ pub fn init(level: LogLevel, format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .init(),
+    }
+}
+
+/// Counts events that each deserve a warning, but not one a time when
+/// they come in floods (a client sending oversized requests, connections
+/// pushed out by a flood of others): the first is reported at once, later
+/// ones at most once per period, with how many there were.
+pub struct Throttle {
+    every: Duration,
+    state: Mutex<ThrottleState>,
+}
+
+struct ThrottleState {
+    last_report: Option<Instant>,
+    unreported: u64,
+}
+
+impl Throttle {
+    /// Reports at most once per `every`.
+    pub const fn new(every: Duration) -> Throttle {
+        Throttle {
+            every,
+            state: Mutex::new(ThrottleState {
+                last_report: None,
+                unreported: 0,
+            }),
+        }
+    }
+
+    /// Counts one event. When it is time to report, the number of events
+    /// to report (this one included).
+    pub fn event(&self) -> Option<u64> {
+        self.event_at(Instant::now())
+    }
+
+    fn event_at(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.unreported += 1;
+        if state
+            .last_report
+            .is_some_and(|last| now.duration_since(last) < self.every)
+        {
+            return None;
+        }
+        state.last_report = Some(now);
+        Some(std::mem::take(&mut state.unreported))
     }
 }
 
@@ -298,7 +344,20 @@ fn format_rfc3339(unix_seconds: u64, millis: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_rfc3339;
+    use super::{format_rfc3339, Throttle};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_throttle_reports_the_first_event_then_counts() {
+        let minute = Duration::from_secs(60);
+        let throttle = Throttle::new(minute);
+        let start = Instant::now();
+        assert_eq!(throttle.event_at(start), Some(1));
+        assert_eq!(throttle.event_at(start + minute / 2), None);
+        assert_eq!(throttle.event_at(start + minute / 2), None);
+        assert_eq!(throttle.event_at(start + minute), Some(3));
+        assert_eq!(throttle.event_at(start + minute * 3), Some(1));
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -8,11 +8,12 @@ use std::time::Duration;
 use hostwatch::cli::{self, Options};
 use hostwatch::collectors::BuildContext;
 use hostwatch::host::Host;
+use hostwatch::http::connections::Connections;
 use hostwatch::http::guard::Guard;
 use hostwatch::http::listen::ListenAddress;
 use hostwatch::http::routes::{self, AppState};
-use hostwatch::http::web_config::WebConfig;
-use hostwatch::http::{serve, tls};
+use hostwatch::http::serve;
+use hostwatch::http::watched_config::WatchedConfig;
 use hostwatch::logging;
 use hostwatch::process::{limits, selfcheck, version};
 use hostwatch::scrape::Scraper;
@@ -98,7 +99,9 @@ fn main() -> ExitCode {
 async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
     let cli = &options.cli;
     let mut signals = ShutdownSignals::watch()?;
-    host.keep_files_open(limits::descriptor_limit());
+    limits::raise_descriptor_limit();
+    let descriptor_limit = limits::descriptor_limit();
+    host.keep_files_open(descriptor_limit);
     for (flag, path) in [
         ("--path.procfs", host.procfs()),
         ("--path.sysfs", host.sysfs()),
@@ -118,16 +121,8 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         .map(|a| ListenAddress::parse(a).map_err(|e| format!("invalid --web.listen-address {e}")))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let web_config = match &cli.web_config_file {
-        Some(path) => WebConfig::load(path)?,
-        None => WebConfig::default(),
-    };
-    let tls = match &web_config.tls {
-        Some(settings) => Some(tokio_rustls::TlsAcceptor::from(
-            tls::server_config(settings).map_err(|e| format!("invalid web config: {e}"))?,
-        )),
-        None => None,
-    };
+    let web_config = Arc::new(WatchedConfig::load(cli.web_config_file.as_deref())?);
+    let connections = Connections::for_fd_limit(descriptor_limit as u64);
 
     let ctx = BuildContext::new(
         Arc::clone(&host),
@@ -171,19 +166,27 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         cli.max_requests,
         &cli.telemetry_path,
     ));
+    let applied = web_config.current();
     tracing::info!(
-        tls = tls.is_some(),
-        basic_auth = !web_config.basic_auth_users.is_empty(),
+        tls = applied.tls.is_some(),
+        http2 = applied.tls.is_some() && applied.config.http2,
+        basic_auth = !applied.config.basic_auth_users.is_empty(),
+        max_connections = connections.limit(),
         "web configuration"
     );
-    let app = Guard::new(&web_config).protect(routes::router(state));
+    let guard_config = Arc::clone(&web_config);
+    let app = Guard::protect(
+        routes::router(state),
+        Arc::new(move || Arc::clone(&guard_config.current().guard)),
+    );
     let (stop_sender, stop) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         servers.spawn(serve::serve(
             listener,
             app.clone(),
-            tls.clone(),
+            Arc::clone(&web_config),
+            Arc::clone(&connections),
             stop.clone(),
         ));
     }

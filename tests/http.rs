@@ -11,6 +11,7 @@ use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use common::exposition::{self, collector_success, scraped_collectors};
+use common::flood::{affordable, IdleFlood};
 use common::http::{self, Response};
 use common::{eventually, run_to_exit, Agent, HungTree, FIXTURE_TREE, LOOPBACK_ANY_PORT};
 
@@ -757,4 +758,154 @@ fn a_series_given_twice_is_exposed_once_and_logged() {
             log.join("\n")
         );
     }
+}
+
+#[test]
+fn idle_connections_never_starve_scrapes() {
+    let mut agent = fixture_agent(&[]);
+    // Two other hosts holding more connections than every bound, and the
+    // scrapers' own address some idle ones. (A flood from the scraper's own
+    // address is told from it only by its silence: see the unit tests of
+    // the connection table.)
+    let elsewhere = IdleFlood::start(agent.port(), "127.0.0.2".parse().unwrap(), affordable(1500));
+    let alongside = IdleFlood::start(agent.port(), "127.0.0.3".parse().unwrap(), affordable(300));
+    let own = IdleFlood::start(agent.port(), "127.0.0.1".parse().unwrap(), 32);
+    for scrape in 0..30 {
+        let started = Instant::now();
+        let response = http::request(agent.port(), "GET", "/metrics", &[])
+            .unwrap_or_else(|e| panic!("scrape {scrape}: {e}"));
+        assert_eq!(response.status, 200, "scrape {scrape}");
+        assert!(response.text().contains("\nnode_load1 "));
+        assert!(started.elapsed() < SOON, "scrape {scrape} waited");
+    }
+    let (elsewhere, alongside) = (elsewhere.stop(), alongside.stop());
+    own.stop();
+    assert!(
+        elsewhere.closed_by_agent > 0 && alongside.closed_by_agent > 0,
+        "the floods were never pushed out: {elsewhere:?} {alongside:?}"
+    );
+    agent.stop();
+    assert!(
+        agent
+            .log_lines()
+            .iter()
+            .any(|l| l.contains("level=warn") && l.contains("to make room for new ones")),
+        "{}",
+        agent.stderr()
+    );
+}
+
+#[test]
+fn a_request_head_sent_too_slowly_is_cut_off_while_scrapes_go_on() {
+    let agent = fixture_agent(&[]);
+    let mut slow = http::connect(agent.port()).expect("connecting");
+    let started = Instant::now();
+    let head = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let mut cut_off = None;
+    // One byte every 200 ms: the head would take minutes to finish.
+    for byte in head.iter().cycle().take(200) {
+        if slow.write_all(&[*byte]).is_err() {
+            cut_off = Some(started.elapsed());
+            break;
+        }
+        if started.elapsed().as_secs().is_multiple_of(3) {
+            assert_eq!(agent.get("/-/healthy").status, 200);
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    let cut_off = cut_off.expect("the slow connection was never closed");
+    assert!(
+        cut_off >= Duration::from_secs(9) && cut_off < Duration::from_secs(20),
+        "closed after {cut_off:?}"
+    );
+}
+
+#[test]
+fn clients_resetting_mid_response_leave_the_agent_serving() {
+    let agent = fixture_agent(&[]);
+    for _ in 0..50 {
+        let mut stream = http::connect(agent.port()).expect("connecting");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("sending the request");
+        let mut first = [0u8; 64];
+        let _ = stream.read(&mut first);
+        // SO_LINGER 0: close() sends a reset instead of a FIN.
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .expect("setting SO_LINGER");
+        drop(stream);
+    }
+    let text = agent.scrape_text();
+    assert!(text.contains("\nnode_load1 "));
+    assert_eq!(agent.get("/-/healthy").status, 200);
+}
+
+#[test]
+fn hostile_textfiles_and_a_huge_mountinfo_never_hold_a_scrape() {
+    let tree = tempfile::tempdir().expect("a temporary directory");
+    common::copy_tree(&common::crate_root().join("tests/fixtures"), tree.path())
+        .expect("copying the fixture tree");
+    let root = tree.path();
+    // A container host's mount table: 50,000 overlay and nsfs mounts.
+    let mut mountinfo = std::fs::read_to_string(root.join("proc/1/mountinfo")).unwrap();
+    for i in 0..50_000 {
+        let (fs, source) = if i % 2 == 0 {
+            ("overlay", "overlay")
+        } else {
+            ("nsfs", "nsfs")
+        };
+        mountinfo.push_str(&format!(
+            "{} 22 0:{} / /run/containers/{i}/rootfs rw,relatime - {fs} {source} rw\n",
+            1000 + i,
+            100 + i % 900
+        ));
+    }
+    std::fs::write(root.join("proc/1/mountinfo"), mountinfo).unwrap();
+    // Textfiles that are not regular files.
+    let textfiles = root.join("textfile");
+    let fifo = std::ffi::CString::new(
+        textfiles
+            .join("fifo.prom")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: a valid NUL-terminated path and a plain mode.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("loop.prom", textfiles.join("loop.prom")).unwrap();
+    std::fs::create_dir(textfiles.join("directory.prom")).unwrap();
+    std::fs::write(textfiles.join("good.prom"), "hostile_tree_good 1\n").unwrap();
+
+    let args = [
+        format!("--path.procfs={}/proc", root.display()),
+        format!("--path.sysfs={}/sys", root.display()),
+        format!("--path.rootfs={}/root", root.display()),
+        format!("--path.udev.data={}/udev", root.display()),
+        format!("--collector.textfile.directory={}", textfiles.display()),
+    ];
+    let agent = Agent::start(&args);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = agent.request(
+            "GET",
+            "/metrics",
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "5")],
+        );
+        assert_eq!(response.status, 200);
+        assert!(
+            started.elapsed() < SOON,
+            "the scrape took {:?}",
+            started.elapsed()
+        );
+        let text = response.text();
+        assert_eq!(
+            exposition::value(&text, "hostile_tree_good"),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(collector_success(&text, "filesystem"), Some(1.0));
+        assert_eq!(collector_success(&text, "textfile"), Some(1.0));
+    }
+    assert_eq!(agent.get("/-/healthy").status, 200);
 }

@@ -404,7 +404,8 @@ fn broken_configurations_stop_start_up_naming_the_problem() {
         ),
         (
             "http_server_config:\n  headers:\n    Server: x\n",
-            "\"Server\" can not be configured",
+            // Quoted as logfmt writes a message.
+            "header \\\"Server\\\" can not be configured",
         ),
         (
             &format!(
@@ -453,8 +454,12 @@ fn broken_configurations_stop_start_up_naming_the_problem() {
 #[test]
 fn oversized_requests_are_refused() {
     let setup = Setup::new();
-    let agent = setup.start("");
-    let big = "x".repeat(20_000);
+    let mut agent = setup.start("");
+    // A large bearer token fits; a head past 32 KiB does not.
+    let token = format!("Bearer {}", "t".repeat(20_000));
+    let with_token = agent.request("GET", "/-/healthy", &[("Authorization", &token)]);
+    assert_eq!(with_token.status, 200);
+    let big = "x".repeat(40_000);
     match http::request(agent.port(), "GET", "/-/healthy", &[("X-Padding", &big)]) {
         Ok(response) => assert_eq!(response.status, 431),
         Err(e) => assert_ne!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
@@ -466,4 +471,128 @@ fn oversized_requests_are_refused() {
         200,
         "the agent still serves"
     );
+    agent.stop();
+    assert!(
+        agent
+            .log_lines()
+            .iter()
+            .any(|l| l.contains("level=warn") && l.contains("request heads over the limit")),
+        "the refusal is logged:\n{}",
+        agent.stderr()
+    );
+}
+
+#[test]
+fn a_changed_configuration_applies_to_the_next_request() {
+    let ca = Authority::new("hostwatch test CA");
+    let setup = Setup::new();
+    setup.server_pair(&ca.server());
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let mut agent = setup.start(&format!(
+        "basic_auth_users:\n  prometheus: '{hash}'\n  grafana: '{hash}'\n"
+    ));
+    let prometheus = basic("prometheus", "s3cret");
+    let grafana = basic("grafana", "s3cret");
+    let status = |agent: &Agent, auth: &str| {
+        agent
+            .request("GET", "/-/healthy", &[("Authorization", auth)])
+            .status
+    };
+    assert_eq!(status(&agent, &prometheus), 200);
+
+    // A revoked user is refused on the very next request; new headers apply.
+    setup.config(&format!(
+        "basic_auth_users:\n  grafana: '{hash}'\n\
+         http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+    ));
+    assert_eq!(status(&agent, &prometheus), 401);
+    let kept = agent.request("GET", "/-/healthy", &[("Authorization", &grafana)]);
+    assert_eq!(kept.status, 200);
+    assert_eq!(kept.header("x-frame-options"), Some("deny"));
+
+    // A broken edit, and one turning TLS on, leave the last good
+    // configuration in force and are reported once each.
+    for broken in ["basic_auth_users: [\n", TLS_CONFIG] {
+        setup.config(broken);
+        for _ in 0..3 {
+            assert_eq!(status(&agent, &prometheus), 401, "{broken:?}");
+            assert_eq!(status(&agent, &grafana), 200, "{broken:?}");
+        }
+    }
+    agent.stop();
+    let log = agent.log_lines();
+    let count = |text: &str| log.iter().filter(|l| l.contains(text)).count();
+    assert_eq!(count("reloaded the web configuration"), 1, "{log:#?}");
+    assert_eq!(count("cannot reload the web configuration"), 2, "{log:#?}");
+    assert_eq!(
+        count("turning TLS on or off takes a restart"),
+        1,
+        "{log:#?}"
+    );
+}
+
+/// `curl --http2` over TLS: the HTTP version it ended up speaking and the body.
+fn curl_http2(port: u16, ca: &std::path::Path) -> (String, String) {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--http2", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .arg("--resolve")
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .args(["-w", "\n%{http_version}"])
+        .arg(format!("https://localhost:{port}/metrics"))
+        .output()
+        .expect("running curl");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, version) = text.rsplit_once('\n').unwrap();
+    (version.to_string(), body.to_string())
+}
+
+#[test]
+fn http2_is_offered_over_tls_unless_turned_off() {
+    let ca = Authority::new("hostwatch test CA");
+    let setup = Setup::new();
+    setup.server_pair(&ca.server());
+    setup.write("ca.crt", &ca.pem());
+    let agent = setup.start(TLS_CONFIG);
+    let (version, body) = curl_http2(agent.port(), &setup.path("ca.crt"));
+    assert_eq!(version, "2");
+    assert!(body.contains("\nnode_load1 "), "{body}");
+
+    setup.config(&format!(
+        "{TLS_CONFIG}http_server_config:\n  http2: false\n"
+    ));
+    let (version, body) = curl_http2(agent.port(), &setup.path("ca.crt"));
+    assert_eq!(version, "1.1");
+    assert!(body.contains("\nnode_load1 "), "{body}");
+}
+
+#[test]
+fn idle_connections_never_starve_tls_scrapes_with_basic_auth() {
+    let ca = Authority::new("hostwatch test CA");
+    let setup = Setup::new();
+    setup.server_pair(&ca.server());
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let agent = setup.start(&format!(
+        "{TLS_CONFIG}basic_auth_users:\n  prometheus: '{hash}'\n"
+    ));
+    // Another host's flood: TLS handshakes and credentials it never sends
+    // must not cost the scraper its connections.
+    let source = "127.0.0.2".parse().unwrap();
+    let flood =
+        common::flood::IdleFlood::start(agent.port(), source, common::flood::affordable(1000));
+    let client = Client::new(&ca.pem(), &rustls::version::TLS13, None);
+    let auth = basic("prometheus", "s3cret");
+    for scrape in 0..30 {
+        let (response, _) = client
+            .get(agent.port(), "/metrics", &[("Authorization", &auth)])
+            .unwrap_or_else(|e| panic!("scrape {scrape}: {e}"));
+        assert_eq!(response.status, 200, "scrape {scrape}");
+    }
+    let count = flood.stop();
+    assert!(count.closed_by_agent > 0, "{count:?}");
 }

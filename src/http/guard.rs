@@ -19,16 +19,23 @@ use super::web_config::WebConfig;
 /// bigger is not a scrape.
 pub const MAX_REQUEST_BODY: u64 = 4096;
 
-/// What the configuration asks of every request and response.
+/// What one web configuration asks of every request and response.
 pub struct Guard {
     headers: Vec<(HeaderName, HeaderValue)>,
-    limiter: Option<RateLimiter>,
+    limiter: Option<Arc<RateLimiter>>,
     auth: Option<Arc<BasicAuth>>,
 }
 
+/// Where each request finds the guard in force (the web configuration is
+/// re-read when its file changes).
+pub type CurrentGuard = Arc<dyn Fn() -> Arc<Guard> + Send + Sync>;
+
 impl Guard {
-    /// The guard `config` describes.
-    pub fn new(config: &WebConfig) -> Guard {
+    /// The guard `config` describes. Given the guard of the configuration
+    /// it replaces, it keeps that one's rate-limit bucket when the limit is
+    /// the same (a reload must not refill it) and its users' verified
+    /// credentials when the users are the same.
+    pub fn new(config: &WebConfig, replacing: Option<(&WebConfig, &Guard)>) -> Guard {
         let headers = config
             .headers
             .iter()
@@ -39,20 +46,33 @@ impl Guard {
                 ))
             })
             .collect();
+        let limiter = match replacing {
+            Some((old, guard)) if old.rate_limit == config.rate_limit => guard.limiter.clone(),
+            _ => config
+                .rate_limit
+                .map(|limit| Arc::new(RateLimiter::new(limit))),
+        };
+        let auth = match replacing {
+            Some((old, guard)) if old.basic_auth_users == config.basic_auth_users => {
+                guard.auth.clone()
+            }
+            _ => BasicAuth::new(&config.basic_auth_users).map(Arc::new),
+        };
         Guard {
             headers,
-            limiter: config.rate_limit.map(RateLimiter::new),
-            auth: BasicAuth::new(&config.basic_auth_users).map(Arc::new),
+            limiter,
+            auth,
         }
     }
 
-    /// `router` with every request passing this guard first.
-    pub fn protect(self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(Arc::new(self), guard))
+    /// `router` with every request passing the guard `current` gives first.
+    pub fn protect(router: Router, current: CurrentGuard) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(current, guard))
     }
 }
 
-async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+async fn guard(State(current): State<CurrentGuard>, request: Request, next: Next) -> Response {
+    let guard = current();
     if too_big(&request) {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,7 +131,11 @@ mod tests {
 
     fn app(config: &str) -> Router {
         let config = WebConfig::parse(config, Path::new(".")).unwrap();
-        Guard::new(&config).protect(Router::new().route("/", get(|| async { "ok" })))
+        let guard = Arc::new(Guard::new(&config, None));
+        Guard::protect(
+            Router::new().route("/", get(|| async { "ok" })),
+            Arc::new(move || Arc::clone(&guard)),
+        )
     }
 
     async fn send(app: &Router, headers: &[(&str, &str)]) -> Response {

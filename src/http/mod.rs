@@ -7,6 +7,8 @@
 //! line.
 
 pub mod basic_auth;
+pub mod connections;
+mod file_stamp;
 pub mod guard;
 pub mod gzip;
 pub mod listen;
@@ -15,4 +17,5 @@ pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod tls;
+pub mod watched_config;
 pub mod web_config;

@@ -4,8 +4,7 @@
 //! cert-manager's rotation needs no restart).
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::HandshakeSignatureValid;
@@ -21,6 +20,7 @@ use rustls::{
     SupportedCipherSuite, SupportedProtocolVersion,
 };
 
+use super::file_stamp::FileStamp;
 use crate::unpoisoned::lock;
 
 /// Where the server's certificate and key come from.
@@ -123,6 +123,9 @@ pub struct TlsSettings {
     /// Go names of the key exchange groups, in preference order; empty for
     /// the defaults.
     pub curve_preferences: Vec<String>,
+    /// Subject Alternative Names a client certificate must show one of;
+    /// empty for any.
+    pub client_allowed_sans: Vec<String>,
 }
 
 /// Go's names of the TLS 1.2 suites rustls implements.
@@ -273,7 +276,9 @@ fn versions(settings: &TlsSettings) -> Vec<&'static SupportedProtocolVersion> {
 
 /// Builds the rustls server configuration, reading the certificate, key
 /// and client CA now: any of them missing or broken is an error naming it.
-pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
+/// With `http2`, HTTP/2 is offered to clients that ask for it (ALPN), as
+/// Go's server does over TLS.
+pub fn server_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(provider(settings)?);
     let verifier = client_verifier(settings, &provider)?;
     let resolver = ReloadingCert::new(&settings.cert, &settings.key, Arc::clone(&provider))?;
@@ -283,7 +288,11 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, String
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(Arc::new(resolver));
     config.ignore_client_order = settings.prefer_server_cipher_suites;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 
@@ -379,29 +388,6 @@ fn certified_key(
     })
 }
 
-/// What identifies one version of a file on disk: a Secret volume swaps a
-/// symlink (new inode), an editor or cert-manager rewrites in place (new
-/// mtime or size).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-    len: u64,
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    let meta = fs::metadata(path).ok()?;
-    Some(Stamp {
-        dev: meta.dev(),
-        ino: meta.ino(),
-        mtime: meta.mtime(),
-        mtime_nsec: meta.mtime_nsec(),
-        len: meta.len(),
-    })
-}
-
 /// The server certificate, checked on every handshake for changes of its
 /// files and re-read when they change. A new pair that fails to load is
 /// logged once and the previous one kept, so a half-written rotation never
@@ -420,7 +406,7 @@ struct Loaded {
     key: Arc<CertifiedKey>,
     /// The stamps of the files `key` came from, or of the last pair that
     /// failed to load (so that it is logged once).
-    seen: (Option<Stamp>, Option<Stamp>),
+    seen: (Option<FileStamp>, Option<FileStamp>),
 }
 
 impl ReloadingCert {
@@ -436,7 +422,7 @@ impl ReloadingCert {
         };
         let seen = files
             .as_ref()
-            .map_or((None, None), |(c, k)| (stamp(c), stamp(k)));
+            .map_or((None, None), |(c, k)| (FileStamp::of(c), FileStamp::of(k)));
         let loaded = certified_key(cert, key, &provider)?;
         Ok(ReloadingCert {
             files,
@@ -454,7 +440,7 @@ impl ReloadingCert {
     pub fn current(&self) -> Arc<CertifiedKey> {
         let mut state = lock(&self.state);
         if let Some((cert_path, key_path)) = &self.files {
-            let now = (stamp(cert_path), stamp(key_path));
+            let now = (FileStamp::of(cert_path), FileStamp::of(key_path));
             if now != state.seen {
                 state.seen = now;
                 match certified_key(&self.cert, &self.key, &self.provider) {
@@ -571,10 +557,15 @@ mod tests {
             "RequireAndVerifyClientCert",
         ] {
             let extra = format!("  client_ca_file: ca.crt\n  client_auth_type: {auth}\n");
-            server_config(&settings(dir.path(), &extra)).unwrap();
+            server_config(&settings(dir.path(), &extra), true).unwrap();
         }
-        let config = server_config(&settings(dir.path(), "")).unwrap();
+        let config = server_config(&settings(dir.path(), ""), false).unwrap();
         assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+        let config = server_config(&settings(dir.path(), ""), true).unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
         assert!(config.ignore_client_order);
     }
 
@@ -619,7 +610,7 @@ mod tests {
     fn missing_or_broken_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let tls = settings(dir.path(), "");
-        let message = server_config(&tls).unwrap_err();
+        let message = server_config(&tls, true).unwrap_err();
         assert!(
             message.contains("tls_server_config.cert_file: cannot read")
                 && message.contains("server.crt"),
@@ -628,20 +619,20 @@ mod tests {
         let pair = self_signed();
         write_pair(dir.path(), &pair);
         fs::write(dir.path().join("server.key"), "garbage").unwrap();
-        let message = server_config(&tls).unwrap_err();
+        let message = server_config(&tls, true).unwrap_err();
         assert!(message.contains("tls_server_config.key_file"), "{message}");
         fs::write(dir.path().join("server.crt"), "garbage").unwrap();
-        let message = server_config(&tls).unwrap_err();
+        let message = server_config(&tls, true).unwrap_err();
         assert!(message.contains("no PEM certificate"), "{message}");
         fs::write(dir.path().join("server.crt"), &pair.0).unwrap();
         fs::write(dir.path().join("server.key"), self_signed().1).unwrap();
-        let message = server_config(&tls).unwrap_err();
+        let message = server_config(&tls, true).unwrap_err();
         assert!(message.contains("does not fit"), "{message}");
         let with_ca = settings(
             dir.path(),
             "  client_ca_file: nope.crt\n  client_auth_type: RequireAndVerifyClientCert\n",
         );
-        let message = server_config(&with_ca).unwrap_err();
+        let message = server_config(&with_ca, true).unwrap_err();
         assert!(
             message.contains("tls_server_config.client_ca_file: cannot read"),
             "{message}"

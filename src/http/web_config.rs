@@ -12,16 +12,32 @@ use super::rate_limit::RateLimit;
 use super::tls::{self, ClientAuth, Source, TlsSettings, TlsVersion};
 
 /// A validated web configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebConfig {
     /// TLS settings; `None` serves plain HTTP.
     pub tls: Option<TlsSettings>,
+    /// Whether HTTP/2 is offered over TLS (exporter-toolkit's default);
+    /// plain HTTP is HTTP/1.1 only, as in Go.
+    pub http2: bool,
     /// Users and their bcrypt hashes; empty means no authentication.
     pub basic_auth_users: BTreeMap<String, String>,
     /// Extra response headers, already checked against the allowed set.
     pub headers: Vec<(String, String)>,
     /// The request rate limit, if any.
     pub rate_limit: Option<RateLimit>,
+}
+
+/// No file: plain HTTP, no authentication.
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            tls: None,
+            http2: true,
+            basic_auth_users: BTreeMap::new(),
+            headers: Vec::new(),
+            rate_limit: None,
+        }
+    }
 }
 
 /// Response headers the configuration may set, with the values allowed
@@ -105,9 +121,6 @@ impl WebConfig {
             None => None,
         };
         let http = raw.http_server_config.unwrap_or_default();
-        // HTTP/2 is not offered; the key is accepted so that files written
-        // for other exporters load unchanged.
-        let _ = http.http2;
         let headers = header_policy(http.headers.unwrap_or_default())?;
         let basic_auth_users = raw.basic_auth_users.unwrap_or_default();
         for (user, hash) in &basic_auth_users {
@@ -119,6 +132,7 @@ impl WebConfig {
         };
         Ok(WebConfig {
             tls,
+            http2: http.http2.unwrap_or(true),
             basic_auth_users,
             headers,
             rate_limit,
@@ -171,10 +185,13 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, String> 
                 .to_string(),
         );
     }
-    if raw.client_allowed_sans.is_some_and(|sans| !sans.is_empty()) {
+    let client_allowed_sans = raw.client_allowed_sans.unwrap_or_default();
+    // Go never asks for a certificate under NoClientCert, so the list would
+    // silently allow everyone: refused rather than ignored.
+    if !client_allowed_sans.is_empty() && client_auth == ClientAuth::NoClientCert {
         return Err(
-            "tls_server_config.client_allowed_sans: not supported by hostwatch; \
-             restrict clients with client_ca_file instead"
+            "tls_server_config.client_allowed_sans: needs a client_auth_type that asks for a \
+             client certificate (e.g. RequireAndVerifyClientCert)"
                 .to_string(),
         );
     }
@@ -199,6 +216,7 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, String> 
         cipher_suites: raw.cipher_suites.unwrap_or_default(),
         prefer_server_cipher_suites: raw.prefer_server_cipher_suites.unwrap_or(true),
         curve_preferences: raw.curve_preferences.unwrap_or_default(),
+        client_allowed_sans,
     };
     // Names are checked now so that a typo fails start-up, not a handshake.
     tls::check_names(&settings)?;
@@ -306,6 +324,7 @@ mod tests {
             assert!(config.basic_auth_users.is_empty());
             assert!(config.headers.is_empty());
             assert!(config.rate_limit.is_none());
+            assert!(config.http2, "HTTP/2 is on unless turned off");
         }
     }
 
@@ -315,13 +334,16 @@ mod tests {
             "{TLS}  client_ca_file: /abs/ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n  \
              min_version: TLS13\n  max_version: TLS13\n  \
              cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256]\n  \
-             prefer_server_cipher_suites: false\n  curve_preferences: [X25519, CurveP256]\n\
+             prefer_server_cipher_suites: false\n  curve_preferences: [X25519, CurveP256]\n  \
+             client_allowed_sans: [scraper.example, 10.0.0.9]\n\
              http_server_config:\n  http2: false\n  headers:\n    x-frame-options: sameorigin\n\
              basic_auth_users:\n  alice: '{HASH}'\n\
              rate_limit:\n  interval: 100ms\n  burst: 5\n"
         );
         let config = parse(&text).unwrap();
+        assert!(!config.http2);
         let tls = config.tls.unwrap();
+        assert_eq!(tls.client_allowed_sans, ["scraper.example", "10.0.0.9"]);
         assert_eq!(
             tls.cert,
             Source::File(PathBuf::from("/etc/hostwatch/server.crt"))
@@ -426,8 +448,8 @@ mod tests {
             ),
             (format!("{TLS}  client_ca_file: ca.crt\n"), "client_auth_type is NoClientCert"),
             (
-                format!("{TLS}  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a]\n"),
-                "client_allowed_sans: not supported",
+                format!("{TLS}  client_allowed_sans: [a]\n"),
+                "client_allowed_sans: needs a client_auth_type",
             ),
             (format!("{TLS}  min_version: TLS10\n"), "min_version: TLS10 is not supported"),
             (format!("{TLS}  min_version: TLS11\n"), "min_version: TLS11 is not supported"),

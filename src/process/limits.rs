@@ -31,6 +31,25 @@ pub fn soft_limit(limit: Limit) -> io::Result<Option<u64>> {
     Ok((value.rlim_cur != libc::RLIM_INFINITY).then_some(value.rlim_cur as u64))
 }
 
+/// Raises the soft limit on open descriptors to the hard limit, as Go's
+/// runtime does for node_exporter at start-up: the soft limit's usual 1024
+/// is a guard for old `select(2)` users, and the agent needs room for
+/// connections and kept files. Failing that, the limit stays as it was.
+pub fn raise_descriptor_limit() {
+    let mut value = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut value) == 0 && value.rlim_cur < value.rlim_max
+        {
+            value.rlim_cur = value.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &value);
+        }
+    }
+}
+
 /// The soft limit on open descriptors as a count: `usize::MAX` when
 /// unlimited, 1024 (the usual default) when it cannot be read.
 pub fn descriptor_limit() -> usize {

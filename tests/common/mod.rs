@@ -7,6 +7,7 @@
 
 pub mod exposition;
 pub mod fixture_run;
+pub mod flood;
 pub mod golden;
 pub mod http;
 

@@ -1,0 +1,134 @@
+//! The web configuration in force: read from `--web.config.file` at
+//! start-up, and again when the file (or the client CA file it names)
+//! changes on disk. exporter-toolkit re-reads the file for every request
+//! and handshake, so a user removed from a Secret is refused at once; here
+//! the check is a `stat` of each file, and the file is read only when one
+//! changed. An edit that does not load is logged once and the last good
+//! configuration stays in force, as a half-written update must not open or
+//! close the endpoint. A reload cannot turn TLS on or off: listeners keep
+//! the protocol they started with.
+//!
+//! May import: the rest of the HTTP layer below it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio_rustls::TlsAcceptor;
+
+use super::file_stamp::FileStamp;
+use super::guard::Guard;
+use super::tls::{self, Source};
+use super::web_config::WebConfig;
+use crate::unpoisoned::lock;
+
+/// The configuration in force and the files it came from.
+pub struct WatchedConfig {
+    /// `--web.config.file`; `None` when not given (nothing to watch).
+    file: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// The files' stamps when last read, whether that load succeeded or
+    /// not (a broken edit is reported once).
+    stamps: Vec<Option<FileStamp>>,
+    applied: Arc<Applied>,
+}
+
+/// One configuration put in force.
+pub struct Applied {
+    /// The configuration as read.
+    pub config: WebConfig,
+    /// What every request must pass.
+    pub guard: Arc<Guard>,
+    /// The TLS set-up new connections get; `None` for plain HTTP.
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl Applied {
+    fn new(config: WebConfig, replacing: Option<&Applied>) -> Result<Applied, String> {
+        let tls = match &config.tls {
+            Some(settings) => Some(TlsAcceptor::from(tls::server_config(
+                settings,
+                config.http2,
+            )?)),
+            None => None,
+        };
+        let guard = Guard::new(&config, replacing.map(|old| (&old.config, &*old.guard)));
+        Ok(Applied {
+            config,
+            guard: Arc::new(guard),
+            tls,
+        })
+    }
+}
+
+impl WatchedConfig {
+    /// Loads `file` (or the empty configuration without one); an error
+    /// names what is wrong, for start-up to stop on.
+    pub fn load(file: Option<&Path>) -> Result<WatchedConfig, String> {
+        let config = match file {
+            Some(path) => WebConfig::load(path)?,
+            None => WebConfig::default(),
+        };
+        let applied = Applied::new(config, None).map_err(|e| match file {
+            Some(path) => format!("invalid web config {}: {e}", path.display()),
+            None => e,
+        })?;
+        let stamps = file.map_or_else(Vec::new, |path| stamps(path, &applied.config));
+        Ok(WatchedConfig {
+            file: file.map(Path::to_path_buf),
+            state: Mutex::new(State {
+                stamps,
+                applied: Arc::new(applied),
+            }),
+        })
+    }
+
+    /// The configuration in force, re-read first if its files changed.
+    pub fn current(&self) -> Arc<Applied> {
+        let mut state = lock(&self.state);
+        if let Some(file) = &self.file {
+            let now = stamps(file, &state.applied.config);
+            if now != state.stamps {
+                match reload(file, &state.applied) {
+                    Ok(applied) => {
+                        tracing::info!(file = %file.display(), "reloaded the web configuration");
+                        state.stamps = stamps(file, &applied.config);
+                        state.applied = Arc::new(applied);
+                    }
+                    Err(e) => {
+                        state.stamps = now;
+                        tracing::error!(
+                            err = %e,
+                            "cannot reload the web configuration; keeping the previous one"
+                        );
+                    }
+                }
+            }
+        }
+        Arc::clone(&state.applied)
+    }
+}
+
+fn reload(file: &Path, current: &Applied) -> Result<Applied, String> {
+    let config = WebConfig::load(file)?;
+    if config.tls.is_some() != current.config.tls.is_some() {
+        return Err(format!(
+            "{}: turning TLS on or off takes a restart",
+            file.display()
+        ));
+    }
+    Applied::new(config, Some(current))
+        .map_err(|e| format!("invalid web config {}: {e}", file.display()))
+}
+
+/// The stamps of the configuration file and of the client CA file it
+/// names (read by the configuration's TLS set-up, not per handshake).
+fn stamps(file: &Path, config: &WebConfig) -> Vec<Option<FileStamp>> {
+    let mut stamps = vec![FileStamp::of(file)];
+    if let Some(Source::File(ca)) = config.tls.as_ref().and_then(|t| t.client_ca.as_ref()) {
+        stamps.push(FileStamp::of(ca));
+    }
+    stamps
+}
