@@ -596,3 +596,38 @@ fn idle_connections_never_starve_tls_scrapes_with_basic_auth() {
     let count = flood.stop();
     assert!(count.closed_by_agent > 0, "{count:?}");
 }
+
+#[test]
+fn client_allowed_sans_admit_only_listed_clients() {
+    let ca = Authority::new("hostwatch test CA");
+    let setup = Setup::new();
+    setup.server_pair(&ca.server());
+    setup.write("client-ca.crt", &ca.pem());
+    let verified = |sans: &str| {
+        format!(
+            "{TLS_CONFIG}  client_ca_file: client-ca.crt\n  \
+             client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [{sans}]\n"
+        )
+    };
+    let agent = setup.start(&verified("other.example, scraper"));
+    let scraper = Client::new(&ca.pem(), &rustls::version::TLS13, Some(&ca.client()));
+    let healthy = |client: &Client| {
+        client
+            .get(agent.port(), "/-/healthy", &[])
+            .is_ok_and(|(r, _)| r.status == 200)
+    };
+    assert!(healthy(&scraper), "stderr:\n{}", agent.stderr());
+
+    // Changed lists apply to new connections.
+    setup.config(&verified("other.example"));
+    assert!(!healthy(&scraper), "a client with no listed SAN");
+
+    // Under RequestClientCert a certificate is not verified, but one with a
+    // listed SAN must still be sent.
+    setup.config(&format!(
+        "{TLS_CONFIG}  client_auth_type: RequestClientCert\n  client_allowed_sans: [scraper]\n"
+    ));
+    assert!(healthy(&scraper), "stderr:\n{}", agent.stderr());
+    let anonymous = Client::new(&ca.pem(), &rustls::version::TLS13, None);
+    assert!(!healthy(&anonymous), "a client without a certificate");
+}

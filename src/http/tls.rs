@@ -20,6 +20,7 @@ use rustls::{
     SupportedCipherSuite, SupportedProtocolVersion,
 };
 
+use super::client_sans::AllowedSans;
 use super::file_stamp::FileStamp;
 use crate::unpoisoned::lock;
 
@@ -280,7 +281,13 @@ fn versions(settings: &TlsSettings) -> Vec<&'static SupportedProtocolVersion> {
 /// Go's server does over TLS.
 pub fn server_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(provider(settings)?);
-    let verifier = client_verifier(settings, &provider)?;
+    let mut verifier = client_verifier(settings, &provider)?;
+    if !settings.client_allowed_sans.is_empty() {
+        verifier = Arc::new(AllowedSans::new(
+            verifier,
+            settings.client_allowed_sans.clone(),
+        ));
+    }
     let resolver = ReloadingCert::new(&settings.cert, &settings.key, Arc::clone(&provider))?;
     let mut config = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions(settings))
