@@ -122,7 +122,7 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let web_config = Arc::new(WatchedConfig::load(cli.web_config_file.as_deref())?);
-    let connections = Connections::for_fd_limit(descriptor_limit as u64);
+    let connections = Connections::for_fd_limit(descriptor_limit);
 
     let ctx = BuildContext::new(
         Arc::clone(&host),

@@ -134,10 +134,8 @@ pub struct InProgress(Activity);
 
 impl Connections {
     /// Bounds fitted to the process's descriptor limit `fd_limit`.
-    pub fn for_fd_limit(fd_limit: u64) -> Arc<Connections> {
-        let room = usize::try_from(fd_limit)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(FDS_KEPT_FOR_COLLECTION);
+    pub fn for_fd_limit(fd_limit: usize) -> Arc<Connections> {
+        let room = fd_limit.saturating_sub(FDS_KEPT_FOR_COLLECTION);
         let limit = room.clamp(MIN_CONNECTIONS, MAX_CONNECTIONS);
         Connections::new(limit, MAX_CONNECTIONS_PER_PEER.min(limit))
     }
@@ -398,6 +396,9 @@ mod tests {
         assert_eq!(Connections::for_fd_limit(1024).limit(), 512);
         assert_eq!(Connections::for_fd_limit(512).limit(), 256);
         assert_eq!(Connections::for_fd_limit(100).limit(), MIN_CONNECTIONS);
-        assert_eq!(Connections::for_fd_limit(u64::MAX).limit(), MAX_CONNECTIONS);
+        assert_eq!(
+            Connections::for_fd_limit(usize::MAX).limit(),
+            MAX_CONNECTIONS
+        );
     }
 }
