@@ -67,6 +67,7 @@ impl WatchedConfig {
     /// Loads `file` (or the empty configuration without one); an error
     /// names what is wrong, for start-up to stop on.
     pub fn load(file: Option<&Path>) -> Result<WatchedConfig, String> {
+        let before = file.and_then(FileStamp::of);
         let config = match file {
             Some(path) => WebConfig::load(path)?,
             None => WebConfig::default(),
@@ -75,7 +76,9 @@ impl WatchedConfig {
             Some(path) => format!("invalid web config {}: {e}", path.display()),
             None => e,
         })?;
-        let stamps = file.map_or_else(Vec::new, |path| stamps(path, &applied.config));
+        let stamps = file.map_or_else(Vec::new, |path| {
+            stamps_after_load(path, &applied.config, before)
+        });
         Ok(WatchedConfig {
             file: file.map(Path::to_path_buf),
             state: Mutex::new(State {
@@ -94,7 +97,7 @@ impl WatchedConfig {
                 match reload(file, &state.applied) {
                     Ok(applied) => {
                         tracing::info!(file = %file.display(), "reloaded the web configuration");
-                        state.stamps = stamps(file, &applied.config);
+                        state.stamps = stamps_after_load(file, &applied.config, now[0]);
                         state.applied = Arc::new(applied);
                     }
                     Err(e) => {
@@ -121,6 +124,19 @@ fn reload(file: &Path, current: &Applied) -> Result<Applied, String> {
     }
     Applied::new(config, Some(current))
         .map_err(|e| format!("invalid web config {}: {e}", file.display()))
+}
+
+/// The stamps to remember once `config` is loaded from `file`: the file's
+/// as it was before it was read, so that an edit landing while it was read
+/// is picked up at the next check rather than taken as already read.
+fn stamps_after_load(
+    file: &Path,
+    config: &WebConfig,
+    file_before: Option<FileStamp>,
+) -> Vec<Option<FileStamp>> {
+    let mut stamps = stamps(file, config);
+    stamps[0] = file_before;
+    stamps
 }
 
 /// The stamps of the configuration file and of the client CA file it
