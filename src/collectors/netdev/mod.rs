@@ -11,7 +11,8 @@
 //!
 //! `--collector.netdev.address-info` lists addresses with getifaddrs(3), as
 //! node_exporter does: that sees the agent's own network namespace, so in a
-//! pod it needs `hostNetwork: true` to list the host's addresses.
+//! pod it needs `hostNetwork: true` to list the host's addresses. The
+//! device filter applies to those addresses as to the counters.
 
 mod addresses;
 
@@ -257,7 +258,8 @@ impl Collector for NetdevCollector {
                 MetricType::Gauge,
                 &["device", "address", "netmask", "scope"],
             );
-            for a in list {
+            // The device filter applies here too, as in node_exporter 1.11.
+            for a in list.iter().filter(|a| !self.filter.ignored(&a.device)) {
                 family.push(
                     &[
                         a.device.as_str(),
@@ -362,6 +364,29 @@ mod tests {
             r#"device="veth"#,
         ] {
             assert!(!text.contains(absent), "unexpected {absent}\n{text}");
+        }
+    }
+
+    #[test]
+    fn address_info_honours_the_device_filter() {
+        let loopback = r#"node_network_address_info{address="127.0.0.1",device="lo",netmask="8",scope="link-local"} 1"#;
+        let all = crate::collectors::common::testing::scrape_fixtures(
+            &SPEC,
+            &["--collector.netdev.address-info"],
+        );
+        assert!(all.contains(loopback), "missing {loopback}\n{all}");
+        for filter in [
+            "--collector.netdev.device-exclude=^lo$",
+            "--collector.netdev.device-include=^eth",
+        ] {
+            let text = crate::collectors::common::testing::scrape_fixtures(
+                &SPEC,
+                &["--collector.netdev.address-info", filter],
+            );
+            assert!(
+                !text.contains(r#"device="lo""#),
+                "{filter} kept lo:\n{text}"
+            );
         }
     }
 
