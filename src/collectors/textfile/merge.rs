@@ -4,7 +4,11 @@
 //! contradicts the families accepted before it is dropped alone, and the
 //! rest of its file is kept: a family of another type or help than the same
 //! metric in an earlier file, a family named like another's summary or
-//! histogram lines, a series already seen. Files are taken in name order and
+//! histogram lines, a series already seen. A help text that contradicts an
+//! earlier one is also an error of the scrape (`node_textfile_scrape_error`
+//! 1), and from then on every later family of that name is dropped as
+//! inconsistent, whatever its help: node_exporter's textfile collector
+//! checks help texts itself and keeps the conflict once it has seen one. Files are taken in name order and
 //! a file's families in the order they first appear, so the output never
 //! depends on chance. Within a file, samples of a family that lack labels
 //! its other samples have get them with empty values, as node_exporter does.
@@ -22,6 +26,31 @@ pub const SCRAPE_ERROR_METRIC: &str = "node_textfile_scrape_error";
 /// Label names and values, sorted by name.
 type LabelSet = Vec<(String, String)>;
 
+/// What [`Textfiles::add`] left out of one file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Families and series dropped as client_golang drops them; the
+    /// scrape still succeeds.
+    pub dropped: Vec<String>,
+    /// Families dropped for a help text inconsistent with an earlier file's;
+    /// each makes the scrape an error, as node_exporter counts it.
+    pub inconsistent_help: Vec<String>,
+}
+
+/// Why a family was refused.
+enum Refusal {
+    /// Dropped quietly (see [`LeftOut::dropped`]).
+    Dropped(String),
+    /// An inconsistent help text (see [`LeftOut::inconsistent_help`]).
+    InconsistentHelp(String),
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal::Dropped(reason)
+    }
+}
+
 /// The families accepted so far, from the files added in order.
 #[derive(Debug, Default)]
 pub struct Textfiles {
@@ -35,6 +64,9 @@ struct Merged {
     name: String,
     metric_type: MetricType,
     help: Option<String>,
+    /// Whether a family of this name came with a help text other than
+    /// `help`: every later one is then refused.
+    help_conflict: bool,
     /// The files it came from, for the default help text.
     files: Vec<String>,
     series: Vec<(LabelSet, SeriesValue)>,
@@ -45,8 +77,8 @@ impl Textfiles {
     /// Adds the families of the file at `path`. A file with client-side
     /// timestamps is refused whole, with the reason, as node_exporter
     /// refuses it; otherwise what contradicts earlier families is dropped
-    /// and each drop described in the list returned.
-    pub fn add(&mut self, path: &str, families: Vec<ParsedFamily>) -> Result<Vec<String>, String> {
+    /// and each drop described in what is returned.
+    pub fn add(&mut self, path: &str, families: Vec<ParsedFamily>) -> Result<LeftOut, String> {
         if let Some(series) = families
             .iter()
             .flat_map(|f| &f.series)
@@ -57,13 +89,17 @@ impl Textfiles {
                 series.line
             ));
         }
-        let mut dropped = Vec::new();
+        let mut left_out = LeftOut::default();
         for family in families {
-            if let Err(reason) = self.add_family(path, family, &mut dropped) {
-                dropped.push(reason);
+            match self.add_family(path, family, &mut left_out.dropped) {
+                Ok(()) => {}
+                Err(Refusal::Dropped(reason)) => left_out.dropped.push(reason),
+                Err(Refusal::InconsistentHelp(reason)) => {
+                    left_out.inconsistent_help.push(reason);
+                }
             }
         }
-        Ok(dropped)
+        Ok(left_out)
     }
 
     /// Adds one family, or refuses it with the reason; its series already
@@ -73,15 +109,20 @@ impl Textfiles {
         path: &str,
         family: ParsedFamily,
         dropped: &mut Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         if [MTIME_METRIC, SCRAPE_ERROR_METRIC].contains(&family.name.as_str()) {
-            return Err(format!(
+            return Err(Refusal::Dropped(format!(
                 "metric {} is the textfile collector's own; dropped",
                 family.name
-            ));
+            )));
         }
         if let Some(&index) = self.by_name.get(&family.name) {
-            self.families[index].check_agreement(&family)?;
+            let merged = &mut self.families[index];
+            merged.check_type(&family)?;
+            if let Err(reason) = merged.check_help(&family) {
+                merged.help_conflict = true;
+                return Err(Refusal::InconsistentHelp(reason));
+            }
         }
         self.check_collisions(&family)?;
 
@@ -91,6 +132,7 @@ impl Textfiles {
                 name: family.name.clone(),
                 metric_type: family.metric_type,
                 help: None,
+                help_conflict: false,
                 files: Vec::new(),
                 series: Vec::new(),
                 keys: HashSet::new(),
@@ -195,8 +237,8 @@ impl Textfiles {
 }
 
 impl Merged {
-    /// Refuses a family that contradicts this one's type or help.
-    fn check_agreement(&self, family: &ParsedFamily) -> Result<(), String> {
+    /// Refuses a family that contradicts this one's type.
+    fn check_type(&self, family: &ParsedFamily) -> Result<(), String> {
         if family.metric_type != self.metric_type {
             return Err(format!(
                 "metric {} is {} here but {} in {}; dropped",
@@ -206,16 +248,27 @@ impl Merged {
                 self.files.join(", ")
             ));
         }
-        if let (Some(here), Some(before)) = (&family.help, &self.help) {
-            if here != before {
-                return Err(format!(
-                    "metric {} has help {here:?} here but {before:?} in {}; dropped",
-                    family.name,
-                    self.files.join(", ")
-                ));
-            }
-        }
         Ok(())
+    }
+
+    /// Refuses a family whose help contradicts this one's, or any family
+    /// once one has.
+    fn check_help(&self, family: &ParsedFamily) -> Result<(), String> {
+        let Some(before) = &self.help else {
+            return Ok(());
+        };
+        match &family.help {
+            Some(here) if here != before => Err(format!(
+                "metric {} has help {here:?} here but {before:?} in {}; dropped",
+                family.name,
+                self.files.join(", ")
+            )),
+            _ if self.help_conflict => Err(format!(
+                "metric {} had inconsistent help texts in an earlier file; dropped",
+                family.name
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -306,9 +359,14 @@ mod tests {
     use super::*;
     use crate::exposition::Format;
 
-    /// Adds a file; what was dropped of it.
+    /// Adds a file; what was dropped of it, inconsistent help texts
+    /// included.
     fn add(files: &mut Textfiles, path: &str, text: &str) -> Result<Vec<String>, String> {
-        files.add(path, parse(text).unwrap())
+        files.add(path, parse(text).unwrap()).map(|left_out| {
+            let mut all = left_out.dropped;
+            all.extend(left_out.inconsistent_help);
+            all
+        })
     }
 
     fn render(files: Textfiles) -> String {
@@ -391,30 +449,45 @@ mod tests {
     }
 
     #[test]
-    fn a_conflicting_help_drops_that_family_alone() {
+    fn a_conflicting_help_drops_that_family_and_later_ones_as_errors() {
         let mut files = Textfiles::default();
-        add(&mut files, "/t/a.prom", "# HELP h First.\nh 1\n").unwrap();
-        let dropped = add(
-            &mut files,
-            "/t/b.prom",
-            "# HELP h Second.\nh{a=\"x\"} 2\nkept 1\n",
-        )
-        .unwrap();
-        assert_eq!(dropped.len(), 1);
+        let parsed = |text: &str| parse(text).unwrap();
+        let first = files
+            .add(
+                "/t/a.prom",
+                parsed("# HELP h First.\nh 1\n# HELP g G.\ng 1\n"),
+            )
+            .unwrap();
+        assert_eq!(first, LeftOut::default());
+        // No help at all agrees with any: not a conflict.
+        let no_help = files.add("/t/a2.prom", parsed("h{a=\"w\"} 0\n")).unwrap();
+        assert_eq!(no_help, LeftOut::default());
+        let second = files
+            .add(
+                "/t/b.prom",
+                parsed("# HELP h Second.\nh{a=\"x\"} 2\nkept 1\n# HELP g G.\ng{a=\"b\"} 2\n"),
+            )
+            .unwrap();
+        assert!(second.dropped.is_empty(), "{second:?}");
+        assert_eq!(second.inconsistent_help.len(), 1, "{second:?}");
         assert!(
-            dropped[0].contains("has help \"Second.\" here but \"First.\""),
-            "{dropped:?}"
+            second.inconsistent_help[0].contains("has help \"Second.\" here but \"First.\""),
+            "{second:?}"
         );
-        assert_eq!(
-            add(&mut files, "/t/c.prom", "# HELP h First.\nh{a=\"y\"} 3\n").unwrap(),
-            Vec::<String>::new()
-        );
+        // Once inconsistent, a metric stays so for the scrape, even when a
+        // later file agrees with the first help again.
+        let third = files
+            .add("/t/c.prom", parsed("# HELP h First.\nh{a=\"y\"} 3\n"))
+            .unwrap();
+        assert_eq!(third.inconsistent_help.len(), 1, "{third:?}");
+        assert!(third.inconsistent_help[0].contains("inconsistent help texts in an earlier file"));
         let out = render(files);
-        assert!(
-            out.contains("\nkept 1\n") && out.contains("h{a=\"y\"} 3"),
-            "{out}"
-        );
-        assert!(!out.contains("h{a=\"x\"}"), "{out}");
+        for kept in ["\nkept 1\n", "\nh 1\n", "h{a=\"w\"} 0", "g{a=\"b\"} 2"] {
+            assert!(out.contains(kept), "{kept} missing: {out}");
+        }
+        for dropped in ["h{a=\"x\"}", "h{a=\"y\"}"] {
+            assert!(!out.contains(dropped), "{dropped} leaked: {out}");
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! name order. A file that cannot be read or parsed, or carries
 //! timestamps, is left out whole and sets the error metric; a family or
 //! series that contradicts what was read before it is left out alone and
-//! logged, as node_exporter does. The scrape itself never fails.
+//! logged, as node_exporter does, and a help text that contradicts an
+//! earlier file's also sets the error metric (node_exporter 1.8 and later).
+//! The scrape itself never fails.
 
 mod glob;
 mod merge;
@@ -76,8 +78,9 @@ struct TextfileCollector {
 
 impl Collector for TextfileCollector {
     fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
-        // Files not read, which set the error metric; and families and
-        // series left out of files that were read, which do not.
+        // Files not read and families of inconsistent help, which set the
+        // error metric; and families and series left out of files that
+        // were read, which do not.
         let mut problems = Vec::new();
         let mut dropped = Vec::new();
         let mut textfiles = Textfiles::default();
@@ -97,7 +100,9 @@ impl Collector for TextfileCollector {
                     .and_then(|(families, mtime)| Ok((textfiles.add(&path, families)?, mtime)))
                 {
                     Ok((left_out, mtime)) => {
-                        dropped.extend(left_out.into_iter().map(|why| format!("{path}: {why}")));
+                        let in_file = |why| format!("{path}: {why}");
+                        dropped.extend(left_out.dropped.into_iter().map(in_file));
+                        problems.extend(left_out.inconsistent_help.into_iter().map(in_file));
                         mtimes.push((path, mtime));
                     }
                     Err(err) => problems.push(format!("{path}: {err}")),
@@ -126,14 +131,15 @@ impl Collector for TextfileCollector {
 }
 
 impl TextfileCollector {
-    /// Logs each file not read and each part of a file left out at debug,
-    /// and, when it was not there at the previous scrape, at error and warn.
+    /// Logs each error (a file not read, a family of inconsistent help) and
+    /// each part of a file left out at debug, and, when it was not there at
+    /// the previous scrape, at error and warn.
     fn report(&self, problems: &[String], dropped: &[String]) {
         let mut reported = lock(&self.reported);
         for problem in problems {
-            tracing::debug!(err = %problem, "textfile not read");
+            tracing::debug!(err = %problem, "textfile error");
             if !reported.contains(problem) {
-                tracing::error!(err = %problem, "textfile not read");
+                tracing::error!(err = %problem, "textfile error");
             }
         }
         for left_out in dropped {
@@ -382,6 +388,39 @@ mod tests {
              shared{{x=\"b\"}} 2\n"
         );
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn an_inconsistent_help_text_sets_the_error_metric_and_keeps_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let d = root.path().to_str().unwrap();
+        write_files(
+            root.path(),
+            &[
+                (
+                    "a.prom",
+                    "# HELP job_ok Whether the job ran.\njob_ok{job=\"a\"} 1\n",
+                ),
+                (
+                    "b.prom",
+                    "# HELP job_ok Whether it ran.\njob_ok{job=\"b\"} 1\nother 2\n",
+                ),
+            ],
+        );
+        let c = collector(&[d]);
+        let out = scrape(&c);
+        assert!(out.contains("node_textfile_scrape_error 1\n"), "{out}");
+        assert!(out.contains("job_ok{job=\"a\"} 1\n"), "{out}");
+        assert!(!out.contains("job_ok{job=\"b\"}"), "{out}");
+        assert!(out.contains("\nother 2\n"), "{out}");
+        assert_eq!(
+            lines_with(&out, "node_textfile_mtime_seconds{").len(),
+            2,
+            "{out}"
+        );
+        let reported = c.reported.lock().unwrap().clone();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert!(reported[0].starts_with(&format!("{d}/b.prom: metric job_ok has help")));
     }
 
     #[test]
