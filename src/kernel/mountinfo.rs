@@ -56,10 +56,15 @@ pub struct Mount {
 impl Mount {
     /// Whether writes through this mount are refused: `ro` in either the
     /// per-mount or the superblock options, which is also what
-    /// `/proc/mounts` shows.
+    /// `/proc/mounts` shows, or `emergency_ro` in the superblock options.
+    /// Since Linux 6.12 an ext4 filesystem that `errors=remount-ro` shut
+    /// after an error no longer shows `ro`; 6.15 and later show
+    /// `emergency_ro` instead.
     pub fn is_read_only(&self) -> bool {
-        let has_ro = |options: &str| options.split(',').any(|o| o == "ro");
-        has_ro(&self.mount_options) || has_ro(&self.super_options)
+        let has = |options: &str, flag: &str| options.split(',').any(|o| o == flag);
+        has(&self.mount_options, "ro")
+            || has(&self.super_options, "ro")
+            || has(&self.super_options, "emergency_ro")
     }
 }
 
@@ -250,6 +255,19 @@ mod tests {
         assert!(superblock.is_read_only());
         assert!(!neither.is_read_only());
         assert!(!substring.is_read_only());
+    }
+
+    #[test]
+    fn ext4_shut_by_an_error_is_read_only() {
+        // Linux 6.15 and later, after `errors=remount-ro` fired.
+        let emergency =
+            one("1 0 8:1 / /e rw,relatime - ext4 /dev/sda1 rw,emergency_ro,errors=remount-ro");
+        assert!(emergency.is_read_only());
+        // The flag counts only among the filesystem's own options, and whole.
+        let per_mount = one("1 0 8:1 / /f rw,emergency_ro - ext4 /dev/sda1 rw");
+        let longer = one("1 0 8:1 / /g rw - ext4 /dev/sda1 rw,emergency_ro_x");
+        assert!(!per_mount.is_read_only());
+        assert!(!longer.is_read_only());
     }
 
     #[test]

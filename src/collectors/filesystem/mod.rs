@@ -5,7 +5,8 @@
 //! mount point is filtered by the `--collector.filesystem.*` flags, and
 //! `statfs(2)` is called on it under `<rootfs>`. The `mountpoint` label is the
 //! host's path, with the rootfs prefix removed. `readonly` comes from the
-//! `ro` mount option (per mount or of the filesystem).
+//! `ro` mount option (per mount or of the filesystem), or ext4's
+//! `emergency_ro` after an error shut the filesystem.
 //!
 //! Duplicate entries (a mount point listed twice, over-mounts) collapse into
 //! one series per label set, as node_exporter's; each distinct path is
@@ -540,6 +541,7 @@ mod tests {
             r#"node_filesystem_readonly{device="/dev/sdb2",device_error="",fstype="ext4",mountpoint="/mnt/archive"} 1"#,
             r#"node_filesystem_readonly{device="/dev/sdb3",device_error="",fstype="xfs",mountpoint="/mnt/legacy"} 1"#,
             r#"node_filesystem_readonly{device="/dev/sda2",device_error="",fstype="ext4",mountpoint="/"} 0"#,
+            r#"node_filesystem_readonly{device="/dev/disk/by-label/Backup Disk",device_error="",fstype="ext4",mountpoint="/mnt/backup disk"} 1"#,
             r#"node_filesystem_readonly{device="/dev/sdc1",device_error="no such file or directory",fstype="vfat",mountpoint="/media/usb"} 0"#,
             r#"node_filesystem_mount_info{device="tmpfs",major="0",minor="27",mountpoint="/run/lock"} 1"#,
             r#"node_filesystem_mount_info{device="tmpfs",major="0",minor="52",mountpoint="/run/lock"} 1"#,
