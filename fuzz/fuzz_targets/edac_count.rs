@@ -1,4 +1,8 @@
-//! The parser of sysfs EDAC counters: no input may make it panic.
+//! The parsers of sysfs EDAC counters and of the names of a row's channel
+//! files: no input may make them panic.
 #![no_main]
 
-hostwatch_fuzz::parser_target!(|text| hostwatch::collectors::edac::parse_count(text));
+hostwatch_fuzz::parser_target!(|text| (
+    hostwatch::collectors::edac::parse_count(text),
+    hostwatch::collectors::edac::channel_number(text)
+));
