@@ -5,6 +5,10 @@
 //! any of its files is missing: `merge_across_nodes` exists only on NUMA
 //! kernels, so a missing file leaves out its metric alone. A kernel without
 //! KSM at all (no `ksm` directory) has no data.
+//!
+//! `general_profit` (Linux 6.7 and later) is the memory KSM saves net of
+//! what its own bookkeeping costs, in bytes; it goes negative when the
+//! bookkeeping costs more, and kernels without it have no such metric.
 
 use std::io;
 use std::path::Path;
@@ -17,14 +21,15 @@ use crate::metrics::{MetricSet, MetricType};
 pub const SPEC: CollectorSpec = CollectorSpec {
     name: "ksmd",
     default_enabled: false,
-    reads: "/sys/kernel/mm/ksm/{full_scans,merge_across_nodes,pages_*,run,sleep_millisecs}",
+    reads: "/sys/kernel/mm/ksm/{full_scans,general_profit,merge_across_nodes,pages_*,run,sleep_millisecs}",
     flags: None,
     build: plain::<KsmdCollector>,
 };
 
 /// The files read, in node_exporter's order.
-const FILES: [&str; 9] = [
+const FILES: [&str; 10] = [
     "full_scans",
+    "general_profit",
     "merge_across_nodes",
     "pages_shared",
     "pages_sharing",
@@ -39,12 +44,17 @@ const FILES: [&str; 9] = [
 #[derive(Default)]
 struct KsmdCollector;
 
-/// One KSM file's metric: its name, type and value (converted to the
+/// The help of `node_ksmd_general_profit_bytes`, node_exporter's.
+const GENERAL_PROFIT_HELP: &str = "Net memory saved by KSM after subtracting rmap_item tracking overhead in bytes. Negative means KSM overhead exceeds savings.";
+
+/// One KSM file's metric: its name, help, type and value (converted to the
 /// metric's unit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KsmdMetric {
     /// The full metric name.
     pub name: String,
+    /// The help text.
+    pub help: String,
     /// Counter for `full_scans`, gauge otherwise.
     pub metric_type: MetricType,
     /// The value; `sleep_millisecs` in seconds.
@@ -52,10 +62,22 @@ pub struct KsmdMetric {
 }
 
 impl KsmdMetric {
-    /// The metric for KSM file `file` holding `text` (an unsigned decimal
-    /// integer and a newline), or why `text` is not one.
+    /// The metric for KSM file `file` holding `text` (a decimal integer
+    /// and a newline, signed only for `general_profit`), or why `text` is
+    /// not one.
     pub fn from_file(file: &str, text: &str) -> Result<KsmdMetric, String> {
         let raw = text.trim();
+        if file == "general_profit" {
+            let bytes = raw
+                .parse::<i64>()
+                .map_err(|_| format!("{file}: not an integer: {raw:?}"))?;
+            return Ok(KsmdMetric {
+                name: "node_ksmd_general_profit_bytes".to_string(),
+                help: GENERAL_PROFIT_HELP.to_string(),
+                metric_type: MetricType::Gauge,
+                value: bytes as f64,
+            });
+        }
         let value = raw
             .parse::<u64>()
             .map_err(|_| format!("{file}: not an unsigned integer: {raw:?}"))?
@@ -71,6 +93,7 @@ impl KsmdMetric {
         };
         Ok(KsmdMetric {
             name: format!("node_ksmd_{suffix}"),
+            help: format!("ksmd '{file}' file."),
             metric_type,
             value,
         })
@@ -93,12 +116,7 @@ impl Collector for KsmdCollector {
             };
             let metric =
                 KsmdMetric::from_file(file, &text).map_err(|e| CollectError::parse(&path, e))?;
-            out.single(
-                metric.name,
-                format!("ksmd '{file}' file."),
-                metric.metric_type,
-                metric.value,
-            );
+            out.single(metric.name, metric.help, metric.metric_type, metric.value);
         }
         Ok(())
     }
@@ -140,6 +158,28 @@ mod tests {
     }
 
     #[test]
+    fn general_profit_is_signed_bytes() {
+        // Linux 6.7 and later; negative when KSM's rmap items cost more than
+        // the merged pages save.
+        let loss = KsmdMetric::from_file("general_profit", "-201384320\n").unwrap();
+        assert_eq!(
+            (loss.name.as_str(), loss.metric_type, loss.value),
+            (
+                "node_ksmd_general_profit_bytes",
+                MetricType::Gauge,
+                -201384320.0
+            )
+        );
+        assert_eq!(loss.help, GENERAL_PROFIT_HELP);
+        let gain = KsmdMetric::from_file("general_profit", "1548288\n").unwrap();
+        assert_eq!(gain.value, 1548288.0);
+        for text in ["", "\n", "1.5\n", "--1\n", "9223372036854775808\n"] {
+            let err = KsmdMetric::from_file("general_profit", text).unwrap_err();
+            assert!(err.contains("general_profit"), "{err}");
+        }
+    }
+
+    #[test]
     fn garbage_and_truncation_fail() {
         for text in ["", "\n", "-1\n", "1.5\n", "abc\n", "1 2\n"] {
             let err = KsmdMetric::from_file("pages_shared", text).unwrap_err();
@@ -161,11 +201,14 @@ mod tests {
             "node_ksmd_sleep_seconds 0.02",
             "node_ksmd_merge_across_nodes 1",
             "node_ksmd_pages_to_scan 100",
+            "# HELP node_ksmd_general_profit_bytes Net memory saved by KSM after subtracting rmap_item tracking overhead in bytes. Negative means KSM overhead exceeds savings.",
+            "# TYPE node_ksmd_general_profit_bytes gauge",
+            "node_ksmd_general_profit_bytes 1.548288e+06",
         ] {
             assert!(text.contains(expected), "missing {expected}\n{text}");
         }
         // Files node_exporter does not read (pages_scanned, ...) are left out.
-        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 9);
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 10);
     }
 
     #[test]
@@ -177,6 +220,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_leaves_out_its_metric_and_garbage_fails() {
+        // A UMA kernel (no merge_across_nodes) with general_profit.
         let dir = tempfile::tempdir().unwrap();
         let ksm = dir.path().join("kernel/mm/ksm");
         let uma: Vec<(&str, &str)> = FILES
@@ -187,7 +231,7 @@ mod tests {
         write_files(&ksm, &uma);
         let (families, result) = run(&KsmdCollector, &host_on(dir.path()));
         result.unwrap();
-        assert_eq!(families.len(), 8);
+        assert_eq!(families.len(), 9);
         assert!(families
             .iter()
             .all(|f| f.name() != "node_ksmd_merge_across_nodes"));
