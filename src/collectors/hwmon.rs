@@ -7,6 +7,10 @@
 //! hwmon attributes moved there, in its `device/` directory. Values are in
 //! the kernel's hwmon units: millidegrees, millivolts, milliamperes,
 //! microwatts, microjoules, RPM, hertz.
+//!
+//! A chip's `chip` label comes from the device its `device` link leads to;
+//! where several chips hang off one device their labels get a suffix, so
+//! that no two chips share a label (see [`chip_labels`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -87,8 +91,11 @@ struct HwmonCollector {
 /// What cannot change while a chip exists: its names and sensor labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ChipIdentity {
-    /// The `chip` label.
-    chip: String,
+    /// The `chip` label unless another chip shares it (see
+    /// [`chip_labels`]).
+    base_chip: String,
+    /// The chip's directory name under `class/hwmon` (`hwmon3`), cleaned.
+    dir_name: String,
     /// The `name` attribute, cleaned, for `node_hwmon_chip_names`.
     chip_name: Option<String>,
     /// Each sensor's `_label` attribute, trimmed of newlines; `None` until
@@ -203,6 +210,37 @@ pub fn chip_label(device: Option<&Path>, name: Option<&str>, dir: &Path) -> Opti
         return Some(name);
     }
     cleaned_file_name(Some(dir)).filter(|n| !n.is_empty())
+}
+
+/// The `chip` label of each of a scrape's chips, given as (label from
+/// [`chip_label`], cleaned `name` attribute, cleaned `hwmonN` directory
+/// name). Several hwmon devices may hang off one parent device (a laptop's
+/// `asus-nb-wmi` registers two), so their labels collide: each of those
+/// gets `_<name>` appended when its name is unique among them, else
+/// `_<hwmonN>`. Labels nobody else has are kept as they are.
+pub fn chip_labels(chips: &[(&str, Option<&str>, &str)]) -> Vec<String> {
+    let mut sharing: HashMap<&str, usize> = HashMap::new();
+    for (base, _, _) in chips {
+        *sharing.entry(base).or_default() += 1;
+    }
+    let mut names_in_group: HashMap<(&str, &str), usize> = HashMap::new();
+    for (base, name, _) in chips {
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            *names_in_group.entry((base, name)).or_default() += 1;
+        }
+    }
+    chips
+        .iter()
+        .map(|&(base, name, dir_name)| {
+            if sharing[base] < 2 {
+                return base.to_string();
+            }
+            match name.filter(|n| !n.is_empty()) {
+                Some(name) if names_in_group[&(base, name)] == 1 => format!("{base}_{name}"),
+                _ => format!("{base}_{dir_name}"),
+            }
+        })
+        .collect()
 }
 
 /// One sample a sensor property becomes.
@@ -460,14 +498,19 @@ impl HwmonCollector {
 fn identify(dir: &Path, real_dir: &Path) -> io::Result<ChipIdentity> {
     let name = read_sysfs_attribute(&dir.join("name")).ok();
     let device = resolve(&dir.join("device"));
-    let chip = chip_label(device.as_deref(), name.as_deref(), real_dir).ok_or_else(|| {
+    let base_chip = chip_label(device.as_deref(), name.as_deref(), real_dir).ok_or_else(|| {
         io::Error::other(format!(
             "could not derive a monitoring name for {}",
             dir.display()
         ))
     })?;
+    let dir_name = dir
+        .file_name()
+        .map(|n| clean_name(&n.to_string_lossy()))
+        .unwrap_or_default();
     Ok(ChipIdentity {
-        chip,
+        base_chip,
+        dir_name,
         chip_name: name.map(|n| clean_name(&n)).filter(|n| !n.is_empty()),
         labels: None,
     })
@@ -554,12 +597,15 @@ impl Collector for HwmonCollector {
             )));
         };
 
+        // Every chip is named before any is read: whether a label collides
+        // depends on all of them, and the filters see the final labels.
+        let mut present = Vec::new();
         for dir in dirs {
             // Removed since it was listed.
             let Some(real_dir) = resolve(&dir) else {
                 continue;
             };
-            let mut identity = match identities.remove(&real_dir) {
+            let identity = match identities.remove(&real_dir) {
                 Some(identity) => identity,
                 None => match identify(&dir, &real_dir) {
                     Ok(identity) => identity,
@@ -569,12 +615,26 @@ impl Collector for HwmonCollector {
                     }
                 },
             };
-            if self.chip_filter.ignored(&identity.chip) {
+            present.push((dir, real_dir, identity));
+        }
+        let labels_in = present
+            .iter()
+            .map(|(_, _, id)| {
+                (
+                    id.base_chip.as_str(),
+                    id.chip_name.as_deref(),
+                    id.dir_name.as_str(),
+                )
+            })
+            .collect::<Vec<_>>();
+        let chips = chip_labels(&labels_in);
+
+        for ((dir, real_dir, mut identity), chip) in present.into_iter().zip(chips) {
+            if self.chip_filter.ignored(&chip) {
                 seen.insert(real_dir, identity);
                 continue;
             }
             let sensors = read_chip(&dir, &mut identity);
-            let chip = identity.chip.clone();
             let chip_name = identity.chip_name.clone();
             seen.insert(real_dir, identity);
             let sensors = match sensors {
@@ -717,6 +777,42 @@ mod tests {
         assert_eq!(chip_label(None, Some("\n"), dir).as_deref(), Some("hwmon3"));
         assert_eq!(chip_label(None, None, dir).as_deref(), Some("hwmon3"));
         assert_eq!(chip_label(None, None, Path::new("/")), None);
+    }
+
+    #[test]
+    fn colliding_chip_labels_take_the_name_else_the_directory() {
+        let labels = chip_labels(&[
+            // One parent device, two hwmon devices (asus-wmi on laptops).
+            ("platform_asus_nb_wmi", Some("asus"), "hwmon6"),
+            (
+                "platform_asus_nb_wmi",
+                Some("asus_custom_fan_curve"),
+                "hwmon7",
+            ),
+            // Alone: unchanged.
+            ("platform_coretemp_0", Some("coretemp"), "hwmon2"),
+            // Same parent and same name: the directory tells them apart.
+            ("ieee80211_phy0", Some("mt7996_phy0"), "hwmon3"),
+            ("ieee80211_phy0", Some("mt7996_phy0"), "hwmon4"),
+            ("ieee80211_phy0", Some("mt7996_phy0_1"), "hwmon5"),
+            // No name attribute.
+            ("acpitz", None, "hwmon0"),
+            ("acpitz", None, "hwmon1"),
+        ]);
+        assert_eq!(
+            labels,
+            [
+                "platform_asus_nb_wmi_asus",
+                "platform_asus_nb_wmi_asus_custom_fan_curve",
+                "platform_coretemp_0",
+                "ieee80211_phy0_hwmon3",
+                "ieee80211_phy0_hwmon4",
+                "ieee80211_phy0_mt7996_phy0_1",
+                "acpitz_hwmon0",
+                "acpitz_hwmon1",
+            ]
+        );
+        assert!(chip_labels(&[]).is_empty());
     }
 
     fn properties(pairs: &[(&str, &str)]) -> SensorProperties {
@@ -1038,6 +1134,47 @@ mod tests {
         assert!(!text.contains("changed"));
         assert!(text
             .contains(r#"node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp2"} 50"#));
+    }
+
+    #[test]
+    fn chips_sharing_a_device_get_distinct_labels_that_the_filters_see() {
+        let text = scrape_fixtures(&SPEC, &[]);
+        for expected in [
+            r#"node_hwmon_chip_names{chip="platform_asus_nb_wmi_asus",chip_name="asus"} 1"#,
+            r#"node_hwmon_chip_names{chip="platform_asus_nb_wmi_asus_custom_fan_curve",chip_name="asus_custom_fan_curve"} 1"#,
+            r#"node_hwmon_pwm_enable{chip="platform_asus_nb_wmi_asus",sensor="pwm1"} 2"#,
+            r#"node_hwmon_pwm_enable{chip="platform_asus_nb_wmi_asus_custom_fan_curve",sensor="pwm1"} 2"#,
+            r#"node_hwmon_fan_rpm{chip="platform_asus_nb_wmi_asus",sensor="fan1"} 2900"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected}\n{text}");
+        }
+        assert!(!text.contains(r#"chip="platform_asus_nb_wmi""#), "{text}");
+
+        let text = scrape_fixtures(
+            &SPEC,
+            &["--collector.hwmon.chip-exclude=^platform_asus_nb_wmi_asus$"],
+        );
+        assert!(!text.contains(r#"chip="platform_asus_nb_wmi_asus""#));
+        assert!(text.contains(r#"chip="platform_asus_nb_wmi_asus_custom_fan_curve""#));
+
+        // One of them gone: the other's label is its device's again.
+        let root = tempfile::tempdir().unwrap();
+        let sys = root.path();
+        let chip = sys.join("devices/platform/asus-nb-wmi/hwmon/hwmon6");
+        fs::create_dir_all(&chip).unwrap();
+        fs::create_dir_all(sys.join("class/hwmon")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../devices/platform/asus-nb-wmi/hwmon/hwmon6",
+            sys.join("class/hwmon/hwmon6"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../../../asus-nb-wmi", chip.join("device")).unwrap();
+        write_files(&chip, &[("name", "asus\n"), ("pwm1_enable", "2\n")]);
+        let text = build(&SPEC, host_with_sysfs(sys), &[]).unwrap().render();
+        assert!(
+            text.contains(r#"node_hwmon_pwm_enable{chip="platform_asus_nb_wmi",sensor="pwm1"} 2"#),
+            "{text}"
+        );
     }
 
     #[test]
