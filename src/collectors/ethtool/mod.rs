@@ -81,6 +81,21 @@ pub struct Flags {
 
 fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     let flags: Flags = ctx.flags()?;
+    // The filters in force, logged at start-up as node_exporter logs them.
+    let given = [
+        ("device-include", flags.device_include.as_ref()),
+        ("device-exclude", flags.device_exclude.as_ref()),
+        ("metrics-include", Some(&flags.metrics_include)),
+    ];
+    for (name, regex) in given {
+        if let Some(regex) = regex.filter(|r| !r.as_str().is_empty()) {
+            tracing::info!(
+                collector = "ethtool",
+                flag = regex.as_str(),
+                "Parsed flag --collector.ethtool.{name}"
+            );
+        }
+    }
     Ok(Box::new(EthtoolCollector {
         devices: DeviceFilter::new(flags.device_exclude.clone(), flags.device_include.clone()),
         metrics_include: flags.metrics_include.clone(),
