@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The container image, built and run for real: lints the Dockerfile, builds
-# the static binary (checking that it is static and that its scrape code is
-# laid out together) and the image with podman, then runs the image with the
+# The container image, built and run for real: lints the Dockerfile, checks
+# that building the image without the binary fails naming the command to run,
+# builds the static binary and the image with podman in one step as users do
+# (scripts/build-image), checks that the binary is static and that its scrape
+# code is laid out together, then runs the image with the
 # DaemonSet's hardening (read-only, no capabilities, uid 65534, host network)
 # and checks that it serves metrics, that its start-up self-check is quiet
 # when deployed right and warns when deployed wrong, and that `podman stop`
@@ -28,7 +30,9 @@ PODMAN=(podman --root "$state/root" --runroot "$state/run" --storage-driver vfs
     --runtime runc --cgroup-manager cgroupfs --events-backend file)
 containers=()
 host_root=""
+bare=""
 cleanup() {
+    [ -z "$bare" ] || rm -rf "$bare"
     for name in "${containers[@]}"; do
         "${PODMAN[@]}" rm -f -t 0 "$name" >/dev/null 2>&1 || true
     done
@@ -42,8 +46,25 @@ trap cleanup EXIT
 echo "-- hadolint Dockerfile"
 "$VENV/bin/hadolint" Dockerfile
 
-echo "-- static build (scripts/build-dist)"
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1500 scripts/build-dist
+echo "-- podman build without the binary names the command to run"
+# The Dockerfile and its ignore file alone: the build context of a clean
+# clone, as far as the image is concerned.
+bare=$(mktemp -d /tmp/hostwatch-test-context.XXXXXX)
+cp Dockerfile .dockerignore "$bare/"
+if output=$(timeout 120 "${PODMAN[@]}" build --layers=false -t localhost/hostwatch:bare "$bare" 2>&1); then
+    echo "the image built without target/image/hostwatch" >&2
+    exit 1
+fi
+grep -q 'Run scripts/build-image' <<<"$output" || {
+    echo "a build without the binary does not say what to run:" >&2
+    echo "$output" >&2
+    exit 1
+}
+echo "fails, saying: $(grep -o 'target/image/hostwatch missing?[^"]*' <<<"$output" | head -n 1)"
+
+echo "-- scripts/build-image: the static binary, then the image"
+CONTAINER_ENGINE="${PODMAN[*]}" CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1800 \
+    scripts/build-image "$IMAGE" --quiet --layers=false >/dev/null
 # Static and not position-independent: an executable (not a shared object)
 # with no program interpreter and no dynamic section.
 headers=$(readelf -hlW target/image/hostwatch)
@@ -55,9 +76,6 @@ fi
 python3 tests/scripts/lib/check_text_order.py \
     target/x86_64-unknown-linux-gnu/dist/hostwatch scripts/text-order.txt
 
-echo "-- podman build"
-timeout 300 "${PODMAN[@]}" build --quiet --layers=false -t "$IMAGE" \
-    --build-arg REVISION="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" . >/dev/null
 # Earlier builds' images, untagged by this one, would pile up in vfs storage.
 "${PODMAN[@]}" image prune -f >/dev/null
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
