@@ -100,12 +100,10 @@ wait_for_port() {
 
 echo "-- the agent starts with the DaemonSet's flags"
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1200 cargo build --release --locked 2>/dev/null
-agent_args=()
-while IFS= read -r arg; do
-    # The host's roots are this machine's own; the port one of loopback.
-    case "$arg" in --path.*|--web.listen-address=*) continue ;; esac
-    agent_args+=("$arg")
-done < <(manifests args "$base/checkov/rendered.yaml")
+# The DaemonSet's arguments with its host mounts mapped back to this
+# machine's paths (/host/proc -> /proc, ...); the port one of loopback.
+mapfile -t agent_args < <(manifests host-args "$base/checkov/rendered.yaml")
+[ "${#agent_args[@]}" -gt 0 ] || { echo "no arguments in the rendered DaemonSet" >&2; exit 1; }
 # Created first: the agent creates its log only once it runs.
 : >"$work/agent.log"
 target/release/hostwatch "${agent_args[@]}" --web.listen-address=127.0.0.1:0 2> "$work/agent.log" &

@@ -7,6 +7,12 @@
 #  3. the proof: Debian's prometheus scrapes the release hostwatch on this
 #     machine every second with our rules loaded, and every dashboard query
 #     and rule expression runs through its HTTP API (tests/scripts/lib/prove_dashboards.py).
+#     The agent runs with exactly the arguments of the DaemonSet that
+#     `kubectl kustomize deploy/kubernetes` renders, its host paths mapped
+#     to this machine's: every panel must have data from it, except panels of
+#     hardware this machine lacks (the proof's ABSENT list says which and
+#     why) and those of the dashboards' optional row, which a second agent
+#     with the collectors they name also on must fill.
 # Servers listen on 127.0.0.1 only; every step is bounded in time and both
 # servers are stopped however the script ends.
 set -euo pipefail
@@ -18,6 +24,8 @@ work=$(mktemp -d)
 prom_pid=""
 exporter_pid=""
 
+# shellcheck source=tests/scripts/lib/deps.sh
+source tests/scripts/lib/deps.sh
 # shellcheck source=tests/scripts/lib/agent.sh
 source tests/scripts/lib/agent.sh
 
@@ -39,6 +47,7 @@ for tool in promtool prometheus prometheus-node-exporter npm node curl; do
     command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-test-deps"
 done
 require_binary
+ensure_kubectl
 
 echo "-- rules"
 timeout 60 promtool check rules "$rules"/*.yaml
@@ -60,25 +69,31 @@ timeout 300 "$checks/node_modules/.bin/tsc" -p "$checks/tsconfig.json" ||
     fail "dashboards do not type-check against @grafana/schema"
 echo "ok: dashboards type-check (tsc --noEmit --strict)"
 
-echo "-- proof: every query against Prometheus scraping hostwatch"
-# Collectors the dashboards use beyond the defaults; systemd only where a
-# system bus exists to ask.
-agent_flags=(--collector.processes --collector.interrupts --collector.tcpstat)
-if [ -S /run/systemd/private ] || [ -S /run/dbus/system_bus_socket ]; then
-    agent_flags+=(--collector.systemd --collector.systemd.enable-restarts-metrics)
-fi
-start_agent hostwatch --path.procfs=/proc --path.sysfs=/sys --path.rootfs=/ "${agent_flags[@]}"
-
-# A free loopback port: bind port 0, note it, release it.
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+echo "-- proof: every query against Prometheus scraping hostwatch as deployed"
+timeout 60 kubectl kustomize deploy/kubernetes >"$work/rendered.yaml"
+# The container's arguments, its hostPath mounts (/host/proc, /host/sys,
+# /host/root) mapped back to this machine's paths; the listen address is
+# start_agent's, on loopback.
+mapfile -t daemonset_args < <("$python" tests/scripts/lib/manifests.py host-args "$work/rendered.yaml")
+[ "${#daemonset_args[@]}" -gt 0 ] || fail "no arguments in the rendered DaemonSet"
+echo "the DaemonSet's arguments, as run here:"
+printf '  %s\n' "${daemonset_args[@]}"
+start_agent hostwatch "${daemonset_args[@]}"
+# The collectors of the dashboards' optional row (off in the DaemonSet), on
+# top of the same arguments. systemd is asked for even without a system bus:
+# it then reports failure, and the proof's ABSENT list explains its panels.
+optional_flags=(--collector.interrupts --collector.systemd)
+start_agent hostwatch-optional "${daemonset_args[@]}" "${optional_flags[@]}"
 
 # node_exporter's metric names on this machine, with the same collectors:
 # the proof excuses a metric of a collector hostwatch lacks only if
 # node_exporter has it, so a misspelt name is never excused.
+collector_flags=()
+for arg in "${daemonset_args[@]}" "${optional_flags[@]}"; do
+    if [[ "$arg" =~ ^--(no-)?collector\.[a-z_]+$ ]]; then collector_flags+=("$arg"); fi
+done
 exporter_port=$(free_port)
-prometheus-node-exporter --web.listen-address="127.0.0.1:$exporter_port" "${agent_flags[@]}" \
+prometheus-node-exporter --web.listen-address="127.0.0.1:$exporter_port" "${collector_flags[@]}" \
     2>"$work/exporter.log" &
 exporter_pid=$!
 curl --silent --fail --max-time 30 --retry 30 --retry-delay 1 --retry-connrefused \
@@ -100,6 +115,9 @@ scrape_configs:
   - job_name: hostwatch
     static_configs:
       - targets: ["127.0.0.1:${agent_ports[hostwatch]}"]
+  - job_name: hostwatch-optional
+    static_configs:
+      - targets: ["127.0.0.1:${agent_ports[hostwatch-optional]}"]
 CONFIG
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
     --web.listen-address="127.0.0.1:$prom_port" --enable-feature=extra-scrape-metrics \
@@ -110,6 +128,8 @@ curl --silent --fail --max-time 5 --retry 30 --retry-delay 1 --retry-connrefused
     fail "prometheus not ready: $(tail -n 20 "$work/prometheus.log")"
 
 timeout 300 python3 tests/scripts/lib/prove_dashboards.py --prometheus "http://127.0.0.1:$prom_port" \
-    --job hostwatch --instance "127.0.0.1:${agent_ports[hostwatch]}" --reference "$work/reference.txt" \
+    --job hostwatch --instance "127.0.0.1:${agent_ports[hostwatch]}" \
+    --optional-job hostwatch-optional --optional-instance "127.0.0.1:${agent_ports[hostwatch-optional]}" \
+    --reference "$work/reference.txt" \
     --procfs /proc --sysfs /sys --rootfs / dashboards/*.json ||
     fail "the proof failed (summary above)"

@@ -1,13 +1,14 @@
 """Checks on the rendered Kubernetes manifests that schema validators cannot
 make: that the DaemonSet has what a node agent needs, and that the Service,
 ServiceMonitor and NetworkPolicy point at it. Also splits a rendering into the
-parts each validator takes, and turns the plain Prometheus scrape job into one
-that can run here.
+parts each validator takes, turns the plain Prometheus scrape job into one
+that can run here, and gives the DaemonSet's agent arguments as they run on
+this machine.
 
     manifests.py split RENDERED OUTDIR
     manifests.py check RENDERED
     manifests.py static-job SCRAPE_JOB OUT TARGET
-    manifests.py args RENDERED
+    manifests.py host-args RENDERED
 """
 
 import json
@@ -193,13 +194,30 @@ def static_job(scrape_job, out, target):
         yaml.safe_dump(config, f)
 
 
-def args(rendered):
-    """The DaemonSet's agent flags, one per line."""
+def host_args(rendered):
+    """The DaemonSet's agent flags as they run on this machine, one per line:
+    a value under a hostPath volume's mount point is mapped back to the host
+    path (/host/proc -> /proc, /host/root/run/udev/data -> /run/udev/data),
+    every other flag is kept as it is, and --web.listen-address is left out
+    for the caller to give one on loopback."""
     pod = one(load(rendered), "DaemonSet")["spec"]["template"]["spec"]
-    for arg in pod["containers"][0].get("args", []):
-        print(arg)
+    container = pod["containers"][0]
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod.get("volumes", []) if "hostPath" in v}
+    # Longest mount point first, should one hold another.
+    mounts = sorted(((m["mountPath"].rstrip("/"), host_paths[m["name"]])
+                     for m in container.get("volumeMounts", []) if m["name"] in host_paths),
+                    key=lambda mount: -len(mount[0]))
+    for arg in container.get("args", []):
+        flag, equals, value = arg.partition("=")
+        if flag == "--web.listen-address":
+            continue
+        for mount, host in mounts:
+            if equals and (value == mount or value.startswith(mount + "/")):
+                value = host.rstrip("/") + value[len(mount):] or "/"
+                break
+        print(f"{flag}{equals}{value}")
 
 
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
-    {"split": split, "check": check, "static-job": static_job, "args": args}[command](*rest)
+    {"split": split, "check": check, "static-job": static_job, "host-args": host_args}[command](*rest)

@@ -3,13 +3,22 @@
 that scrapes hostwatch, and fails on any error or unexplained empty result.
 
   prove_dashboards.py --prometheus URL --job JOB --instance HOST:PORT \
+           --optional-job JOB --optional-instance HOST:PORT \
            [--procfs /proc] [--sysfs /sys] [--rootfs /] DASHBOARD.json...
+
+JOB/INSTANCE is the agent as the shipped DaemonSet runs it; the optional
+job and instance, the same agent with the collectors the dashboards' row
+OPTIONAL_ROW asks for also on.
 
 What must hold:
 - dashboard panel queries, variable queries and recording rules return
-  data;
+  data from the shipped agent;
+- the panels of the optional row return data from the optional agent; each
+  description names the --collector.NAME flags it needs, and none of them
+  may report on the shipped agent (the panel would belong in another row);
 - alert expressions run without error (they are empty while nothing is
-  wrong), and every series selector in them returns data;
+  wrong), and every series selector in them returns data, or belongs to a
+  collector the shipped agent leaves off (node-mixin's systemd alerts);
 - Prometheus evaluated every loaded rule without error;
 - every dashboard selector filters by cluster and job (and the node
   dashboard's by instance), every rate-like window is $__rate_interval, and
@@ -18,7 +27,8 @@ What must hold:
 An empty result is accepted only when each empty selector in it is
 explained by the allow-list below: a collector this build does not have yet
 (NOT_MERGED), or hardware or a kernel feature this machine lacks (ABSENT,
-each with a probe of this machine's /proc and /sys that must confirm it).
+each with a probe of this machine's /proc and /sys that must confirm it);
+in alert rules also a collector the shipped agent leaves off.
 
 Standard library only: urllib and json.
 """
@@ -104,13 +114,14 @@ def _no_hardware_corrupted_line(roots):
 
 
 # Hardware or kernel features this machine may lack: (name, metrics, why,
-# probe). An entry explains an empty selector only if its probe confirms the
-# absence on this machine.
+# probe). An entry explains an empty selector (and so the panels showing it)
+# only if its probe confirms the absence on this machine; the summary lists
+# each panel an entry excused.
 ABSENT = [
     ("md RAID", r"node_md_", "no md arrays in /proc/mdstat", _no_md_arrays),
     ("bonding", r"node_bonding_", "no bonding masters in /sys/class/net", _no_bonds),
-    ("systemd", r"node_systemd_", "no systemd or D-Bus system bus socket, so the systemd "
-     "collector is not enabled", _no_system_bus),
+    ("systemd", r"node_systemd_", "no systemd or D-Bus system bus socket for the systemd "
+     "collector to ask", _no_system_bus),
     ("hwmon", r"node_hwmon_", "no /sys/class/hwmon devices",
      lambda r: _empty_dir(r.sys / "class/hwmon")),
     ("thermal zones", r"node_thermal_zone_", "no /sys/class/thermal/thermal_zone*",
@@ -128,6 +139,10 @@ ABSENT = [
     ("memory failure", r"node_memory_HardwareCorrupted_bytes$", "kernel without "
      "CONFIG_MEMORY_FAILURE (no HardwareCorrupted in /proc/meminfo)", _no_hardware_corrupted_line),
 ]
+
+# The row (by title prefix) that holds the panels of collectors the shipped
+# DaemonSet leaves off; scripts/render-dashboards writes it.
+OPTIONAL_ROW = "Optional collectors"
 
 # Grafana's variables and built-ins as the proof substitutes them; a `$`
 # left after substitution fails the query.
@@ -240,36 +255,45 @@ class QueryError(Exception):
 
 
 class Proof:
-    def __init__(self, prom, roots, job, instance, reference):
+    def __init__(self, prom, roots, job, instance, reference, optional_job, optional_instance):
         self.prom, self.roots, self.reference = prom, roots, reference
         self.subs = substitutions(job, instance)
+        self.optional_subs = substitutions(optional_job, optional_instance)
         self.job, self.instance = job, instance
-        self.counts = {"dashboard panel queries": 0, "dashboard variable queries": 0,
-                       "recording rules": 0, "alert rules": 0}
+        self.optional_job, self.optional_instance = optional_job, optional_instance
+        self.counts = {"dashboard panel queries": 0, "optional-row panel queries": 0,
+                       "dashboard variable queries": 0, "recording rules": 0, "alert rules": 0}
         self.with_data, self.allowed, self.failures, self.lint = 0, [], [], []
         self.selector_cache = {}
         self.recorded = {}
         self.reporting = set()
+        self.optional_reporting = set()
         self.used_entries = set()
 
     # -- explanation of empty selectors
 
     def collectors_reporting(self):
-        sel = f'node_scrape_collector_success{{job="{self.job}", instance="{self.instance}"}}'
-        self.reporting = {s["metric"]["collector"] for s in self.prom.query(sel)}
+        def reporting(job, instance):
+            sel = f'node_scrape_collector_success{{job="{job}", instance="{instance}"}}'
+            return {s["metric"]["collector"] for s in self.prom.query(sel)}
+        self.reporting = reporting(self.job, self.instance)
+        self.optional_reporting = reporting(self.optional_job, self.optional_instance)
 
-    def explain(self, name):
-        """Why metric `name` may be missing here, or None."""
+    def explain(self, name, off_allowed=False):
+        """Why metric `name` may be missing here, or None. `off_allowed`
+        accepts a collector the shipped agent leaves off."""
         for collector, pattern in COLLECTOR_METRICS.items():
             if (re.match(pattern, name) and collector in NOT_MERGED
                     and collector not in self.reporting and name in self.reference):
                 return f"collector {collector} not merged yet"
+            if off_allowed and re.match(pattern, name) and collector not in self.reporting:
+                return f"collector {collector} off in the shipped DaemonSet"
         for entry, pattern, why, probe in ABSENT:
             if re.match(pattern, name) and probe(self.roots):
                 return f"{entry}: {why}"
         return None
 
-    def empty_selectors(self, expr, depth=0):
+    def empty_selectors(self, expr, depth=0, off_allowed=False):
         """Empty selectors of `expr`, recording rules followed to their
         source selectors: [(selector, explanation or None)]."""
         out = []
@@ -280,15 +304,15 @@ class Proof:
                 continue
             name = metric_name(sel)
             if name in self.recorded and depth < 3:
-                inner = self.empty_selectors(self.recorded[name], depth + 1)
+                inner = self.empty_selectors(self.recorded[name], depth + 1, off_allowed)
                 out.extend(inner or [(sel, None)])
             else:
-                out.append((sel, self.explain(name)))
+                out.append((sel, self.explain(name, off_allowed)))
         return out
 
     # -- checks
 
-    def check(self, where, expr, must_have_data=True):
+    def check(self, where, expr, must_have_data=True, off_allowed=False):
         try:
             result = self.prom.query(expr)
         except QueryError as e:
@@ -297,7 +321,7 @@ class Proof:
         if result and must_have_data:
             self.with_data += 1
             return
-        empty = self.empty_selectors(expr)
+        empty = self.empty_selectors(expr, off_allowed=off_allowed)
         unexplained = [sel for sel, why in empty if why is None]
         if unexplained:
             self.failures.append(f"{where}: no data for {', '.join(unexplained)}\n      {expr}")
@@ -310,21 +334,40 @@ class Proof:
         else:
             self.with_data += 1
 
-    def substitute(self, where, expr):
+    def substitute(self, where, expr, subs=None):
+        subs = subs or self.subs
+
         def replace(match):
             name = match.group(1) or match.group(2)
-            if name not in self.subs:
+            if name not in subs:
                 self.failures.append(f"{where}: unknown variable ${name}")
                 return match.group()
-            return self.subs[name]
+            return subs[name]
         return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", replace, expr)
+
+    def lint_optional(self, where, panel):
+        """A panel of the optional row names the flags it needs, and each
+        names a collector the shipped agent leaves off and the optional
+        agent runs."""
+        flags = re.findall(r"--collector\.(\w+)", panel.get("description", ""))
+        if not flags:
+            self.lint.append(f"{where}: in the optional row, but its description names no --collector.NAME")
+        for collector in flags:
+            if collector in self.reporting:
+                self.lint.append(f"{where}: the shipped agent runs {collector}: move the panel out of "
+                                 "the optional row")
+            elif collector not in self.optional_reporting:
+                self.lint.append(f"{where}: the optional agent does not run {collector}: "
+                                 "add its flag in 70-dashboards.sh")
 
     def lint_dashboard(self, file, dashboard):
         require = ["cluster", "job"] + (["instance"] if file == "node.json" else [])
-        for panel in panels_of(dashboard):
+        for row, panel in panels_with_rows(dashboard):
             where = f"{file} / {panel.get('title')}"
             if panel["type"] == "row":
                 continue
+            if row.startswith(OPTIONAL_ROW):
+                self.lint_optional(where, panel)
             if not panel.get("description"):
                 self.lint.append(f"{where}: no description")
             defaults = panel.get("fieldConfig", {}).get("defaults", {})
@@ -361,11 +404,17 @@ class Proof:
             series = self.prom.query(selector) if label != "cluster" else []
             if series and not any(s["metric"].get(label) for s in series):
                 self.failures.append(f"{where}: no series of {selector} has a {label} label")
-        for panel in panels_of(dashboard):
+        for row, panel in panels_with_rows(dashboard):
+            optional = row.startswith(OPTIONAL_ROW)
             for t in panel.get("targets", []):
                 where = f"{path.name} / {panel.get('title')} / {t.get('refId')}"
-                self.counts["dashboard panel queries"] += 1
-                self.check(where, self.substitute(where, t["expr"]))
+                if optional:
+                    self.counts["optional-row panel queries"] += 1
+                    self.check(where + " (optional agent)",
+                               self.substitute(where, t["expr"], self.optional_subs))
+                else:
+                    self.counts["dashboard panel queries"] += 1
+                    self.check(where, self.substitute(where, t["expr"]))
 
     def run_rules(self):
         groups = self.prom.get("/api/v1/rules")["groups"]
@@ -380,7 +429,7 @@ class Proof:
                 self.check(where, rule["query"])
             else:
                 self.counts["alert rules"] += 1
-                self.check(where, rule["query"], must_have_data=False)
+                self.check(where, rule["query"], must_have_data=False, off_allowed=True)
         return len(rules)
 
     def summary(self):
@@ -412,10 +461,16 @@ class Proof:
         return not self.failures and not self.lint
 
 
-def panels_of(dashboard):
+def panels_with_rows(dashboard):
+    """(title of the row the panel is under, panel) of every panel, those of
+    collapsed rows included; "" before the first row."""
+    row = ""
     for panel in dashboard.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])
+        if panel["type"] == "row":
+            row = panel.get("title", "")
+        yield row, panel
+        for inner in panel.get("panels", []):
+            yield row, inner
 
 
 class Roots:
@@ -448,6 +503,8 @@ def main():
     parser.add_argument("--prometheus", required=True)
     parser.add_argument("--job", required=True)
     parser.add_argument("--instance", required=True)
+    parser.add_argument("--optional-job", required=True)
+    parser.add_argument("--optional-instance", required=True)
     parser.add_argument("--procfs", default="/proc")
     parser.add_argument("--sysfs", default="/sys")
     parser.add_argument("--rootfs", default="/")
@@ -458,9 +515,11 @@ def main():
     args = parser.parse_args()
 
     prom = Prometheus(args.prometheus)
-    wait_for_data(prom, args.job, args.wait)
+    for job in (args.job, args.optional_job):
+        wait_for_data(prom, job, args.wait)
     reference = set(re.findall(r"^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", args.reference.read_text(), re.M))
-    proof = Proof(prom, Roots(args.procfs, args.sysfs, args.rootfs), args.job, args.instance, reference)
+    proof = Proof(prom, Roots(args.procfs, args.sysfs, args.rootfs), args.job, args.instance, reference,
+                  args.optional_job, args.optional_instance)
     proof.collectors_reporting()
     proof.run_rules()
     for path in args.dashboards:
