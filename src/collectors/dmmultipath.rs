@@ -17,7 +17,7 @@ use crate::metrics::{Desc, MetricSet, MetricType};
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
     name: "dmmultipath",
-    default_enabled: false,
+    default_enabled: true,
     reads: "/sys/block/dm-*/{dm/,size,slaves/}, /sys/block/*/device/state",
     flags: None,
     build: plain::<DmMultipathCollector>,
