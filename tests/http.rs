@@ -535,13 +535,13 @@ fn missing_procfs_fails_the_collector_and_warns_once() {
     let log = agent.log_lines();
     assert!(
         log.iter()
-            .any(|l| l.contains("level=warn") && l.contains("--path.procfs")),
+            .any(|l| l.contains("level=WARN") && l.contains("--path.procfs")),
         "no start-up warning about --path.procfs:\n{}",
         log.join("\n")
     );
     let collector_warnings = log
         .iter()
-        .filter(|l| l.contains("level=warn") && l.contains("collector=loadavg"))
+        .filter(|l| l.contains("level=WARN") && l.contains("collector=loadavg"))
         .count();
     assert_eq!(collector_warnings, 1, "{}", log.join("\n"));
 }
@@ -751,7 +751,7 @@ fn a_series_given_twice_is_exposed_once_and_logged() {
     let log = agent.log_lines();
     for metric in ["process_open_fds", "node_cpu_seconds_total"] {
         assert!(
-            log.iter().any(|l| l.contains("level=warn")
+            log.iter().any(|l| l.contains("level=WARN")
                 && l.contains("dropping series")
                 && l.contains(&format!("metric={metric}"))),
             "no warning for {metric}:\n{}",
@@ -789,7 +789,7 @@ fn idle_connections_never_starve_scrapes() {
         agent
             .log_lines()
             .iter()
-            .any(|l| l.contains("level=warn") && l.contains("to make room for new ones")),
+            .any(|l| l.contains("level=WARN") && l.contains("to make room for new ones")),
         "{}",
         agent.stderr()
     );

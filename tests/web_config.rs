@@ -476,7 +476,7 @@ fn oversized_requests_are_refused() {
         agent
             .log_lines()
             .iter()
-            .any(|l| l.contains("level=warn") && l.contains("request heads over the limit")),
+            .any(|l| l.contains("level=WARN") && l.contains("request heads over the limit")),
         "the refusal is logged:\n{}",
         agent.stderr()
     );

@@ -224,7 +224,7 @@ kill -STOP "$fake_pid"
 scrape env >"$work/wedged.metrics"
 grep -qx 'node_scrape_collector_success{collector="systemd"} 0' "$work/wedged.metrics" ||
     fail "a stopped systemd was reported as success"
-grep 'level=warn' "$work/env.log" | grep 'collector=systemd' | grep -q 'timed out' ||
+grep 'level=WARN' "$work/env.log" | grep 'collector=systemd' | grep -q 'timed out' ||
     fail "no D-Bus timeout logged while systemd was stopped: $(tail -n 5 "$work/env.log")"
 grep -q 'past the scrape deadline' "$work/env.log" &&
     fail "the collector hung until the scrape deadline: $(tail -n 5 "$work/env.log")"
@@ -263,9 +263,9 @@ check_missing_socket() {
             fail "$collector: a missing socket was reported as success"
     done
     local warnings
-    warnings=$(grep 'level=warn' "$work/$name.log" | grep -c "collector=$collector" || true)
+    warnings=$(grep 'level=WARN' "$work/$name.log" | grep -c "collector=$collector" || true)
     [ "$warnings" -eq 1 ] || fail "$collector: expected one warning, got $warnings: $(cat "$work/$name.log")"
-    grep 'level=warn' "$work/$name.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
+    grep 'level=WARN' "$work/$name.log" | grep -F "$work/empty/run/dbus/system_bus_socket" |
         grep -q "mount the host's /run/dbus/system_bus_socket" ||
         fail "$collector: the warning names neither the socket nor the mount: $(cat "$work/$name.log")"
     stop_agent "$name"

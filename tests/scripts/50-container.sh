@@ -138,7 +138,7 @@ echo "scraped $(grep -vc '^#' <<<"$metrics") samples from the container"
 # deployment.
 expected_warnings='^$'
 [ -d /run/udev/data ] || expected_warnings='udev data directory not found'
-if "${PODMAN[@]}" logs "$good" 2>&1 | grep 'level=warn' | grep -Ev "$expected_warnings"; then
+if "${PODMAN[@]}" logs "$good" 2>&1 | grep 'level=WARN' | grep -Ev "$expected_warnings"; then
     echo "the self-check warned about a correct deployment" >&2
     exit 1
 fi
@@ -157,7 +157,7 @@ echo "stopped in ${elapsed_ms} ms with exit code $code"
 # checks that its self-check logged each WARNING.
 expect_warnings() {
     local name=$1; shift
-    wait_for_log "$name" 'msg="Starting hostwatch"\|level=error'
+    wait_for_log "$name" 'msg="Starting hostwatch"\|level=ERROR'
     local log
     log=$("${PODMAN[@]}" logs "$name" 2>&1)
     for warning in "$@"; do
