@@ -61,8 +61,12 @@ pub struct Cli {
     pub max_requests: usize,
 
     /// Path to a configuration file that can enable TLS, basic authentication, response headers and rate limiting (exporter-toolkit's web configuration format).
-    #[arg(long = "web.config.file", value_name = "PATH")]
+    #[arg(long = "web.config.file", value_name = "PATH", value_parser = parse_optional_path)]
     pub web_config_file: Option<PathBuf>,
+
+    /// Use systemd socket activation listeners instead of port listeners (Linux only).
+    #[arg(long = "web.systemd-socket")]
+    pub systemd_socket: bool,
 
     /// Exclude metrics about the exporter itself (process_*).
     #[arg(long = "web.disable-exporter-metrics")]
@@ -88,6 +92,14 @@ pub struct Cli {
     /// Accepted for compatibility with node_exporter; has no effect.
     #[arg(long = "runtime.gomaxprocs", value_name = "N", hide = true)]
     pub gomaxprocs: Option<String>,
+
+    /// kingpin's long help: the same as --help.
+    #[arg(long = "help-long", hide = true)]
+    pub help_long: bool,
+
+    /// kingpin's man page: hostwatch prints --help instead.
+    #[arg(long = "help-man", hide = true)]
+    pub help_man: bool,
 }
 
 /// The parsed command line: the flags, the collectors it enables, and the
@@ -191,9 +203,17 @@ where
     T: Into<OsString>,
 {
     let mut cmd = command();
-    let args = rewrite_negations(&cmd, args.into_iter().map(Into::into).collect());
+    let args = rewrite_negations(&mut cmd, args.into_iter().map(Into::into).collect())?;
     let matches = cmd.try_get_matches_from_mut(args)?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+    // An empty path is kingpin's default: no web configuration.
+    if cli
+        .web_config_file
+        .as_ref()
+        .is_some_and(|path| path.as_os_str().is_empty())
+    {
+        cli.web_config_file = None;
+    }
 
     let enabled_collectors = collectors::ALL
         .iter()
@@ -237,11 +257,14 @@ fn toggle(matches: &ArgMatches, name: &str) -> Option<bool> {
 
 /// Turns kingpin's `--no-<flag>` into `--<flag>=false` for every boolean
 /// flag, so that clap's last-occurrence-wins applies across both spellings.
-fn rewrite_negations(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
-    let is_bool_flag = |name: &str| {
-        cmd.get_arguments()
-            .any(|arg| arg.get_long() == Some(name) && is_bool(arg))
-    };
+/// A `--no-` form of anything else is refused here, where the hint can keep
+/// the `no-` that clap's own suggestion would drop.
+fn rewrite_negations(cmd: &mut Command, args: Vec<OsString>) -> Result<Vec<OsString>, clap::Error> {
+    let bool_flags: Vec<String> = cmd
+        .get_arguments()
+        .filter(|arg| is_bool(arg))
+        .filter_map(|arg| arg.get_long().map(str::to_string))
+        .collect();
     let mut rewritten = Vec::with_capacity(args.len());
     let mut after_separator = false;
     for (i, arg) in args.into_iter().enumerate() {
@@ -255,11 +278,85 @@ fn rewrite_negations(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
             continue;
         }
         match arg.to_str().and_then(|a| a.strip_prefix("--no-")) {
-            Some(name) if is_bool_flag(name) => rewritten.push(format!("--{name}=false").into()),
-            _ => rewritten.push(arg),
+            Some(name) if bool_flags.iter().any(|flag| flag == name) => {
+                rewritten.push(format!("--{name}=false").into());
+            }
+            Some(name) => return Err(unknown_negation(cmd, name, &bool_flags)),
+            None => rewritten.push(arg),
         }
     }
-    rewritten
+    Ok(rewritten)
+}
+
+/// The error for `--no-<name>` where `<name>` is no boolean flag, with the
+/// closest boolean's `--no-` form as the hint.
+fn unknown_negation(cmd: &mut Command, name: &str, bool_flags: &[String]) -> clap::Error {
+    let name = name.split_once('=').map_or(name, |(name, _)| name);
+    let takes_value = cmd
+        .get_arguments()
+        .any(|arg| arg.get_long() == Some(name) && !is_bool(arg));
+    let message = if takes_value {
+        format!("--{name} takes a value and has no '--no-{name}' form")
+    } else {
+        let closest = bool_flags
+            .iter()
+            .map(|flag| (edit_distance(name, flag), flag))
+            .filter(|&(distance, flag)| distance <= (flag.len() / 4).max(2))
+            .min();
+        match closest {
+            Some((_, flag)) => format!(
+                "unexpected argument '--no-{name}' found\n\n  tip: a similar argument exists: '--no-{flag}'"
+            ),
+            None => format!("unexpected argument '--no-{name}' found"),
+        }
+    };
+    cmd.error(clap::error::ErrorKind::UnknownArgument, message)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The help text as kingpin shows it: each boolean flag as `--[no-]flag`,
+/// a form clap cannot render itself (it shows `--flag[=<BOOL>]`).
+pub fn render_help() -> String {
+    const CLAP_FORM: &str = "[=<BOOL>]";
+    let help = command().render_long_help().to_string();
+    let mut out = String::with_capacity(help.len());
+    for line in help.lines() {
+        let rewritten = match (line.find("--"), line.find(CLAP_FORM)) {
+            (Some(start), Some(end)) if start < end && !line[start..end].contains(' ') => {
+                // The same width, so that help on the same line stays aligned.
+                let padding = " ".repeat(CLAP_FORM.len() - "[no-]".len());
+                format!(
+                    "{}--[no-]{}{padding}{}",
+                    &line[..start],
+                    &line[start + 2..end],
+                    &line[end + CLAP_FORM.len()..]
+                )
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(rewritten.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A path that may be empty (clap's own parser refuses an empty one).
+fn parse_optional_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
 }
 
 fn parse_telemetry_path(text: &str) -> Result<String, String> {
@@ -378,6 +475,52 @@ mod tests {
         let o = parse_ok(&["--collector.wifi"]);
         assert_eq!(o.warnings.len(), 1);
         assert!(o.warnings[0].contains("wifi"));
+    }
+
+    #[test]
+    fn an_empty_web_config_file_means_none() {
+        assert_eq!(parse_ok(&["--web.config.file="]).cli.web_config_file, None);
+        assert_eq!(
+            parse_ok(&["--web.config.file=/etc/web.yml"])
+                .cli
+                .web_config_file,
+            Some(PathBuf::from("/etc/web.yml"))
+        );
+    }
+
+    #[test]
+    fn a_mistyped_negation_is_hinted_with_its_no() {
+        let err = parse(["hostwatch", "--no-collector.loadavgg"])
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("'--no-collector.loadavg'"), "{err}");
+        let err = parse(["hostwatch", "--no-web.max-requests"])
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("takes a value"), "{err}");
+        let err = parse(["hostwatch", "--no-zzzzzzzz"])
+            .expect_err("must fail")
+            .to_string();
+        assert!(!err.contains("tip:"), "{err}");
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("loadavg", "loadavgg"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    #[test]
+    fn help_renders_booleans_as_kingpin_does() {
+        let help = render_help();
+        assert!(
+            help.lines().any(|l| l.trim() == "--[no-]collector.loadavg"),
+            "{help}"
+        );
+        assert!(!help.contains("[=<BOOL>]"), "{help}");
+        assert!(help.lines().all(|l| l == l.trim_end()), "{help}");
     }
 
     #[test]

@@ -10,13 +10,14 @@ use hostwatch::collectors::BuildContext;
 use hostwatch::host::Host;
 use hostwatch::http::connections::Connections;
 use hostwatch::http::guard::Guard;
-use hostwatch::http::listen::ListenAddress;
+use hostwatch::http::listen::{self, ListenAddress};
 use hostwatch::http::routes::{self, AppState};
 use hostwatch::http::serve;
 use hostwatch::http::watched_config::WatchedConfig;
 use hostwatch::logging;
 use hostwatch::process::{limits, selfcheck, version};
 use hostwatch::scrape::Scraper;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Has glibc's malloc keep one arena for every thread. Its default of one
@@ -44,8 +45,14 @@ const LOG_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
 fn main() -> ExitCode {
     use_one_malloc_arena();
     let options = match cli::parse(std::env::args_os()) {
+        Ok(options) if options.cli.help_long || options.cli.help_man => return print_help(),
         Ok(options) => options,
-        Err(e) => e.exit(),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => return print_help(),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => e.exit(),
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(START_UP_ERROR);
+        }
     };
     logging::init(options.cli.log_level, options.cli.log_format);
     std::panic::set_hook(Box::new(|info| {
@@ -62,6 +69,20 @@ fn main() -> ExitCode {
         &cli.udev_data,
     ));
     selfcheck::run(&host);
+    // Taken before the runtime's threads start: it changes the environment.
+    let passed_sockets = if options.cli.systemd_socket {
+        tracing::info!("Listening on systemd activated listeners instead of port listeners.");
+        match listen::systemd_listeners() {
+            Ok(sockets) => Some(sockets),
+            Err(e) => {
+                tracing::error!(err = %e, "--web.systemd-socket: cannot take the listeners");
+                logging::flush(LOG_FLUSH_TIMEOUT);
+                return ExitCode::from(START_UP_ERROR);
+            }
+        }
+    } else {
+        None
+    };
 
     // The agent is a light, mostly idle process: collectors run on blocking
     // threads, so one worker serves HTTP for any host (one per CPU would be
@@ -77,10 +98,10 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(err = %e, "cannot start the async runtime");
             logging::flush(LOG_FLUSH_TIMEOUT);
-            return ExitCode::FAILURE;
+            return ExitCode::from(START_UP_ERROR);
         }
     };
-    let result = runtime.block_on(run(options, host));
+    let result = runtime.block_on(run(options, host, passed_sockets));
     // Dropping the runtime would wait for every blocking task, and a
     // collector stuck reading a wedged file never finishes: leave such
     // threads to the process exit, as requests already had their grace.
@@ -89,14 +110,29 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
-            ExitCode::FAILURE
+            ExitCode::from(START_UP_ERROR)
         }
     };
     logging::flush(LOG_FLUSH_TIMEOUT);
     code
 }
 
-async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
+/// The exit status of every start-up failure, bad flags included, as
+/// node_exporter exits on a kingpin or configuration error.
+const START_UP_ERROR: u8 = 1;
+
+/// `--help` (and kingpin's `--help-long` and `--help-man`) on standard
+/// output, as kingpin prints it.
+fn print_help() -> ExitCode {
+    print!("{}", cli::render_help());
+    ExitCode::SUCCESS
+}
+
+async fn run(
+    options: Options,
+    host: Arc<Host>,
+    passed_sockets: Option<Vec<std::net::TcpListener>>,
+) -> Result<(), String> {
     let cli = &options.cli;
     let mut signals = ShutdownSignals::watch()?;
     limits::raise_descriptor_limit();
@@ -115,11 +151,17 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         }
     }
 
-    let addresses = cli
-        .listen_addresses
-        .iter()
-        .map(|a| ListenAddress::parse(a).map_err(|e| format!("invalid --web.listen-address {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Checked before anything is built, so that a typo fails fast.
+    let addresses = if passed_sockets.is_some() {
+        Vec::new()
+    } else {
+        cli.listen_addresses
+            .iter()
+            .map(|a| {
+                ListenAddress::parse(a).map_err(|e| format!("invalid --web.listen-address {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
 
     let web_config = Arc::new(WatchedConfig::load(cli.web_config_file.as_deref())?);
     let connections = Connections::for_fd_limit(descriptor_limit);
@@ -136,6 +178,11 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
     )?);
 
     let mut listeners = Vec::new();
+    for socket in passed_sockets.into_iter().flatten() {
+        let listener = TcpListener::from_std(socket)
+            .map_err(|e| format!("--web.systemd-socket: cannot use a passed socket: {e}"))?;
+        listeners.push(listener);
+    }
     for (text, address) in cli.listen_addresses.iter().zip(&addresses) {
         let listener = address
             .bind()
@@ -174,6 +221,17 @@ async fn run(options: Options, host: Arc<Host>) -> Result<(), String> {
         max_connections = connections.limit(),
         "web configuration"
     );
+    // exporter-toolkit's lines, which log tooling written for node_exporter
+    // looks for.
+    for address in &bound {
+        tracing::info!(address = %address, "Listening on");
+        match &applied.tls {
+            Some(_) => {
+                tracing::info!(http2 = applied.config.http2, address = %address, "TLS is enabled.")
+            }
+            None => tracing::info!(http2 = false, address = %address, "TLS is disabled."),
+        }
+    }
     let guard_config = Arc::clone(&web_config);
     let app = Guard::protect(
         routes::router(state),

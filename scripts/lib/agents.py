@@ -63,7 +63,7 @@ def collectors(binary, default_only):
     """The collectors an agent (hostwatch or node_exporter) has, or enables
     by default, from its --help."""
     state = r" \(default: enabled\)" if default_only else ""
-    found = set(re.findall(r"--collector\.(\w+)(?:\[=<BOOL>\])? Enable the \w+ collector" + state,
+    found = set(re.findall(r"--(?:\[no-\])?collector\.(\w+)(?:\[=<BOOL>\])? Enable the \w+ collector" + state,
                            help_text([binary])))
     if not found:
         sys.exit("could not read the collector list from %s --help" % binary)

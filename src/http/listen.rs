@@ -1,6 +1,8 @@
-//! `--web.listen-address`: Go's `host:port` forms, and binding them.
+//! `--web.listen-address`: Go's `host:port` forms, and binding them; and
+//! `--web.systemd-socket`: the listening sockets systemd passes instead.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::os::fd::{FromRawFd, RawFd};
 
 use tokio::net::{TcpListener, TcpSocket};
 
@@ -110,6 +112,98 @@ fn bind_socket(addr: SocketAddr, dual_stack: bool) -> std::io::Result<TcpListene
     socket.listen(1024)
 }
 
+/// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
+const FIRST_PASSED_FD: RawFd = 3;
+
+/// The listening sockets passed by systemd socket activation, as
+/// `sd_listen_fds(3)` defines it: `LISTEN_FDS` descriptors from 3 on, meant
+/// for this process only if `LISTEN_PID` is its pid. Like exporter-toolkit,
+/// descriptors meant for another process count as none, the variables are
+/// removed so that children do not inherit them, and having none is an
+/// error. Each must be a listening TCP socket: the connection table bounds
+/// connections by peer address. Call before other threads start, as it
+/// changes the environment; [`TcpListener::from_std`] turns each into a
+/// listener of the runtime.
+pub fn systemd_listeners() -> Result<Vec<std::net::TcpListener>, String> {
+    let count = passed_fd_count(
+        std::env::var("LISTEN_PID").ok().as_deref(),
+        std::env::var("LISTEN_FDS").ok().as_deref(),
+        std::process::id(),
+    )?;
+    for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+        std::env::remove_var(name);
+    }
+    if count == 0 {
+        return Err("no socket activation file descriptors found".to_string());
+    }
+    (FIRST_PASSED_FD..FIRST_PASSED_FD + count)
+        .map(|fd| {
+            passed_listener(fd).map_err(|e| format!("socket activation descriptor {fd}: {e}"))
+        })
+        .collect()
+}
+
+/// How many descriptors systemd passed to the process `own_pid`, from the
+/// values of `LISTEN_PID` and `LISTEN_FDS`.
+fn passed_fd_count(pid: Option<&str>, fds: Option<&str>, own_pid: u32) -> Result<RawFd, String> {
+    let (Some(pid), Some(fds)) = (pid, fds) else {
+        return Ok(0);
+    };
+    if pid.trim().parse::<u32>().ok() != Some(own_pid) {
+        return Ok(0);
+    }
+    match fds.trim().parse::<RawFd>() {
+        // Far more than any socket unit lists; keeps the range from overflowing.
+        Ok(count) if (0..=4096).contains(&count) => Ok(count),
+        _ => Err(format!("LISTEN_FDS={fds:?} is not a count of descriptors")),
+    }
+}
+
+/// Takes over descriptor `fd`, checking it is a listening TCP socket.
+fn passed_listener(fd: RawFd) -> Result<std::net::TcpListener, String> {
+    let int_option = |level, name| -> Result<libc::c_int, String> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `value`; an fd
+        // that is not a socket makes it fail with ENOTSOCK, not misbehave.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 {
+            Ok(value)
+        } else {
+            Err(std::io::Error::last_os_error().to_string())
+        }
+    };
+    let domain = int_option(libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+    if domain != libc::AF_INET && domain != libc::AF_INET6 {
+        return Err(
+            "not a TCP socket (hostwatch serves TCP only: use ListenStream=[address:]port)"
+                .to_string(),
+        );
+    }
+    if int_option(libc::SOL_SOCKET, libc::SO_TYPE)? != libc::SOCK_STREAM {
+        return Err("not a stream socket (use ListenStream=, not ListenDatagram=)".to_string());
+    }
+    if int_option(libc::SOL_SOCKET, libc::SO_ACCEPTCONN)? == 0 {
+        return Err("not listening (the socket unit needs Accept=no)".to_string());
+    }
+    // SAFETY: the descriptor was passed to this process for it to own, and
+    // nothing else here uses it.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    // SAFETY: fcntl on an owned descriptor; close-on-exec keeps it from
+    // leaking into anything the agent might start.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    Ok(listener)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +239,22 @@ mod tests {
             "1.2.3.4.5:x",
         ] {
             assert!(ListenAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passed_descriptors_count_only_for_this_process() {
+        assert_eq!(passed_fd_count(Some("42"), Some("2"), 42), Ok(2));
+        assert_eq!(passed_fd_count(Some(" 42\n"), Some("1"), 42), Ok(1));
+        assert_eq!(passed_fd_count(Some("41"), Some("2"), 42), Ok(0));
+        assert_eq!(passed_fd_count(None, Some("2"), 42), Ok(0));
+        assert_eq!(passed_fd_count(Some("42"), None, 42), Ok(0));
+        assert_eq!(passed_fd_count(Some("x"), Some("1"), 42), Ok(0));
+        for bad in ["", "-1", "two", "99999999999"] {
+            assert!(
+                passed_fd_count(Some("42"), Some(bad), 42).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -79,7 +79,7 @@ expect_value() {
 
 # Every default collector, and only those, reports success 1.
 binary_help=$("$binary" --help | tr -s ' \n' ' ')
-defaults=$(grep -o -- '--collector\.[a-z0-9_]*\[=<BOOL>\] Enable the [a-z0-9_]* collector (default: enabled)' <<<"$binary_help" |
+defaults=$(grep -o -- '--\[no-\]collector\.[a-z0-9_]* Enable the [a-z0-9_]* collector (default: enabled)' <<<"$binary_help" |
     awk '{ print $4 }' | sort)
 [ -n "$defaults" ] || fail "no default collector found in --help"
 reported=$(sed -n 's/^node_scrape_collector_success{collector="\([a-z0-9_]*\)"} 1$/\1/p' "$metrics" | sort)
