@@ -12,12 +12,22 @@
 //! fails the run as it does there; a port without `counters/` or
 //! `hw_counters/` (soft-RoCE, kernels before 4.6) just has no such samples,
 //! where node_exporter fails.
+//!
+//! `--collector.infiniband.device-include` / `device-exclude` pick devices
+//! by name before anything of theirs is read, so that an excluded adapter
+//! whose attributes fail to read (firmware-managed ports, MANA's `rate`)
+//! neither fails the run nor is touched at all. node_exporter 1.12 reads
+//! every device first and filters afterwards.
 
 use std::fs;
 use std::path::Path;
 
-use crate::collectors::common::sysfs_class::read_devices;
-use crate::collectors::{plain, CollectError, Collector, CollectorSpec};
+use clap::Args;
+use regex_lite::Regex;
+
+use crate::collectors::common::device_filter::DeviceFilter;
+use crate::collectors::common::sysfs_class::read_devices_where;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::{read_sysfs_attribute, read_text, Host};
 use crate::kernel::sysfs_value::read_optional;
 use crate::metrics::{Desc, MetricSet, MetricType};
@@ -28,13 +38,48 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     name: "infiniband",
     default_enabled: true,
     reads: "/sys/class/infiniband/*/",
-    flags: None,
-    build: plain::<InfinibandCollector>,
+    flags: Some(Flags::augment_args),
+    build,
 };
 
-/// Reports `node_infiniband_info` and the per-port families.
-#[derive(Default)]
-struct InfinibandCollector;
+/// Flags of the infiniband collector.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of infiniband devices to include (mutually exclusive to
+    /// device-exclude).
+    #[arg(
+        id = "collector.infiniband.device-include",
+        long = "collector.infiniband.device-include",
+        value_name = "REGEX",
+        value_parser = crate::parse::regex
+    )]
+    pub device_include: Option<Regex>,
+
+    /// Regexp of infiniband devices to exclude (mutually exclusive to
+    /// device-include).
+    #[arg(
+        id = "collector.infiniband.device-exclude",
+        long = "collector.infiniband.device-exclude",
+        value_name = "REGEX",
+        value_parser = crate::parse::regex
+    )]
+    pub device_exclude: Option<Regex>,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
+    let flags: Flags = ctx.flags()?;
+    let devices = DeviceFilter::exclusive(flags.device_exclude, flags.device_include).map_err(|_| {
+        "--collector.infiniband.device-include and --collector.infiniband.device-exclude are mutually exclusive".to_string()
+    })?;
+    Ok(Box::new(InfinibandCollector { devices }))
+}
+
+/// Reports `node_infiniband_info` and the per-port families of the devices
+/// that pass the filter.
+struct InfinibandCollector {
+    devices: DeviceFilter,
+}
 
 /// How a port counter file becomes a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,7 +558,12 @@ impl IbPort {
 
 impl Collector for InfinibandCollector {
     fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
-        let devices = read_devices(host, "infiniband", IbDevice::read)?;
+        let devices = read_devices_where(
+            host,
+            "infiniband",
+            |name| !self.devices.ignored(name),
+            IbDevice::read,
+        )?;
         let info = out.family(
             "node_infiniband_info",
             "Non-numeric data from /sys/class/infiniband/<device>, value is always 1.",
@@ -717,6 +767,83 @@ mod tests {
         assert!(!text.contains(
             r#"node_infiniband_legacy_packets_received_total{device="mlx4_0",port="2"}"#
         ));
+    }
+
+    #[test]
+    fn device_filters_pick_devices_before_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let class = dir.path().join("class/infiniband");
+        for name in ["mlx5_0", "mana_0"] {
+            write_files(&class.join(name), &[("fw_ver", "1.2.3\n")]);
+            write_files(
+                &class.join(name).join("ports/1"),
+                &[
+                    ("state", "4: ACTIVE\n"),
+                    ("phys_state", "5: LinkUp\n"),
+                    ("rate", "100 Gb/sec (4X EDR)\n"),
+                ],
+            );
+        }
+        // MANA adapters answer `rate` with an error; here it is garbage.
+        write_files(&class.join("mana_0/ports/1"), &[("rate", "\n")]);
+        let host = || crate::collectors::common::testing::host_with_sysfs(dir.path());
+
+        let all = build(&SPEC, host(), &[]).unwrap();
+        assert!(all.run().1.is_err(), "an unreadable device fails the run");
+
+        for flag in [
+            "--collector.infiniband.device-exclude=^mana_",
+            "--collector.infiniband.device-include=^mlx5_",
+        ] {
+            let text = build(&SPEC, host(), &[flag]).unwrap().render();
+            assert!(
+                text.contains(r#"node_infiniband_state_id{device="mlx5_0",port="1"} 4"#),
+                "{flag}\n{text}"
+            );
+            assert!(!text.contains("mana_0"), "{flag}\n{text}");
+        }
+
+        let text = build(
+            &SPEC,
+            host(),
+            &["--collector.infiniband.device-include=^mlx4_"],
+        )
+        .unwrap()
+        .render();
+        assert!(!text.contains("node_infiniband_state_id{"), "{text}");
+    }
+
+    #[test]
+    fn device_filters_are_mutually_exclusive_and_checked() {
+        let host = || Host::new("/nonexistent", "/nonexistent", "/", "/nonexistent");
+        let err = build(
+            &SPEC,
+            host(),
+            &[
+                "--collector.infiniband.device-include=a",
+                "--collector.infiniband.device-exclude=b",
+            ],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.contains("--collector.infiniband.device-include")
+                && err.contains("--collector.infiniband.device-exclude"),
+            "{err}"
+        );
+        let err = build(&SPEC, host(), &["--collector.infiniband.device-include=("])
+            .err()
+            .unwrap();
+        assert!(err.contains("collector.infiniband.device-include"), "{err}");
+        assert!(build(
+            &SPEC,
+            host(),
+            &[
+                "--collector.infiniband.device-include=",
+                "--collector.infiniband.device-exclude=b",
+            ],
+        )
+        .is_ok());
     }
 
     #[test]

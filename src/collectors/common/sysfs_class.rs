@@ -15,11 +15,25 @@ pub fn read_devices<T>(
     class: &str,
     read: impl Fn(&str, &Path) -> Result<T, String>,
 ) -> Result<Vec<T>, CollectError> {
+    read_devices_where(host, class, |_| true, read)
+}
+
+/// As [`read_devices`], but only the devices whose name `wanted` accepts;
+/// nothing of the others is read.
+pub fn read_devices_where<T>(
+    host: &Host,
+    class: &str,
+    wanted: impl Fn(&str) -> bool,
+    read: impl Fn(&str, &Path) -> Result<T, String>,
+) -> Result<Vec<T>, CollectError> {
     let root = host.sys_path(&format!("class/{class}"));
     let entries = fs::read_dir(&root).map_err(|e| CollectError::io_or_no_data(&root, &e))?;
     let mut devices = Vec::new();
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
+        if !wanted(&name) {
+            continue;
+        }
         let device =
             read(&name, &entry.path()).map_err(|e| CollectError::parse(&entry.path(), e))?;
         devices.push(device);
