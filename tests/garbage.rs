@@ -32,6 +32,7 @@ const OVERFLOW: &str = "99999999999999999999999";
 /// parsers run too.
 const OPTIONAL_METRICS: &[&str] = &[
     "--collector.cpu.info",
+    "--collector.pcidevice.names",
     "--collector.stat.softirq",
     "--collector.sysctl.include=vm.swappiness",
     "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",
@@ -144,6 +145,7 @@ fn host_files(root: &Path) -> Vec<PathBuf> {
         regular_files(&root.join(dir), &mut files);
     }
     files.push(root.join("root/etc/os-release"));
+    files.push(root.join("root/usr/share/misc/pci.ids"));
     files.sort();
     files
 }

@@ -58,6 +58,7 @@ pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
 pub mod os;
+pub mod pcidevice;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;

@@ -11,9 +11,9 @@ use super::{
     cpufreq, diskstats, dmi, dmmultipath, drbd, edac, entropy, ethtool, fibrechannel, filefd,
     filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd, lnstat, loadavg, logind,
     mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat, network_route, nfs, nfsd,
-    nvme, os, powersupplyclass, pressure, processes, rapl, schedstat, selinux, slabinfo, sockstat,
-    softirqs, softnet, stat, swap, sysctl, systemd, tapestats, tcpstat, textfile, thermal_zone,
-    time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
+    nvme, os, pcidevice, powersupplyclass, pressure, processes, rapl, schedstat, selinux, slabinfo,
+    sockstat, softirqs, softnet, stat, swap, sysctl, systemd, tapestats, tcpstat, textfile,
+    thermal_zone, time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
 };
 
 /// Every collector, in name order.
@@ -60,6 +60,7 @@ pub const ALL: &[CollectorSpec] = &[
     nfsd::SPEC,
     nvme::SPEC,
     os::SPEC,
+    pcidevice::SPEC,
     powersupplyclass::SPEC,
     pressure::SPEC,
     processes::SPEC,
@@ -96,7 +97,6 @@ pub const ALL: &[CollectorSpec] = &[
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "drm",
     "ntp",
-    "pcidevice",
     "perf",
     "qdisc",
     "runit",

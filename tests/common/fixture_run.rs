@@ -17,6 +17,8 @@ pub const GOLDEN_FLAGS: &[&str] = &[
     // own network namespace; only one that cannot exist here keeps the
     // output independent of the machine (the ioctls answer ENODEV).
     "--collector.ethtool.device-include=^veth3f2a1b7$",
+    // Names from the fixture's <rootfs>/usr/share/misc/pci.ids.
+    "--collector.pcidevice.names",
     "--collector.stat.softirq",
     "--collector.sysctl.include=vm.swappiness",
     "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",
