@@ -57,6 +57,7 @@ pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
 pub mod nvme;
+pub mod nvmesubsystem;
 pub mod os;
 pub mod pcidevice;
 pub mod powersupplyclass;

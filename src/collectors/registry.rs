@@ -11,9 +11,10 @@ use super::{
     cpufreq, diskstats, dmi, dmmultipath, drbd, edac, entropy, ethtool, fibrechannel, filefd,
     filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd, lnstat, loadavg, logind,
     mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat, network_route, nfs, nfsd,
-    nvme, os, pcidevice, powersupplyclass, pressure, processes, rapl, schedstat, selinux, slabinfo,
-    sockstat, softirqs, softnet, stat, swap, sysctl, systemd, tapestats, tcpstat, textfile,
-    thermal_zone, time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
+    nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure, processes, rapl, schedstat,
+    selinux, slabinfo, sockstat, softirqs, softnet, stat, swap, sysctl, systemd, tapestats,
+    tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs,
+    zfs, zoneinfo,
 };
 
 /// Every collector, in name order.
@@ -59,6 +60,7 @@ pub const ALL: &[CollectorSpec] = &[
     nfs::SPEC,
     nfsd::SPEC,
     nvme::SPEC,
+    nvmesubsystem::SPEC,
     os::SPEC,
     pcidevice::SPEC,
     powersupplyclass::SPEC,
