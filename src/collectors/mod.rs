@@ -31,6 +31,7 @@ pub mod diskstats;
 pub mod dmi;
 pub mod dmmultipath;
 pub mod drbd;
+pub mod drm;
 pub mod edac;
 pub mod entropy;
 pub mod ethtool;

@@ -8,7 +8,7 @@
 use super::CollectorSpec;
 use super::{
     arp, bcache, bcachefs, bonding, btrfs, buddyinfo, cgroups, conntrack, cpu, cpu_vulnerabilities,
-    cpufreq, diskstats, dmi, dmmultipath, drbd, edac, entropy, ethtool, fibrechannel, filefd,
+    cpufreq, diskstats, dmi, dmmultipath, drbd, drm, edac, entropy, ethtool, fibrechannel, filefd,
     filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd, lnstat, loadavg, logind,
     mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat, network_route, nfs, nfsd,
     nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure, processes, rapl, schedstat,
@@ -34,6 +34,7 @@ pub const ALL: &[CollectorSpec] = &[
     dmi::SPEC,
     dmmultipath::SPEC,
     drbd::SPEC,
+    drm::SPEC,
     edac::SPEC,
     entropy::SPEC,
     ethtool::SPEC,
@@ -96,15 +97,7 @@ pub const ALL: &[CollectorSpec] = &[
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
-pub const NOT_IMPLEMENTED: &[&str] = &[
-    "drm",
-    "ntp",
-    "perf",
-    "qdisc",
-    "runit",
-    "supervisord",
-    "wifi",
-];
+pub const NOT_IMPLEMENTED: &[&str] = &["ntp", "perf", "qdisc", "runit", "supervisord", "wifi"];
 
 /// How a flag of an unimplemented collector takes its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
