@@ -208,7 +208,7 @@ pub fn parse_id(text: &str) -> Result<i32, String> {
 }
 
 /// Parses `max_link_speed` / `current_link_speed` to GT/s: `8.0 GT/s PCIe`,
-/// or `8 GT/s` as kernels before 4.19 wrote it. `None` for no value
+/// or `8 GT/s` as older kernels write it. `None` for no value
 /// (empty, `Unknown`, `Unknown speed`).
 pub fn parse_link_speed(text: &str) -> Result<Option<f64>, String> {
     let text = text.trim();
@@ -578,7 +578,7 @@ mod tests {
         assert_eq!(parse_link_speed("8.0 GT/s PCIe\n"), Ok(Some(8.0)));
         assert_eq!(parse_link_speed("2.5 GT/s PCIe"), Ok(Some(2.5)));
         assert_eq!(parse_link_speed("64.0 GT/s PCIe"), Ok(Some(64.0)));
-        assert_eq!(parse_link_speed("8 GT/s\n"), Ok(Some(8.0)), "before 4.19");
+        assert_eq!(parse_link_speed("8 GT/s\n"), Ok(Some(8.0)), "older kernels");
         assert_eq!(parse_link_speed("Unknown\n"), Ok(None));
         assert_eq!(parse_link_speed("Unknown speed\n"), Ok(None));
         assert_eq!(parse_link_speed(""), Ok(None));
