@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::collectors::registry;
-use crate::collectors::{BuildContext, CollectError, Collector, ErrorKind};
+use crate::collectors::{BuildContext, CollectError, Collector, ErrorKind, RunDeadline};
 use crate::exposition::Format;
 use crate::host::Host;
 use crate::metrics::{Family, MetricSet, MetricType};
@@ -53,12 +53,24 @@ const MAX_REUSED_BYTES: usize = 8 << 20;
 
 type OutcomeReceiver = watch::Receiver<Option<Arc<Outcome>>>;
 
+/// How long before its scrape's deadline a run is asked to be done (see
+/// [`Collector::update_until`]): time for the run to hand over its outcome
+/// and for the scrape to wake, on a loaded machine.
+const RUN_MARGIN: Duration = Duration::from_millis(50);
+
+/// A run in flight: where its outcome will come, and its deadline, which
+/// scrapes joining it may bring forward.
+struct InFlightRun {
+    receiver: OutcomeReceiver,
+    deadline: RunDeadline,
+}
+
 /// One enabled collector and its run state.
 struct Slot {
     name: &'static str,
     collector: Arc<dyn Collector>,
     /// The run in progress, if any (single flight).
-    in_flight: Mutex<Option<OutcomeReceiver>>,
+    in_flight: Mutex<Option<InFlightRun>>,
     /// The last failure message logged at warn, to warn once per problem.
     last_warning: Mutex<Option<String>>,
     /// The last run's outcome, whose family buffers the next run reuses
@@ -190,7 +202,7 @@ impl Scraper {
         let runs: Vec<(&Arc<Slot>, OutcomeReceiver)> = selection
             .iter()
             .filter_map(|&i| self.slots.get(i))
-            .map(|slot| (slot, start_or_join(slot, &mut fresh)))
+            .map(|slot| (slot, start_or_join(slot, deadline, &mut fresh)))
             .collect();
         let queue = WatchedQueue(RunQueue::start(fresh, &self.host));
 
@@ -286,17 +298,31 @@ impl Scraper {
 }
 
 /// Starts a run of the slot's collector, queued in `fresh`, or joins the
-/// one in flight.
-fn start_or_join(slot: &Arc<Slot>, fresh: &mut VecDeque<Run>) -> OutcomeReceiver {
+/// one in flight, bringing its deadline forward to this scrape's.
+fn start_or_join(
+    slot: &Arc<Slot>,
+    deadline: Instant,
+    fresh: &mut VecDeque<Run>,
+) -> OutcomeReceiver {
+    let run_deadline = deadline
+        .into_std()
+        .checked_sub(RUN_MARGIN)
+        .unwrap_or_else(|| deadline.into_std());
     let mut in_flight = lock(&slot.in_flight);
-    if let Some(receiver) = in_flight.as_ref() {
-        return receiver.clone();
+    if let Some(run) = in_flight.as_ref() {
+        run.deadline.bring_forward(run_deadline);
+        return run.receiver.clone();
     }
     let (sender, receiver) = watch::channel(None);
-    *in_flight = Some(receiver.clone());
+    let deadline = RunDeadline::at(run_deadline);
+    *in_flight = Some(InFlightRun {
+        receiver: receiver.clone(),
+        deadline: deadline.clone(),
+    });
     fresh.push_back(Run {
         slot: Arc::clone(slot),
         sender,
+        deadline,
     });
     receiver
 }
@@ -327,6 +353,7 @@ impl Drop for WatchedQueue {
 struct Run {
     slot: Arc<Slot>,
     sender: watch::Sender<Option<Arc<Outcome>>>,
+    deadline: RunDeadline,
 }
 
 /// The runs one scrape started, taken in order by blocking threads.
@@ -401,7 +428,11 @@ impl RunQueue {
 impl Run {
     /// Runs the collector on `host` and publishes its outcome.
     fn execute(self, host: &Host) {
-        let Run { slot, sender } = self;
+        let Run {
+            slot,
+            sender,
+            deadline,
+        } = self;
         let started = std::time::Instant::now();
         let earlier = lock(&slot.last_outcome)
             .take()
@@ -409,7 +440,9 @@ impl Run {
             .map(|outcome| outcome.families)
             .unwrap_or_default();
         let mut set = MetricSet::reusing(earlier);
-        let result = catch_unwind(AssertUnwindSafe(|| slot.collector.update(host, &mut set)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            slot.collector.update_until(host, &mut set, &deadline)
+        }));
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
@@ -757,6 +790,64 @@ mod tests {
         );
         assert!(out.contains("node_hanging 1\n"));
         assert_eq!(hanging.runs.load(Ordering::SeqCst), 2);
+    }
+
+    /// Works until its run's deadline, then reports what it has.
+    struct UntilTheDeadline;
+    impl Collector for UntilTheDeadline {
+        fn update(&self, _: &Host, _: &mut MetricSet) -> Result<(), CollectError> {
+            unreachable!("the scrape passes its deadline")
+        }
+
+        fn update_until(
+            &self,
+            _: &Host,
+            out: &mut MetricSet,
+            deadline: &RunDeadline,
+        ) -> Result<(), CollectError> {
+            while !deadline.remaining().is_zero() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            out.gauge("node_answered", "Answered by the deadline.", 1.0);
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_gets_the_scrape_deadline_and_a_joining_scrape_brings_it_forward() {
+        let scraper = Arc::new(Scraper::from_collectors(
+            no_host(),
+            vec![("patient", Arc::new(UntilTheDeadline) as Arc<dyn Collector>)],
+            Duration::from_secs(30),
+            false,
+        ));
+        let all = scraper.select(&[], &[]).unwrap();
+        let out = text(&scraper.scrape(&all, deadline_in(300)).await);
+        assert!(out.contains("node_answered 1\n"), "{out}");
+        assert!(out.contains("node_scrape_collector_success{collector=\"patient\"} 1\n"));
+
+        // A scrape with a long deadline starts the run; one with a short
+        // deadline joins it: both get its result by the short deadline.
+        let started = std::time::Instant::now();
+        let long = {
+            let scraper = Arc::clone(&scraper);
+            let all = all.clone();
+            tokio::spawn(async move { text(&scraper.scrape(&all, deadline_in(20_000)).await) })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let short = text(&scraper.scrape(&all, deadline_in(400)).await);
+        let long = long.await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        for out in [short, long] {
+            assert!(
+                out.contains("node_scrape_collector_success{collector=\"patient\"} 1\n"),
+                "{out}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

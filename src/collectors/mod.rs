@@ -93,12 +93,14 @@ pub mod zoneinfo;
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::{ArgMatches, Command, FromArgMatches};
 
 use crate::host::{Host, LineError};
 use crate::metrics::MetricSet;
+use crate::unpoisoned::lock;
 
 /// A source of metrics about the host, run once per scrape.
 ///
@@ -108,6 +110,61 @@ use crate::metrics::MetricSet;
 pub trait Collector: Send + Sync + 'static {
     /// Reads `host` and appends this collector's families to `out`.
     fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError>;
+
+    /// [`Collector::update`] for a run whose scrapes stop waiting at
+    /// `deadline`. A collector whose calls can block for long (`statfs` of
+    /// a hung mount, a D-Bus service that stopped answering) overrides it to
+    /// return what it has by then, or fail, rather than be cut off by the
+    /// scrape with nothing; the others ignore the deadline.
+    fn update_until(
+        &self,
+        host: &Host,
+        out: &mut MetricSet,
+        deadline: &RunDeadline,
+    ) -> Result<(), CollectError> {
+        let _ = deadline;
+        self.update(host, out)
+    }
+}
+
+/// When the scrapes waiting for one collector run stop waiting: the
+/// earliest deadline of the scrapes that started or joined it. A scrape
+/// joining a run in flight may bring it forward, never push it back.
+#[derive(Debug, Clone)]
+pub struct RunDeadline(Arc<Mutex<Instant>>);
+
+impl RunDeadline {
+    /// A deadline at `at`.
+    pub fn at(at: Instant) -> RunDeadline {
+        RunDeadline(Arc::new(Mutex::new(at)))
+    }
+
+    /// A deadline `budget` from now (the cut-off of a run outside a scrape).
+    pub fn after(budget: Duration) -> RunDeadline {
+        let now = Instant::now();
+        RunDeadline::at(
+            now.checked_add(budget)
+                .unwrap_or(now + Duration::from_secs(86_400)),
+        )
+    }
+
+    /// The instant, as it stands now.
+    pub fn instant(&self) -> Instant {
+        *lock(&self.0)
+    }
+
+    /// What is left of it; zero once past.
+    pub fn remaining(&self) -> Duration {
+        self.instant().saturating_duration_since(Instant::now())
+    }
+
+    /// Brings the deadline forward to `at`, if that is earlier.
+    pub fn bring_forward(&self, at: Instant) {
+        let mut current = lock(&self.0);
+        if at < *current {
+            *current = at;
+        }
+    }
 }
 
 /// Why a collector produced no (or partial) data in one run.

@@ -17,14 +17,16 @@
 //! `statfs` on a dead NFS server or a stuck FUSE daemon can block forever.
 //! The calls run on a [`statfs_pool::StatfsPool`] of long-lived threads
 //! (`--collector.filesystem.stat-workers`). A scrape waits for them at most
-//! `--collector.filesystem.mount-timeout`; a mount whose stat has not
-//! returned by then is reported with `node_filesystem_device_error 1` and
-//! `device_error="mountpoint timeout"`, without size metrics, and later
+//! `--collector.filesystem.mount-timeout`, and never past the scrape's own
+//! deadline (Prometheus's scrape timeout): every mount that answered by
+//! then is reported, and one whose stat has not returned is reported with
+//! `node_filesystem_device_error 1` and `device_error="mountpoint timeout"`,
+//! without size metrics, as node_exporter reports a stuck mount. Later
 //! scrapes report it the same way at once, without a new stat or thread,
 //! until that stat returns. A blocked worker is replaced (up to
 //! [`statfs_pool::SPARE_THREADS`] spares), so healthy mounts keep being
-//! statted; mounts that no worker could start before the timeout are left
-//! out of that scrape, which then reports the collector as failed.
+//! statted; a mount that no worker could start in time is reported the same
+//! way for that scrape, and statted again by the next.
 
 pub mod filter;
 pub mod statfs;
@@ -37,7 +39,7 @@ use std::time::Duration;
 use clap::Args;
 use regex_lite::Regex;
 
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, RunDeadline};
 use crate::host::Host;
 use crate::metrics::{Desc, MetricSet, MetricType};
 use crate::parse::{duration, regex};
@@ -67,7 +69,8 @@ pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
 /// Linux.
 pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
 
-/// The `device_error` label of a mount whose stat did not return in time.
+/// The `device_error` label of a mount whose stat did not return in time
+/// (node_exporter's for a stuck mount).
 const TIMEOUT_LABEL: &str = "mountpoint timeout";
 
 /// The filesystem collector's flags, named as node_exporter's.
@@ -317,18 +320,26 @@ impl FilesystemCollector {
 
 impl Collector for FilesystemCollector {
     fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.update_until(host, out, &RunDeadline::after(self.mount_timeout))
+    }
+
+    fn update_until(
+        &self,
+        host: &Host,
+        out: &mut MetricSet,
+        deadline: &RunDeadline,
+    ) -> Result<(), CollectError> {
         let selection = self.selection(host)?;
         let selected = &selection.mounts;
         let stat_paths: Vec<PathBuf> = selected
             .iter()
             .map(|(_, mount_point)| host.root_path(mount_point))
             .collect();
-        let outcomes = self.pool.stat_all(&stat_paths);
+        let outcomes = self.pool.stat_all(&stat_paths, deadline);
 
         // Last entry first: samples with equal labels keep the first one
         // pushed, and the last entry listed is the mount visible at its path.
         let mut reports = Vec::with_capacity(selected.len());
-        let mut not_started = 0;
         for ((mount, mount_point), stat_path) in selected.iter().zip(&stat_paths).rev() {
             let usage = match outcomes.get(stat_path) {
                 Some(StatOutcome::Done(result)) => match result {
@@ -340,8 +351,11 @@ impl Collector for FilesystemCollector {
                 },
                 Some(StatOutcome::TimedOut | StatOutcome::Stuck) => Err(TIMEOUT_LABEL.to_string()),
                 Some(StatOutcome::NotStarted) | None => {
-                    not_started += 1;
-                    continue;
+                    tracing::debug!(
+                        path = %stat_path.display(),
+                        "no statfs worker was free before the deadline"
+                    );
+                    Err(TIMEOUT_LABEL.to_string())
                 }
             };
             reports.push(Report {
@@ -356,23 +370,12 @@ impl Collector for FilesystemCollector {
         reports.sort_by(|a, b| a.labels().cmp(&b.labels()));
         emit(&reports, out);
 
-        let mut problems = Vec::new();
-        if let Some((count, first)) = &selection.malformed {
-            problems.push(format!(
+        match &selection.malformed {
+            None => Ok(()),
+            Some((count, first)) => Err(CollectError::failed(format!(
                 "parsing {}: {count} malformed line(s), first {first}",
                 selection.path.display(),
-            ));
-        }
-        if not_started > 0 {
-            problems.push(format!(
-                "{not_started} mount point(s) not statted within {:?}: every statfs worker was blocked",
-                self.mount_timeout
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(CollectError::failed(problems.join("; ")))
+            ))),
         }
     }
 }
@@ -576,6 +579,73 @@ mod tests {
             .unwrap();
         let real = statfs::statfs(&fixture("root")).unwrap();
         assert_eq!(size, real.size_bytes, "statfs of <rootfs>/<mountpoint>");
+    }
+
+    #[test]
+    fn at_the_deadline_answered_mounts_are_reported_and_the_pending_one_is_a_device_error() {
+        use std::sync::Condvar;
+        // statfs of /home never returns until the test ends; the others do.
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let stat_gate = Arc::clone(&gate);
+        let stat = move |path: &Path| {
+            if path.ends_with("home") {
+                let (released, wake) = &*stat_gate;
+                let mut released = released.lock().unwrap();
+                while !*released {
+                    released = wake.wait(released).unwrap();
+                }
+            }
+            statfs::statfs(&fixture("root"))
+        };
+        let timeout = Duration::from_secs(30);
+        let c = FilesystemCollector {
+            mount_points: NameFilter::default(),
+            fs_types: NameFilter::default(),
+            mount_timeout: timeout,
+            pool: StatfsPool::new(2, timeout, Arc::new(stat)),
+            mounts: Mutex::default(),
+        };
+        let host = fixture_host();
+        let run = |budget_ms: u64| {
+            let mut out = MetricSet::new();
+            let started = std::time::Instant::now();
+            let result = c.update_until(
+                &host,
+                &mut out,
+                &RunDeadline::after(Duration::from_millis(budget_ms)),
+            );
+            let mut text = Vec::new();
+            let families = out.into_sorted();
+            Format::Text.encode(&families.iter().collect::<Vec<_>>(), &mut text);
+            (started.elapsed(), result, String::from_utf8(text).unwrap())
+        };
+
+        let (took, result, text) = run(300);
+        assert!(
+            took < Duration::from_secs(5),
+            "{took:?}: cut at the deadline"
+        );
+        assert_eq!(result, Ok(()), "the collector succeeds");
+        let hung = r#"node_filesystem_device_error{device="/dev/sda3",device_error="mountpoint timeout",fstype="xfs",mountpoint="/home"} 1"#;
+        assert!(text.contains(hung), "{text}");
+        assert!(text.contains(r#"node_filesystem_size_bytes{device="/dev/sda2",device_error="",fstype="ext4",mountpoint="/"}"#));
+        assert!(!series(&text, "node_filesystem_size_bytes")
+            .iter()
+            .any(|s| s.contains("mountpoint=\"/home\"")));
+
+        // The next run has a long deadline yet does not wait for the stat
+        // still pending from the first.
+        let (took, _, again) = run(20_000);
+        assert!(
+            took < Duration::from_secs(5),
+            "{took:?}: not waited on again"
+        );
+        assert!(again.contains(hung), "{again}");
+        assert_eq!(c.pool.thread_count(), 3, "one replacement worker, once");
+
+        let (released, wake) = &*gate;
+        *released.lock().unwrap() = true;
+        wake.notify_all();
     }
 
     #[test]

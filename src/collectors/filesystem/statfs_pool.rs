@@ -7,7 +7,10 @@
 //! stat from an earlier batch is still running is not queued again: it is
 //! reported [`StatOutcome::Stuck`] at once, with no new stat and no new
 //! thread. The other paths are queued for the workers, and the call waits
-//! for their results until `timeout` after it began. At that deadline:
+//! for their results until `timeout` after it began or the scrape's
+//! deadline, whichever comes first (the scrape's deadline is read again
+//! while waiting, as a scrape joining the run may bring it forward). At
+//! that point:
 //! - a stat still running is reported [`StatOutcome::TimedOut`]; its path
 //!   stays in flight, so later batches report it `Stuck` until that very
 //!   stat returns, after which the next batch stats it again normally;
@@ -35,6 +38,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::statfs::FsUsage;
+use crate::collectors::RunDeadline;
 use crate::unpoisoned::lock;
 
 /// How many threads blocked on hung mounts the pool tolerates beyond its
@@ -141,11 +145,16 @@ impl StatfsPool {
         }
     }
 
-    /// Stats each distinct path once, waiting at most the timeout, and says
-    /// how each fared.
-    pub fn stat_all(&self, paths: &[PathBuf]) -> HashMap<PathBuf, StatOutcome> {
+    /// Stats each distinct path once, waiting at most the timeout and never
+    /// past `scrape_deadline`, and says how each fared.
+    pub fn stat_all(
+        &self,
+        paths: &[PathBuf],
+        scrape_deadline: &RunDeadline,
+    ) -> HashMap<PathBuf, StatOutcome> {
         let _turn = lock(&self.batch_turn);
-        let deadline = Instant::now() + self.timeout;
+        let started = Instant::now();
+        let timeout_at = started + self.timeout;
         let mut seen = HashSet::new();
         let paths: Vec<&PathBuf> = paths.iter().filter(|p| seen.insert(*p)).collect();
         let mut outcomes = HashMap::with_capacity(paths.len());
@@ -178,6 +187,7 @@ impl StatfsPool {
         let mut queued = state.queue.len();
         while state.awaited > 0 {
             let now = Instant::now();
+            let deadline = timeout_at.min(scrape_deadline.instant());
             if now >= deadline {
                 break;
             }
@@ -196,6 +206,7 @@ impl StatfsPool {
         for job in state.queue.drain(..) {
             outcomes.insert(job.path, StatOutcome::NotStarted);
         }
+        let waited = started.elapsed();
         let State { running, lost, .. } = &mut *state;
         for (path, stat) in running.iter_mut() {
             if stat.batch == batch && !stat.lost {
@@ -203,7 +214,7 @@ impl StatfsPool {
                 *lost += 1;
                 tracing::warn!(
                     path = %path.display(),
-                    timeout = ?self.timeout,
+                    waited = ?waited,
                     "statfs did not return in time: mount point marked stuck until it does"
                 );
                 outcomes.insert(path.clone(), StatOutcome::TimedOut);
@@ -378,6 +389,11 @@ mod tests {
         (fs, pool)
     }
 
+    /// A scrape deadline far beyond the pool's timeout.
+    fn no_deadline() -> RunDeadline {
+        RunDeadline::after(Duration::from_secs(3600))
+    }
+
     fn paths(list: &[&str]) -> Vec<PathBuf> {
         list.iter().map(PathBuf::from).collect()
     }
@@ -412,7 +428,7 @@ mod tests {
         let (fs, pool) = pool(2, 4);
         assert_eq!(pool.thread_count(), 0);
         let list = ["/a", "/b", "/missing", "/a"];
-        let outcomes = pool.stat_all(&paths(&list));
+        let outcomes = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(outcomes.len(), 3);
         assert_eq!(summary(&outcomes, &list), ["ok", "ok", "error", "ok"]);
         match &outcomes[Path::new("/a")] {
@@ -422,24 +438,24 @@ mod tests {
         assert_eq!(fs.calls("/a"), 1);
         assert_eq!(pool.thread_count(), 2);
         for _ in 0..10 {
-            pool.stat_all(&paths(&list));
+            pool.stat_all(&paths(&list), &no_deadline());
         }
         assert_eq!(pool.thread_count(), 2, "threads are reused");
-        assert!(pool.stat_all(&[]).is_empty());
+        assert!(pool.stat_all(&[], &no_deadline()).is_empty());
     }
 
     #[test]
     fn a_hung_path_times_out_then_is_skipped_until_its_stat_returns() {
         let (fs, pool) = pool(2, 4);
         let list = ["/a", "/hung/nfs", "/b"];
-        let first = pool.stat_all(&paths(&list));
+        let first = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&first, &list), ["ok", "timed out", "ok"]);
         assert_eq!(pool.stuck_paths(), paths(&["/hung/nfs"]));
         let threads = pool.thread_count();
         assert_eq!(threads, 2);
 
         for _ in 0..5 {
-            let later = pool.stat_all(&paths(&list));
+            let later = pool.stat_all(&paths(&list), &no_deadline());
             assert_eq!(summary(&later, &list), ["ok", "stuck", "ok"]);
         }
         assert_eq!(fs.calls("/hung/nfs"), 1, "no new stat while stuck");
@@ -453,7 +469,7 @@ mod tests {
         eventually("the stuck stat has returned", || {
             pool.stuck_paths().is_empty()
         });
-        let after = pool.stat_all(&paths(&list));
+        let after = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&after, &list), ["ok", "error", "ok"]);
         assert_eq!(fs.calls("/hung/nfs"), 2, "statted again once it returned");
         assert_eq!(pool.thread_count(), 2, "the surplus thread ended");
@@ -463,14 +479,14 @@ mod tests {
     fn when_every_worker_hangs_the_rest_are_not_started_and_then_get_replacements() {
         let (fs, pool) = pool(2, 4);
         let list = ["/hung/1", "/hung/2", "/a"];
-        let first = pool.stat_all(&paths(&list));
+        let first = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(
             summary(&first, &list),
             ["timed out", "timed out", "not started"]
         );
         assert_eq!(fs.calls("/a"), 0, "withdrawn from the queue");
 
-        let second = pool.stat_all(&paths(&list));
+        let second = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&second, &list), ["stuck", "stuck", "ok"]);
         assert_eq!(pool.thread_count(), 4);
 
@@ -485,13 +501,13 @@ mod tests {
     #[test]
     fn spare_threads_are_bounded_and_a_pool_without_free_workers_does_not_wait() {
         let (fs, pool) = pool(1, 1);
-        let first = pool.stat_all(&paths(&["/hung/1", "/a"]));
+        let first = pool.stat_all(&paths(&["/hung/1", "/a"]), &no_deadline());
         assert_eq!(
             summary(&first, &["/hung/1", "/a"]),
             ["timed out", "not started"]
         );
         let list = ["/hung/1", "/hung/2", "/a"];
-        let second = pool.stat_all(&paths(&list));
+        let second = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(
             summary(&second, &list),
             ["stuck", "timed out", "not started"]
@@ -500,7 +516,7 @@ mod tests {
 
         // Both threads are blocked and no more may start: nothing is queued,
         // so the batch answers without waiting for the timeout.
-        let third = pool.stat_all(&paths(&list));
+        let third = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&third, &list), ["stuck", "stuck", "not started"]);
         assert_eq!(pool.thread_count(), 2);
         assert_eq!(fs.calls("/a"), 0);
@@ -509,12 +525,56 @@ mod tests {
         eventually("the second hung stat has returned", || {
             pool.stuck_paths() == paths(&["/hung/1"])
         });
-        let fourth = pool.stat_all(&paths(&list));
+        let fourth = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&fourth, &list), ["stuck", "error", "ok"]);
         fs.release("/hung/1");
         eventually("the pool is back to one thread", || {
             pool.thread_count() == 1
         });
+    }
+
+    #[test]
+    fn the_scrape_deadline_cuts_the_wait_and_a_stat_left_running_is_never_awaited_again() {
+        let (fs, pool) = pool(2, 4);
+        let list = ["/a", "/hung/fuse", "/b"];
+        let started = Instant::now();
+        let first = pool.stat_all(
+            &paths(&list),
+            &RunDeadline::after(Duration::from_millis(200)),
+        );
+        let waited = started.elapsed();
+        assert_eq!(summary(&first, &list), ["ok", "timed out", "ok"]);
+        assert!(
+            waited < TIMEOUT,
+            "waited {waited:?}: the scrape's deadline, not the mount timeout"
+        );
+
+        // The next batch has the whole mount timeout, yet does not wait: the
+        // hung stat is still running and is reported stuck at once.
+        let started = Instant::now();
+        let second = pool.stat_all(&paths(&list), &no_deadline());
+        assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
+        assert_eq!(summary(&second, &list), ["ok", "stuck", "ok"]);
+        assert_eq!(fs.calls("/hung/fuse"), 1);
+        fs.release("/hung/fuse");
+    }
+
+    #[test]
+    fn a_deadline_brought_forward_while_waiting_ends_the_wait() {
+        let (fs, pool) = pool(1, 1);
+        let deadline = no_deadline();
+        let forward = deadline.clone();
+        let bring_forward = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            forward.bring_forward(Instant::now());
+        });
+        let started = Instant::now();
+        let list = ["/hung/1"];
+        let outcomes = pool.stat_all(&paths(&list), &deadline);
+        assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
+        assert_eq!(summary(&outcomes, &list), ["timed out"]);
+        bring_forward.join().unwrap();
+        fs.release("/hung/1");
     }
 
     #[test]
@@ -531,7 +591,7 @@ mod tests {
             }),
         );
         let list = ["/panic", "/denied"];
-        let outcomes = pool.stat_all(&paths(&list));
+        let outcomes = pool.stat_all(&paths(&list), &no_deadline());
         assert_eq!(summary(&outcomes, &list), ["error", "error"]);
         assert_eq!(pool.thread_count(), 1);
     }
@@ -539,7 +599,7 @@ mod tests {
     #[test]
     fn dropping_the_pool_ends_idle_workers() {
         let (fs, pool) = pool(3, 0);
-        pool.stat_all(&paths(&["/a"]));
+        pool.stat_all(&paths(&["/a"]), &no_deadline());
         let shared = Arc::clone(&pool.shared);
         drop(pool);
         eventually("every worker has ended", || shared.lock().threads == 0);
