@@ -16,7 +16,7 @@ use zbus::Connection;
 use crate::collectors::common::system_bus::{
     self, boolean, text, BusConnection, CallError, Endpoint,
 };
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, RunDeadline};
 use crate::host::Host;
 use crate::metrics::{MetricSet, MetricType};
 
@@ -65,10 +65,21 @@ struct LogindCollector {
 }
 
 impl Collector for LogindCollector {
-    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.update_until(host, out, &RunDeadline::after(system_bus::READ_TIMEOUT))
+    }
+
+    fn update_until(
+        &self,
+        _: &Host,
+        out: &mut MetricSet,
+        deadline: &RunDeadline,
+    ) -> Result<(), CollectError> {
         let (seats, sessions) = self
             .bus
-            .read(|connection| async move { read_sessions(&connection).await })
+            .read(deadline, |connection| async move {
+                read_sessions(&connection).await
+            })
             .map_err(CollectError::failed)?;
         render(&seats, &sessions, out);
         Ok(())

@@ -4,8 +4,10 @@
 # value over the system bus found
 # through DBUS_SYSTEM_BUS_ADDRESS, through the host root's
 # run/dbus/system_bus_socket, and through systemd's private socket; live
-# updates between scrapes; reconnection after the bus restarts; recovery
-# after a wedged systemd; and one clear error when the socket is missing.
+# updates between scrapes; reconnection after the bus restarts; a wedged
+# systemd failing the collector within Prometheus's 1 s scrape timeout,
+# scrape after scrape, with the agent's threads flat; recovery after it;
+# and one clear error when the socket is missing.
 # logind: the session counts over the host root's socket, live updates,
 # reconnection, and the same clear error without a socket.
 # Installs dbus-daemon, python3-dbus and python3-gi if needed. Every wait is
@@ -228,6 +230,31 @@ grep 'level=WARN' "$work/env.log" | grep 'collector=systemd' | grep -q 'timed ou
     fail "no D-Bus timeout logged while systemd was stopped: $(tail -n 5 "$work/env.log")"
 grep -q 'past the scrape deadline' "$work/env.log" &&
     fail "the collector hung until the scrape deadline: $(tail -n 5 "$work/env.log")"
+# Under Prometheus's 1 s timeout every scrape answers within it, the
+# collector failed, and no thread is left behind by the reads cut short.
+agent_threads() { awk '/^Threads:/ {print $2}' "/proc/${agent_pids[env]}/status"; }
+scrape_in_1s() {
+    curl --silent --show-error --fail --max-time 5 -H 'X-Prometheus-Scrape-Timeout-Seconds: 1' \
+        -o "$work/wedged-1s.metrics" -w '%{time_total}' \
+        "http://127.0.0.1:${agent_ports[env]}/metrics" || fail "scraping the agent failed"
+}
+scrape_in_1s >/dev/null
+threads_wedged=$(agent_threads)
+slowest=0
+for i in $(seq 10); do
+    took=$(scrape_in_1s)
+    awk -v t="$took" 'BEGIN { exit !(t < 1) }' ||
+        fail "scrape $i with a wedged systemd took ${took}s, over Prometheus's 1 s timeout"
+    grep -qx 'node_scrape_collector_success{collector="systemd"} 0' "$work/wedged-1s.metrics" ||
+        fail "scrape $i: a stopped systemd was not reported failed"
+    awk -v a="$slowest" -v b="$took" 'BEGIN { exit !(a < b) }' && slowest=$took
+done
+threads_after=$(agent_threads)
+[ "$threads_after" -le "$threads_wedged" ] ||
+    fail "threads grew from $threads_wedged to $threads_after over 10 scrapes of a wedged systemd"
+grep -q 'past the scrape deadline' "$work/env.log" &&
+    fail "the collector ran past the 1 s scrape deadline: $(tail -n 5 "$work/env.log")"
+echo "ok: with a wedged systemd, 10 scrapes under a 1 s timeout took at most ${slowest}s; threads ${threads_wedged} -> ${threads_after}"
 kill -CONT "$fake_pid"
 check_series env "after systemd answered again" "$work/full.txt"
 echo "ok: a wedged systemd times out and the collector recovers"

@@ -2,6 +2,13 @@
 //! host's system bus (systemd, logind): where the bus is reached, the one
 //! connection kept across scrapes (and replaced when it breaks), and the
 //! bounds on every call.
+//!
+//! A read ends by the scrape's deadline at the latest (and by
+//! [`READ_TIMEOUT`] outside a scrape): a bus or service that stops
+//! answering fails the collector within the scrape, the wedged connection
+//! is dropped, and the next scrape tries afresh. The read runs on the
+//! collector's own run, of which there is one at a time, so a silent bus
+//! costs no thread beyond that run, and only until the deadline.
 
 use std::fmt;
 use std::future::Future;
@@ -15,6 +22,7 @@ use zbus::connection::Builder;
 use zbus::zvariant::{OwnedValue, Value};
 use zbus::Connection;
 
+use crate::collectors::RunDeadline;
 use crate::host::Host;
 use crate::unpoisoned::lock;
 
@@ -126,25 +134,29 @@ impl BusConnection {
     }
 
     /// Runs `read` on the connection, connecting first if needed, within
-    /// [`READ_TIMEOUT`]. A connection kept from an earlier scrape that turns
-    /// out broken (the service or the bus restarted) is replaced and the
-    /// read retried once.
-    pub fn read<T, F, Fut>(&self, read: F) -> Result<T, String>
+    /// [`READ_TIMEOUT`] and before `deadline`, connecting included. A
+    /// connection kept from an earlier scrape that turns out broken (the
+    /// service or the bus restarted) is replaced and the read retried once.
+    pub fn read<T, F, Fut>(&self, deadline: &RunDeadline, read: F) -> Result<T, String>
     where
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
+        let started = std::time::Instant::now();
         let mut slot = lock(&self.connection);
         let mut may_retry = true;
         loop {
             let reused = slot.is_some();
             let connection = match slot.as_ref() {
                 Some(connection) => connection.clone(),
-                None => slot.insert(self.connect()?).clone(),
+                None => slot.insert(self.connect(deadline)?).clone(),
             };
-            let result = self.runtime().block_on(async {
-                tokio::time::timeout(READ_TIMEOUT, read(connection.clone())).await
-            });
+            let budget = READ_TIMEOUT
+                .saturating_sub(started.elapsed())
+                .min(deadline.remaining());
+            let result = self
+                .runtime()
+                .block_on(async { tokio::time::timeout(budget, read(connection.clone())).await });
             match result {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(err)) if !err.breaks_connection() => return Err(err.to_string()),
@@ -164,24 +176,25 @@ impl BusConnection {
                 Err(_) => {
                     self.discard(&mut slot, connection);
                     return Err(format!(
-                        "reading {} timed out after {}s; the connection is dropped \
-                         and reopened on the next scrape",
+                        "reading {} timed out after {:.1}s, at the scrape's deadline; \
+                         the connection is dropped and reopened on the next scrape",
                         self.service,
-                        READ_TIMEOUT.as_secs()
+                        started.elapsed().as_secs_f64()
                     ));
                 }
             }
         }
     }
 
-    fn connect(&self) -> Result<Connection, String> {
+    fn connect(&self, deadline: &RunDeadline) -> Result<Connection, String> {
+        let budget = CALL_TIMEOUT.min(deadline.remaining());
         let opened = self
             .runtime()
-            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, self.endpoint.open()).await });
+            .block_on(async { tokio::time::timeout(budget, self.endpoint.open()).await });
         let problem = match opened {
             Ok(Ok(connection)) => return Ok(connection),
             Ok(Err(err)) => err.to_string(),
-            Err(_) => format!("timed out after {}s", CALL_TIMEOUT.as_secs()),
+            Err(_) => format!("timed out after {:.1}s", budget.as_secs_f64()),
         };
         Err(format!(
             "cannot connect to {}: {problem}: {}",
@@ -335,7 +348,7 @@ mod tests {
     }
 
     fn read_nothing(bus: &BusConnection) -> Result<(), String> {
-        bus.read(|_| async { Ok(()) })
+        bus.read(&RunDeadline::after(READ_TIMEOUT), |_| async { Ok(()) })
     }
 
     #[test]
@@ -376,6 +389,26 @@ mod tests {
         let err = read_nothing(&bus).unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(err.contains("/run/systemd/private"), "{err}");
+        drop(listener);
+    }
+
+    #[test]
+    fn a_silent_peer_fails_the_read_by_the_scrape_deadline_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let bus = BusConnection::new(Endpoint::Private(path), "test").unwrap();
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let deadline = RunDeadline::after(Duration::from_millis(200));
+            let err = bus.read(&deadline, |_| async { Ok(()) }).unwrap_err();
+            let took = started.elapsed();
+            assert!(err.contains("timed out"), "{err}");
+            assert!(
+                took < Duration::from_secs(2),
+                "{took:?}: not bounded by the deadline"
+            );
+        }
         drop(listener);
     }
 }

@@ -9,6 +9,7 @@ use super::units::{
     MIN_VERSION_SYSTEM_STATE,
 };
 use crate::collectors::common::system_bus::{self, text, BusConnection, CallError, Endpoint};
+use crate::collectors::RunDeadline;
 use crate::host::Host;
 
 const DESTINATION: &str = "org.freedesktop.systemd1";
@@ -49,10 +50,16 @@ impl SystemdBus {
         BusConnection::new(endpoint, "systemd").map(SystemdBus)
     }
 
-    /// Reads a snapshot, connecting first if needed.
-    pub fn read(&self, filter: &UnitFilter, wanted: Wanted) -> Result<Snapshot, String> {
-        self.0
-            .read(|connection| async move { read_snapshot(&connection, filter, wanted).await })
+    /// Reads a snapshot, connecting first if needed, before `deadline`.
+    pub fn read(
+        &self,
+        filter: &UnitFilter,
+        wanted: Wanted,
+        deadline: &RunDeadline,
+    ) -> Result<Snapshot, String> {
+        self.0.read(deadline, |connection| async move {
+            read_snapshot(&connection, filter, wanted).await
+        })
     }
 }
 
@@ -243,7 +250,8 @@ mod tests {
         let socket = dir.path().join("run/dbus/system_bus_socket");
         let bus = SystemdBus::new(Endpoint::BusSocket(socket.clone())).unwrap();
         let filter = UnitFilter::new(".+", "$^").unwrap();
-        let err = bus.read(&filter, Wanted::default()).unwrap_err();
+        let deadline = RunDeadline::after(system_bus::READ_TIMEOUT);
+        let err = bus.read(&filter, Wanted::default(), &deadline).unwrap_err();
         assert!(err.contains(&socket.display().to_string()), "{err}");
         assert!(err.contains("mount the host's /run/dbus/system_bus_socket"));
     }

@@ -14,8 +14,8 @@
 //!   `<--path.rootfs>/run/systemd/private`, without a bus daemon (root only).
 //!
 //! The connection is kept across scrapes and reopened when it breaks. Every
-//! call is bounded by a timeout, so a wedged bus fails the collector instead
-//! of holding it. When the socket is missing or refuses the connection the
+//! read ends by the scrape's deadline, so a wedged bus or systemd fails the
+//! collector within the scrape instead of holding it. When the socket is missing or refuses the connection the
 //! collector fails with one error naming the socket and what to mount.
 
 mod bus;
@@ -25,7 +25,8 @@ use clap::Args;
 use regex_lite::Regex;
 
 use crate::collectors::common::device_filter::with_deprecated_alias;
-use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
+use crate::collectors::common::system_bus;
+use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec, RunDeadline};
 use crate::host::Host;
 use crate::metrics::{Desc, MetricSet, MetricType};
 use bus::{SystemdBus, Wanted};
@@ -162,10 +163,19 @@ struct SystemdCollector {
 }
 
 impl Collector for SystemdCollector {
-    fn update(&self, _: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+    fn update(&self, host: &Host, out: &mut MetricSet) -> Result<(), CollectError> {
+        self.update_until(host, out, &RunDeadline::after(system_bus::READ_TIMEOUT))
+    }
+
+    fn update_until(
+        &self,
+        _: &Host,
+        out: &mut MetricSet,
+        deadline: &RunDeadline,
+    ) -> Result<(), CollectError> {
         let snapshot = self
             .bus
-            .read(&self.filter, self.wanted)
+            .read(&self.filter, self.wanted, deadline)
             .map_err(CollectError::failed)?;
         render(&snapshot, self.wanted, out);
         match &snapshot.system_state {
