@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hostwatch::cli::{self, Options};
-use hostwatch::collectors::BuildContext;
+use hostwatch::collectors::{BuildContext, ErrorKind};
 use hostwatch::host::Host;
 use hostwatch::http::connections::Connections;
 use hostwatch::http::guard::Guard;
@@ -208,6 +208,10 @@ async fn run(
         "Starting hostwatch"
     );
 
+    tokio::spawn(log_collector_survey(
+        Arc::clone(&scraper),
+        cli.scrape_timeout,
+    ));
     let state = Arc::new(AppState::new(
         scraper,
         cli.max_requests,
@@ -260,6 +264,36 @@ async fn run(
         tracing::warn!("requests still running after the grace period; exiting anyway");
     }
     Ok(())
+}
+
+/// Runs every enabled collector once and logs one line naming those that
+/// fail on this host, with why: a warning if any fails for another reason
+/// than the host lacking what it reads, else at info. Without it, such
+/// failures show only at debug or at the first scrape.
+async fn log_collector_survey(scraper: Arc<Scraper>, timeout: Duration) {
+    let failing = scraper.survey(tokio::time::Instant::now() + timeout).await;
+    let enabled = scraper.enabled().len();
+    if failing.is_empty() {
+        tracing::info!(enabled, "every enabled collector works on this host");
+        return;
+    }
+    let list = failing
+        .iter()
+        .map(|(name, why, _)| format!("{name}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let message = format!(
+        "{} of {enabled} enabled collectors fail on this host",
+        failing.len()
+    );
+    if failing
+        .iter()
+        .any(|(_, _, kind)| *kind == ErrorKind::Failed)
+    {
+        tracing::warn!(failing = %list, "{message}");
+    } else {
+        tracing::info!(failing = %list, "{message}");
+    }
 }
 
 /// SIGTERM and SIGINT, watched from before the first connection is

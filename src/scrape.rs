@@ -150,6 +150,11 @@ impl Scraper {
         }
     }
 
+    /// The observed host.
+    pub fn host(&self) -> Arc<Host> {
+        Arc::clone(&self.host)
+    }
+
     /// Names of the enabled collectors, in name order.
     pub fn enabled(&self) -> Vec<&'static str> {
         self.slots.iter().map(|s| s.name).collect()
@@ -197,6 +202,33 @@ impl Scraper {
     /// Runs the selected collectors (indices from [`Scraper::select`]) and
     /// waits for them until `deadline`.
     pub async fn scrape(&self, selection: &[usize], deadline: Instant) -> Scrape {
+        self.scrape_logging(selection, deadline, Logging::EachFailure)
+            .await
+    }
+
+    /// Runs every enabled collector once, as a scrape until `deadline`
+    /// would, and returns those that failed, in name order, with why and
+    /// whether it is only that the host lacks what the collector reads: for
+    /// the start-up summary. Their failures are not logged one by one, here
+    /// or when the next scrape meets them again.
+    pub async fn survey(&self, deadline: Instant) -> Vec<(&'static str, String, ErrorKind)> {
+        let all: Vec<usize> = (0..self.slots.len()).collect();
+        let scrape = self.scrape_logging(&all, deadline, Logging::Summary).await;
+        scrape
+            .results
+            .iter()
+            .filter_map(|(name, result)| {
+                failure(result).map(|(message, kind)| (*name, message, kind))
+            })
+            .collect()
+    }
+
+    async fn scrape_logging(
+        &self,
+        selection: &[usize],
+        deadline: Instant,
+        logging: Logging,
+    ) -> Scrape {
         let started = Instant::now();
         let mut fresh = VecDeque::new();
         let runs: Vec<(&Arc<Slot>, OutcomeReceiver)> = selection
@@ -236,7 +268,7 @@ impl Scraper {
                     }
                 }
             };
-            log_result(slot, &result);
+            log_result(slot, &result, logging);
             results.push((slot.name, result));
         }
         results.reverse();
@@ -488,32 +520,46 @@ impl CollectorResult {
     }
 }
 
-/// Logs a collector's result: every failure at debug (node_exporter's level),
-/// and additionally at warn the first time a given failure is seen, so a
-/// missing file is reported once rather than every scrape; a recovery at info.
-fn log_result(slot: &Slot, result: &CollectorResult) {
-    let (message, kind) = match result {
-        CollectorResult::Finished(o) => match &o.error {
-            None => {
-                let mut last = lock(&slot.last_warning);
-                if last.take().is_some() {
-                    tracing::info!(collector = slot.name, "collector recovered");
-                }
-                return;
-            }
-            Some(e) => (e.message().to_string(), e.kind()),
-        },
-        CollectorResult::TimedOut(waited) => (
+/// How a scrape logs its collectors' failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logging {
+    /// Each failure as [`log_result`] says.
+    EachFailure,
+    /// At debug only, and remembered as logged: the caller sums them up.
+    Summary,
+}
+
+/// Why a result is a failure, and which kind; `None` for a success.
+fn failure(result: &CollectorResult) -> Option<(String, ErrorKind)> {
+    match result {
+        CollectorResult::Finished(o) => o
+            .error
+            .as_ref()
+            .map(|e| (e.message().to_string(), e.kind())),
+        CollectorResult::TimedOut(waited) => Some((
             format!(
                 "still running after {:.3}s, past the scrape deadline",
                 waited.as_secs_f64()
             ),
             ErrorKind::Failed,
-        ),
-        CollectorResult::Lost => (
+        )),
+        CollectorResult::Lost => Some((
             "collector run ended without a result".to_string(),
             ErrorKind::Failed,
-        ),
+        )),
+    }
+}
+
+/// Logs a collector's result: every failure at debug (node_exporter's level),
+/// and additionally at warn the first time a given failure is seen, so a
+/// missing file is reported once rather than every scrape; a recovery at info.
+fn log_result(slot: &Slot, result: &CollectorResult, logging: Logging) {
+    let Some((message, kind)) = failure(result) else {
+        let mut last = lock(&slot.last_warning);
+        if last.take().is_some() {
+            tracing::info!(collector = slot.name, "collector recovered");
+        }
+        return;
     };
     tracing::debug!(collector = slot.name, err = %message, "collector failed");
     if kind == ErrorKind::NoData {
@@ -521,7 +567,9 @@ fn log_result(slot: &Slot, result: &CollectorResult) {
     }
     let mut last = lock(&slot.last_warning);
     if last.as_deref() != Some(message.as_str()) {
-        tracing::warn!(collector = slot.name, err = %message, "collector failed");
+        if logging == Logging::EachFailure {
+            tracing::warn!(collector = slot.name, err = %message, "collector failed");
+        }
         *last = Some(message);
     }
 }

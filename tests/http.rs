@@ -39,10 +39,12 @@ fn fixture_agent(extra: &[&str]) -> Agent {
 }
 
 /// The agent on a copy of the fixture tree whose `proc/loadavg` is a FIFO.
+/// It never becomes ready (`loadavg` is not a regular file), so only its
+/// listening is waited for.
 fn hung_agent(tree: &HungTree, extra: &[&str]) -> Agent {
     let mut args = tree.args();
     args.extend(ONLY_LOADAVG.iter().chain(extra).map(|s| s.to_string()));
-    Agent::start(&args)
+    Agent::start_listening(&args, &[])
 }
 
 fn enabled_by_default() -> Vec<&'static str> {
@@ -324,6 +326,144 @@ fn health_and_readiness_are_200() {
 }
 
 #[test]
+fn readiness_refuses_roots_that_are_not_procfs_and_sysfs_and_logs_each_change_once() {
+    let empty = tempfile::tempdir().expect("a temporary directory");
+    let empty_dir = empty.path().display().to_string();
+    let cases = [
+        (
+            format!("--path.procfs={empty_dir}"),
+            "--path.sysfs=/sys".to_string(),
+            "--path.procfs",
+        ),
+        (
+            "--path.procfs=/proc".to_string(),
+            format!("--path.sysfs={empty_dir}"),
+            "--path.sysfs",
+        ),
+        (
+            "--path.procfs=/nonexistent/proc".to_string(),
+            "--path.sysfs=/nonexistent/sys".to_string(),
+            "--path.procfs /nonexistent/proc",
+        ),
+    ];
+    for (procfs, sysfs, named) in cases {
+        let args = [
+            procfs.as_str(),
+            sysfs.as_str(),
+            ONLY_LOADAVG[0],
+            ONLY_LOADAVG[1],
+        ];
+        let agent = Agent::start_listening(&args, &[]);
+        for _ in 0..3 {
+            let response = agent.get("/-/ready");
+            assert_eq!(response.status, 503, "{args:?}");
+            let body = response.text();
+            assert!(body.starts_with("Not ready: "), "{body}");
+            assert!(body.contains(named), "{args:?}: {body}");
+            assert_eq!(body.lines().count(), 1, "{body}");
+        }
+        assert_eq!(agent.get("/-/healthy").status, 200, "alive, if not ready");
+        let not_ready = agent
+            .log_lines()
+            .iter()
+            .filter(|l| l.contains("level=warn") && l.contains("not ready"))
+            .count();
+        assert_eq!(
+            not_ready,
+            1,
+            "logged once, not per probe:\n{}",
+            agent.stderr()
+        );
+    }
+}
+
+#[test]
+fn readiness_holds_on_this_hosts_roots_and_on_the_fixture_tree() {
+    for args in [
+        vec!["--path.procfs=/proc", "--path.sysfs=/sys"],
+        FIXTURE_TREE.to_vec(),
+    ] {
+        let mut args = args;
+        args.extend(ONLY_LOADAVG);
+        let agent = Agent::start(&args);
+        let response = agent.get("/-/ready");
+        assert_eq!(response.status, 200, "{args:?}");
+        assert_eq!(response.text(), "Ready\n");
+        let ready = agent
+            .log_lines()
+            .iter()
+            .filter(|l| l.contains("ready: the host's roots can be read"))
+            .count();
+        assert_eq!(ready, 1, "{}", agent.stderr());
+    }
+}
+
+#[test]
+fn readiness_answers_at_once_when_a_core_file_would_block() {
+    // loadavg is a FIFO nobody writes to: reading it would block forever.
+    let tree = HungTree::new("loadavg");
+    let agent = hung_agent(&tree, &[]);
+    let started = Instant::now();
+    let response = agent.get("/-/ready");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.status, 503);
+    assert!(
+        response.text().contains("loadavg: not a regular file"),
+        "{}",
+        response.text()
+    );
+}
+
+#[test]
+fn start_up_logs_one_line_naming_the_failing_collectors() {
+    let args = [
+        "--path.procfs=/nonexistent/proc",
+        "--path.sysfs=tests/fixtures/sys",
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.meminfo",
+        "--collector.uname",
+    ];
+    let agent = Agent::start_listening(&args, &[]);
+    let summary = |agent: &Agent| {
+        agent
+            .log_lines()
+            .into_iter()
+            .filter(|l| l.contains("enabled collectors fail on this host"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(SOON, || !summary(&agent).is_empty()),
+        "no summary line:\n{}",
+        agent.stderr()
+    );
+    let lines = summary(&agent);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(line.contains("level=warn"), "{line}");
+    assert!(line.contains("2 of 3 enabled collectors"), "{line}");
+    assert!(
+        line.contains("loadavg: reading /nonexistent/proc/loadavg"),
+        "{line}"
+    );
+    assert!(line.contains("meminfo: "), "{line}");
+    assert!(!line.contains("uname:"), "{line}");
+
+    // The next scrape does not log the same failures again one by one.
+    agent.scrape_text();
+    let repeated = agent
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("collector failed") && l.contains("level=warn"))
+        .count();
+    assert_eq!(repeated, 0, "{}", agent.stderr());
+}
+
+#[test]
 fn request_over_the_limit_gets_503_with_the_reason() {
     let tree = HungTree::new("loadavg");
     let mut agent = hung_agent(&tree, &["--web.max-requests=1", "--scrape.timeout=60s"]);
@@ -468,7 +608,7 @@ fn sigterm_during_an_in_flight_scrape_under_load_finishes_it_and_exits_0() {
     let tree = HungTree::new("loadavg");
     let mut args = tree.args();
     args.push("--scrape.timeout=60s".to_string());
-    let mut agent = Agent::start(&args);
+    let mut agent = Agent::start_listening(&args, &[]);
     let port = agent.port();
     let stopped = AtomicBool::new(false);
     thread::scope(|scope| {
@@ -520,12 +660,29 @@ fn sigterm_during_an_in_flight_scrape_under_load_finishes_it_and_exits_0() {
 
 #[test]
 fn missing_procfs_fails_the_collector_and_warns_once() {
-    let mut agent = Agent::start(&[
-        "--path.procfs=tests/fixtures/no-such-proc",
-        "--path.sysfs=tests/fixtures/sys",
-        "--path.rootfs=tests/fixtures/root",
-        "--path.udev.data=tests/fixtures/udev",
-    ]);
+    // Never ready: only its listening is waited for, then its start-up
+    // summary of the failing collectors.
+    let mut agent = Agent::start_listening(
+        &[
+            "--path.procfs=tests/fixtures/no-such-proc",
+            "--path.sysfs=tests/fixtures/sys",
+            "--path.rootfs=tests/fixtures/root",
+            "--path.udev.data=tests/fixtures/udev",
+        ],
+        &[],
+    );
+    let summary = |agent: &Agent| {
+        agent
+            .log_lines()
+            .into_iter()
+            .filter(|l| l.contains("level=warn") && l.contains("enabled collectors fail"))
+            .count()
+    };
+    assert!(
+        eventually(SOON, || summary(&agent) == 1),
+        "{}",
+        agent.stderr()
+    );
     for _ in 0..2 {
         let text = agent.scrape_text();
         assert_eq!(collector_success(&text, "loadavg"), Some(0.0), "{text}");
@@ -539,11 +696,19 @@ fn missing_procfs_fails_the_collector_and_warns_once() {
         "no start-up warning about --path.procfs:\n{}",
         log.join("\n")
     );
-    let collector_warnings = log
+    let loadavg_warnings = log
         .iter()
-        .filter(|l| l.contains("level=WARN") && l.contains("collector=loadavg"))
+        .filter(|l| {
+            l.contains("level=WARN")
+                && (l.contains("collector=loadavg") || l.contains("loadavg: reading"))
+        })
         .count();
-    assert_eq!(collector_warnings, 1, "{}", log.join("\n"));
+    assert_eq!(
+        loadavg_warnings,
+        1,
+        "in the start-up summary only:\n{}",
+        log.join("\n")
+    );
 }
 
 /// Visible collector flags that by node_exporter's naming take a regular
@@ -654,9 +819,9 @@ fn a_standard_error_nobody_reads_never_holds_the_agent() {
         .spawn()
         .expect("starting the agent");
     assert!(
-        eventually(SOON, || http::request(port, "GET", "/-/ready", &[])
+        eventually(SOON, || http::request(port, "GET", "/-/healthy", &[])
             .is_ok_and(|r| r.status == 200)),
-        "the agent never became ready"
+        "the agent never answered"
     );
     for scrape in 0..200 {
         let started = Instant::now();

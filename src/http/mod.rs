@@ -15,6 +15,7 @@ pub mod gzip;
 pub mod listen;
 pub mod negotiate;
 pub mod rate_limit;
+pub mod readiness;
 pub mod routes;
 pub mod serve;
 pub mod tls;

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::gzip::GzipPool;
 use super::negotiate::{accepts_gzip, negotiate_format};
+use super::readiness::Readiness;
 use crate::process::code_pages;
 use crate::process::in_flight::InFlight;
 use crate::scrape::Scraper;
@@ -34,6 +35,7 @@ pub struct AppState {
     landing_page: String,
     gzip: GzipPool,
     in_flight: InFlight,
+    readiness: Readiness,
 }
 
 impl AppState {
@@ -41,7 +43,9 @@ impl AppState {
     /// `max_requests` concurrent scrapes (0 = unlimited).
     pub fn new(scraper: Arc<Scraper>, max_requests: usize, telemetry_path: &str) -> AppState {
         let landing_page = landing_page(&scraper.enabled(), telemetry_path);
+        let readiness = Readiness::new(scraper.host());
         AppState {
+            readiness,
             scraper,
             telemetry_path: telemetry_path.to_string(),
             limiter: (max_requests > 0).then(|| Semaphore::new(max_requests)),
@@ -54,7 +58,8 @@ impl AppState {
 }
 
 /// The router: the telemetry path, `/` (landing page), `/-/healthy`,
-/// `/-/ready`; 404 elsewhere, 405 for methods other than GET and HEAD.
+/// `/-/ready` (see [`Readiness`]); 404 elsewhere, 405 for methods other than
+/// GET and HEAD.
 ///
 /// The telemetry path is compared with the request's path as it is, not
 /// given to the router as a pattern: any path node_exporter accepts works,
@@ -64,7 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     let fixed: [(&str, MethodRouter<Arc<AppState>>); 3] = [
         ("/-/healthy", get(|| async { "Healthy\n" })),
-        ("/-/ready", get(|| async { "Ready\n" })),
+        ("/-/ready", get(ready)),
         ("/", get(landing)),
     ];
     for (path, page) in fixed {
@@ -90,6 +95,17 @@ async fn telemetry_or_not_found(
         return method_not_allowed().await;
     }
     metrics(State(state), query, headers).await
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match state.readiness.probe().await {
+        Ok(()) => (StatusCode::OK, "Ready\n").into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Not ready: {reason}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn method_not_allowed() -> Response {
