@@ -631,3 +631,188 @@ fn client_allowed_sans_admit_only_listed_clients() {
     let anonymous = Client::new(&ca.pem(), &rustls::version::TLS13, None);
     assert!(!healthy(&anonymous), "a client without a certificate");
 }
+
+/// Runs `openssl` with `args` in `dir`, failing the test if it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("running openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `GET /-/healthy` with curl, presenting `cert` and `key`: curl's exit
+/// status and the body.
+fn curl_with_client_cert(
+    port: u16,
+    ca: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> (bool, String) {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .arg("--resolve")
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .arg(format!("https://localhost:{port}/-/healthy"))
+        .output()
+        .expect("running curl");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_version_1_client_certificate_is_refused_with_a_warning_naming_the_fix() {
+    let server_ca = Authority::new("hostwatch test CA");
+    let setup = Setup::new();
+    setup.server_pair(&server_ca.server());
+    setup.write("server-ca.crt", &server_ca.pem());
+    // The client CA and certificate, made as a tutorial makes them:
+    // `openssl x509 -req` without -extfile signs a version 1 certificate.
+    let dir = setup.dir.path();
+    openssl(dir, &["genrsa", "-out", "ca.key", "2048"]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-nodes",
+            "-key",
+            "ca.key",
+            "-sha256",
+            "-days",
+            "365",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=Tutorial CA",
+        ],
+    );
+    openssl(dir, &["genrsa", "-out", "client.key", "2048"]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=client",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.crt",
+            "-days",
+            "365",
+            "-sha256",
+        ],
+    );
+    let v1 = fs::read(setup.path("client.crt")).unwrap();
+    let der = CertificateDer::from_pem_slice(&v1).unwrap();
+    assert_eq!(
+        hostwatch::http::client_cert_version::x509_version(&der),
+        Some(1),
+        "openssl made a version 1 certificate"
+    );
+    // The fix the warning names: the same request, signed with -extfile.
+    setup.write(
+        "client.ext",
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=clientAuth\n",
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client-v3.crt",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            "client.ext",
+        ],
+    );
+
+    let agent = setup.start(&format!(
+        "{TLS_CONFIG}  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n"
+    ));
+    let server_ca_file = setup.path("server-ca.crt");
+    let key = setup.path("client.key");
+    let warnings = |agent: &Agent| {
+        agent
+            .log_lines()
+            .into_iter()
+            .filter(|l| l.contains("level=warn") && l.contains("X.509 version 1"))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..3 {
+        let (ok, _) = curl_with_client_cert(
+            agent.port(),
+            &server_ca_file,
+            &setup.path("client.crt"),
+            &key,
+        );
+        assert!(!ok, "a version 1 client certificate was accepted");
+    }
+    assert!(
+        eventually(ROTATION_TIMEOUT, || !warnings(&agent).is_empty()),
+        "no warning:\n{}",
+        agent.stderr()
+    );
+    let lines = warnings(&agent);
+    assert_eq!(lines.len(), 1, "once per certificate: {lines:?}");
+    assert!(lines[0].contains("-extfile"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("extendedKeyUsage=clientAuth"),
+        "{}",
+        lines[0]
+    );
+
+    let (ok, body) = curl_with_client_cert(
+        agent.port(),
+        &server_ca_file,
+        &setup.path("client-v3.crt"),
+        &key,
+    );
+    assert!(
+        ok,
+        "the re-issued certificate was refused:\n{}",
+        agent.stderr()
+    );
+    assert_eq!(body, "Healthy\n");
+}

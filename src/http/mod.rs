@@ -7,6 +7,7 @@
 //! line.
 
 pub mod basic_auth;
+pub mod client_cert_version;
 pub mod client_sans;
 pub mod connections;
 mod file_stamp;

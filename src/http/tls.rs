@@ -20,6 +20,7 @@ use rustls::{
     SupportedCipherSuite, SupportedProtocolVersion,
 };
 
+use super::client_cert_version::WarnVersion1;
 use super::client_sans::AllowedSans;
 use super::file_stamp::FileStamp;
 use crate::unpoisoned::lock;
@@ -303,7 +304,20 @@ pub fn server_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ServerCo
     Ok(Arc::new(config))
 }
 
+/// The client certificate verifier `settings` ask for, warning about the
+/// X.509 version 1 certificates it refuses (see [`WarnVersion1`]).
 fn client_verifier(
+    settings: &TlsSettings,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    let verifier = chosen_client_verifier(settings, provider)?;
+    if !verifier.offer_client_auth() {
+        return Ok(verifier);
+    }
+    Ok(Arc::new(WarnVersion1::new(verifier)))
+}
+
+fn chosen_client_verifier(
     settings: &TlsSettings,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, String> {
