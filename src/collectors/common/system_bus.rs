@@ -143,6 +143,13 @@ impl BusConnection {
         Fut: Future<Output = Result<T, CallError>>,
     {
         let started = std::time::Instant::now();
+        if deadline.remaining().is_zero() {
+            // Nobody waits for this read any more: leave the connection be.
+            return Err(format!(
+                "reading {} not started: the scrape's deadline had passed",
+                self.service
+            ));
+        }
         let mut slot = lock(&self.connection);
         let mut may_retry = true;
         loop {
@@ -390,6 +397,14 @@ mod tests {
         assert!(err.contains("timed out"), "{err}");
         assert!(err.contains("/run/systemd/private"), "{err}");
         drop(listener);
+    }
+
+    #[test]
+    fn a_read_past_its_deadline_is_not_started() {
+        let bus = BusConnection::new(Endpoint::BusSocket("/nonexistent".into()), "test").unwrap();
+        let past = RunDeadline::after(Duration::ZERO);
+        let err = bus.read(&past, |_| async { Ok(()) }).unwrap_err();
+        assert!(err.contains("not started"), "{err}");
     }
 
     #[test]
