@@ -202,6 +202,13 @@ impl Report<'_> {
         self.usage.as_ref().err().map_or("", String::as_str)
     }
 
+    /// The `ro` option of the mount; 0 for a mount whose stat did not
+    /// return in time, as node_exporter reports a stuck mount without
+    /// looking at its options.
+    fn is_read_only(&self) -> bool {
+        self.error_label() != TIMEOUT_LABEL && self.mount.is_read_only()
+    }
+
     fn labels(&self) -> [&str; 4] {
         [
             &self.mount.source,
@@ -398,10 +405,7 @@ fn emit(reports: &[Report<'_>], out: &mut MetricSet) {
         &LABELS,
     );
     for report in reports {
-        read_only.push(
-            &report.labels(),
-            f64::from(u8::from(report.mount.is_read_only())),
-        );
+        read_only.push(&report.labels(), f64::from(u8::from(report.is_read_only())));
     }
     for metric in USAGE_METRICS {
         let family = metric.family(out, &LABELS);
@@ -584,11 +588,12 @@ mod tests {
     #[test]
     fn at_the_deadline_answered_mounts_are_reported_and_the_pending_one_is_a_device_error() {
         use std::sync::Condvar;
-        // statfs of /home never returns until the test ends; the others do.
+        // statfs of /home and of the read-only /mnt/archive never returns
+        // until the test ends; the others do.
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let stat_gate = Arc::clone(&gate);
         let stat = move |path: &Path| {
-            if path.ends_with("home") {
+            if path.ends_with("home") || path.ends_with("archive") {
                 let (released, wake) = &*stat_gate;
                 let mut released = released.lock().unwrap();
                 while !*released {
@@ -628,6 +633,10 @@ mod tests {
         assert_eq!(result, Ok(()), "the collector succeeds");
         let hung = r#"node_filesystem_device_error{device="/dev/sda3",device_error="mountpoint timeout",fstype="xfs",mountpoint="/home"} 1"#;
         assert!(text.contains(hung), "{text}");
+        // As node_exporter reports a stuck mount: read-only 0, whatever its
+        // options say.
+        let archive = r#"node_filesystem_readonly{device="/dev/sdb2",device_error="mountpoint timeout",fstype="ext4",mountpoint="/mnt/archive"} 0"#;
+        assert!(text.contains(archive), "{text}");
         assert!(text.contains(r#"node_filesystem_size_bytes{device="/dev/sda2",device_error="",fstype="ext4",mountpoint="/"}"#));
         assert!(!series(&text, "node_filesystem_size_bytes")
             .iter()
@@ -641,7 +650,11 @@ mod tests {
             "{took:?}: not waited on again"
         );
         assert!(again.contains(hung), "{again}");
-        assert_eq!(c.pool.thread_count(), 3, "one replacement worker, once");
+        assert_eq!(
+            c.pool.thread_count(),
+            4,
+            "one replacement per hung mount, once"
+        );
 
         let (released, wake) = &*gate;
         *released.lock().unwrap() = true;
