@@ -366,7 +366,7 @@ fn readiness_refuses_roots_that_are_not_procfs_and_sysfs_and_logs_each_change_on
         let not_ready = agent
             .log_lines()
             .iter()
-            .filter(|l| l.contains("level=warn") && l.contains("not ready"))
+            .filter(|l| l.contains("level=WARN") && l.contains("not ready"))
             .count();
         assert_eq!(
             not_ready,
@@ -444,7 +444,7 @@ fn start_up_logs_one_line_naming_the_failing_collectors() {
     let lines = summary(&agent);
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &lines[0];
-    assert!(line.contains("level=warn"), "{line}");
+    assert!(line.contains("level=WARN"), "{line}");
     assert!(line.contains("2 of 3 enabled collectors"), "{line}");
     assert!(
         line.contains("loadavg: reading /nonexistent/proc/loadavg"),
@@ -458,7 +458,7 @@ fn start_up_logs_one_line_naming_the_failing_collectors() {
     let repeated = agent
         .log_lines()
         .iter()
-        .filter(|l| l.contains("collector failed") && l.contains("level=warn"))
+        .filter(|l| l.contains("collector failed") && l.contains("level=WARN"))
         .count();
     assert_eq!(repeated, 0, "{}", agent.stderr());
 }
@@ -675,7 +675,7 @@ fn missing_procfs_fails_the_collector_and_warns_once() {
         agent
             .log_lines()
             .into_iter()
-            .filter(|l| l.contains("level=warn") && l.contains("enabled collectors fail"))
+            .filter(|l| l.contains("level=WARN") && l.contains("enabled collectors fail"))
             .count()
     };
     assert!(

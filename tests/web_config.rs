@@ -777,7 +777,7 @@ fn a_version_1_client_certificate_is_refused_with_a_warning_naming_the_fix() {
         agent
             .log_lines()
             .into_iter()
-            .filter(|l| l.contains("level=warn") && l.contains("X.509 version 1"))
+            .filter(|l| l.contains("level=WARN") && l.contains("X.509 version 1"))
             .collect::<Vec<_>>()
     };
     for _ in 0..3 {
