@@ -12,6 +12,7 @@ pub mod meminfo;
 pub mod mountinfo;
 pub mod net_dev;
 pub mod proc_stat;
+pub mod psi;
 pub mod rpc_stats;
 pub mod socket_table;
 pub mod sysfs_value;
