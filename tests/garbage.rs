@@ -31,6 +31,7 @@ const OVERFLOW: &str = "99999999999999999999999";
 /// Flags that turn on the optional metrics of some collectors, so their
 /// parsers run too.
 const OPTIONAL_METRICS: &[&str] = &[
+    "--collector.cgroupstats.io",
     "--collector.cpu.info",
     "--collector.pcidevice.names",
     "--collector.stat.softirq",

@@ -23,6 +23,7 @@ pub mod bonding;
 pub mod btrfs;
 pub mod buddyinfo;
 pub mod cgroups;
+pub mod cgroupstats;
 pub mod conntrack;
 pub mod cpu;
 pub mod cpu_vulnerabilities;

@@ -7,14 +7,14 @@
 
 use super::CollectorSpec;
 use super::{
-    arp, bcache, bcachefs, bonding, btrfs, buddyinfo, cgroups, conntrack, cpu, cpu_vulnerabilities,
-    cpufreq, diskstats, dmi, dmmultipath, drbd, drm, edac, entropy, ethtool, fibrechannel, filefd,
-    filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd, lnstat, loadavg, logind,
-    mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat, network_route, nfs, nfsd,
-    nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure, processes, rapl, schedstat,
-    selinux, slabinfo, sockstat, softirqs, softnet, stat, swap, sysctl, systemd, tapestats,
-    tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname, vmstat, watchdog, xfrm, xfs,
-    zfs, zoneinfo,
+    arp, bcache, bcachefs, bonding, btrfs, buddyinfo, cgroups, cgroupstats, conntrack, cpu,
+    cpu_vulnerabilities, cpufreq, diskstats, dmi, dmmultipath, drbd, drm, edac, entropy, ethtool,
+    fibrechannel, filefd, filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd,
+    lnstat, loadavg, logind, mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat,
+    network_route, nfs, nfsd, nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure,
+    processes, rapl, schedstat, selinux, slabinfo, sockstat, softirqs, softnet, stat, swap, sysctl,
+    systemd, tapestats, tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname, vmstat,
+    watchdog, xfrm, xfs, zfs, zoneinfo,
 };
 
 /// Every collector, in name order.
@@ -26,6 +26,7 @@ pub const ALL: &[CollectorSpec] = &[
     btrfs::SPEC,
     buddyinfo::SPEC,
     cgroups::SPEC,
+    cgroupstats::SPEC,
     conntrack::SPEC,
     cpu::SPEC,
     cpu_vulnerabilities::SPEC,

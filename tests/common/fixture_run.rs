@@ -13,6 +13,7 @@ pub const GOLDEN_FLAGS: &[&str] = &[
     "--collector.cpu.info.flags-include=^(aes|avx2?|sse4_2)$",
     "--collector.cpu.info.bugs-include=^(spectre_v1|mds)$",
     "--collector.bcache.priorityStats",
+    "--collector.cgroupstats.io",
     // The fixture's interface names are asked of the kernel in this test's
     // own network namespace; only one that cannot exist here keeps the
     // output independent of the machine (the ioctls answer ENODEV).
