@@ -72,6 +72,10 @@ pub struct Cli {
     #[arg(long = "web.disable-exporter-metrics")]
     pub disable_exporter_metrics: bool,
 
+    /// Answer in OpenMetrics when the Accept header prefers it. node_exporter does not; it changes some stored series (see the migration guide).
+    #[arg(long = "web.enable-openmetrics")]
+    pub enable_openmetrics: bool,
+
     /// Set all collectors to disabled by default.
     #[arg(long = "collector.disable-defaults")]
     pub disable_defaults: bool,

@@ -212,11 +212,10 @@ async fn run(
         Arc::clone(&scraper),
         cli.scrape_timeout,
     ));
-    let state = Arc::new(AppState::new(
-        scraper,
-        cli.max_requests,
-        &cli.telemetry_path,
-    ));
+    let state = Arc::new(
+        AppState::new(scraper, cli.max_requests, &cli.telemetry_path)
+            .with_openmetrics(cli.enable_openmetrics),
+    );
     let applied = web_config.current();
     tracing::info!(
         tls = applied.tls.is_some(),

@@ -1,6 +1,7 @@
 //! End to end: the real binary on the fixture host tree with every collector
-//! enabled, scraped in both exposition formats and compared with the golden
-//! files `tests/golden/e2e.txt` and `tests/golden/e2e.openmetrics.txt`.
+//! enabled, scraped in both text formats (OpenMetrics with
+//! `--web.enable-openmetrics`) and compared with the golden files
+//! `tests/golden/e2e.txt` and `tests/golden/e2e.openmetrics.txt`.
 //!
 //! Values and labels that legitimately differ between runs or machines are
 //! replaced by a placeholder, so the set of series is still compared.
@@ -154,10 +155,11 @@ fn assert_all_collectors_succeeded(text: &str) {
     }
 }
 
-/// Scrapes with `accept`, checks the content type, and compares the masked
-/// body with the golden file at `golden_path`.
-fn check_format(accept: Option<&str>, content_type: &str, golden_path: &str) {
-    let agent = fixture_run::start();
+/// Starts the golden run with `flags`, scrapes with `accept`, checks the
+/// content type, and compares the masked body with the golden file at
+/// `golden_path`.
+fn check_format(flags: &[&str], accept: Option<&str>, content_type: &str, golden_path: &str) {
+    let agent = fixture_run::start_with(flags);
     let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
     let response = agent.request("GET", "/metrics", &headers);
     assert_eq!(response.status, 200);
@@ -170,8 +172,19 @@ fn check_format(accept: Option<&str>, content_type: &str, golden_path: &str) {
 #[test]
 fn text_format_matches_golden() {
     check_format(
+        &[],
         None,
-        "text/plain; version=0.0.4; charset=utf-8",
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
+        "tests/golden/e2e.txt",
+    );
+}
+
+#[test]
+fn prometheus_gets_the_text_golden_by_default() {
+    check_format(
+        &[],
+        Some(PROMETHEUS_ACCEPT),
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
         "tests/golden/e2e.txt",
     );
 }
@@ -179,8 +192,9 @@ fn text_format_matches_golden() {
 #[test]
 fn openmetrics_format_matches_golden() {
     check_format(
+        &["--web.enable-openmetrics"],
         Some(PROMETHEUS_ACCEPT),
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
         "tests/golden/e2e.openmetrics.txt",
     );
 }

@@ -187,11 +187,13 @@ fn assert_well_formed(text: &str, run: &str) {
     }
 }
 
-/// Starts the agent on the tree as it is now, scrapes it in both formats,
-/// checks the answers and the process, and returns the collectors that
-/// failed.
+/// Starts the agent on the tree as it is now, scrapes it in both text
+/// formats (OpenMetrics enabled), checks the answers and the process, and
+/// returns the collectors that failed.
 fn scrape_checked(args: &[String], run: &str) -> Vec<String> {
-    let mut agent = Agent::start(args);
+    let mut args = args.to_vec();
+    args.push("--web.enable-openmetrics".to_string());
+    let mut agent = Agent::start(&args);
     let mut failed = Vec::new();
     for accept in [None, Some(PROMETHEUS_ACCEPT)] {
         let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();

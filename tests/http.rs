@@ -15,7 +15,11 @@ use common::flood::{affordable, IdleFlood};
 use common::http::{self, Response};
 use common::{eventually, run_to_exit, Agent, HungTree, FIXTURE_TREE, LOOPBACK_ANY_PORT};
 
-const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+
+/// What Prometheus asks for with native histograms or `scrape_protocols`
+/// preferring `PrometheusProto`.
+const PROTOBUF_FIRST: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
 /// Only the collector that [`HungTree`] makes hang, so that thread counts
 /// reflect its runs alone.
@@ -107,13 +111,39 @@ fn no_accept_header_gets_text_format() {
 }
 
 #[test]
-fn prometheus_accept_header_gets_openmetrics() {
+fn prometheus_accept_header_gets_text_as_from_node_exporter() {
     let agent = fixture_agent(&[]);
+    let response = agent.request("GET", "/metrics", &[("Accept", common::PROMETHEUS_ACCEPT)]);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    assert!(!response.text().contains("# EOF"));
+    // Prometheus 3 allows UTF-8 names: the answer says it was taken up.
+    let v3 = agent.request(
+        "GET",
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+        )],
+    );
+    assert_eq!(
+        v3.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8")
+    );
+    assert_eq!(
+        exposition::series(&v3.text()).len(),
+        exposition::series(&response.text()).len()
+    );
+}
+
+#[test]
+fn openmetrics_when_enabled_and_preferred() {
+    let agent = fixture_agent(&["--web.enable-openmetrics"]);
     let response = agent.request("GET", "/metrics", &[("Accept", common::PROMETHEUS_ACCEPT)]);
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("content-type"),
-        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores")
     );
     let text = response.text();
     assert!(text.ends_with("\n# EOF\n"), "{text}");
@@ -126,9 +156,62 @@ fn prometheus_accept_header_gets_openmetrics() {
     );
     assert_eq!(
         old.header("content-type"),
-        Some("application/openmetrics-text; version=0.0.1; charset=utf-8")
+        Some("application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores")
     );
     assert!(old.text().ends_with("\n# EOF\n"));
+    assert_eq!(
+        agent.get("/metrics").header("content-type"),
+        Some(TEXT_CONTENT_TYPE)
+    );
+}
+
+#[test]
+fn protobuf_when_asked_first_and_gzipped_when_accepted() {
+    let agent = fixture_agent(&[]);
+    let response = agent.request("GET", "/metrics", &[("Accept", PROTOBUF_FIRST)]);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8")
+    );
+    // Delimited messages: a varint length, then the family's name field.
+    let body = &response.body;
+    let length_bytes = body.iter().position(|&b| b < 0x80).unwrap() + 1;
+    assert!(
+        body.len() > 1000 && body[length_bytes] == 0x0a,
+        "{:?}",
+        &body[..16]
+    );
+    let compressed = agent.request(
+        "GET",
+        "/metrics",
+        &[("Accept", PROTOBUF_FIRST), ("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(compressed.header("content-encoding"), Some("gzip"));
+    assert_eq!(&compressed.decoded_body()[..2], &body[..2]);
+}
+
+#[test]
+fn name_filter_keeps_the_named_families() {
+    let agent = fixture_agent(&[]);
+    let text = agent
+        .get("/metrics?name[]=node_load1&name%5B%5D=node_load15&name[]=no_such_metric")
+        .text();
+    assert_eq!(
+        exposition::series(&text).into_iter().collect::<Vec<_>>(),
+        vec!["node_load1", "node_load15"],
+        "{text}"
+    );
+    // With collect[]: both apply.
+    let text = agent
+        .get("/metrics?collect[]=meminfo&name[]=node_load1&name[]=node_memory_MemTotal_bytes")
+        .text();
+    assert!(text.contains("\nnode_memory_MemTotal_bytes "), "{text}");
+    assert!(!text.contains("node_load1"), "{text}");
+    // An empty name matches no family; the answer is still 200.
+    let empty = agent.get("/metrics?name[]=");
+    assert_eq!(empty.status, 200);
+    assert!(empty.body.is_empty(), "{}", empty.text());
 }
 
 #[test]

@@ -1,15 +1,21 @@
-//! Writing metric families in the Prometheus exposition formats: text 0.0.4
-//! and OpenMetrics, byte for byte as client_golang writes them.
+//! Writing metric families in the Prometheus exposition formats: text 0.0.4,
+//! OpenMetrics and delimited protobuf, byte for byte as client_golang writes
+//! them, with names outside the legacy character set escaped as the client
+//! asks.
 //!
 //! May import: [`crate::metrics`] and the lowest layer.
 
 pub mod float;
+pub mod names;
 pub mod openmetrics;
+pub mod protobuf;
 mod series;
 pub mod text;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+
+pub use names::Escaping;
 
 use crate::metrics::{Family, Sample, SamplePart};
 
@@ -22,27 +28,69 @@ pub enum Format {
     OpenMetrics1,
     /// OpenMetrics 0.0.1 (same body; older clients ask for it by this name).
     OpenMetrics0,
+    /// Length-delimited `io.prometheus.client.MetricFamily` messages.
+    Protobuf,
 }
 
 impl Format {
-    /// The Content-Type header value for a response in this format.
+    /// The Content-Type header value for a response in this format, without
+    /// the `escaping` parameter.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Text => text::CONTENT_TYPE,
             Format::OpenMetrics1 => openmetrics::CONTENT_TYPE,
             Format::OpenMetrics0 => "application/openmetrics-text; version=0.0.1; charset=utf-8",
+            Format::Protobuf => protobuf::CONTENT_TYPE,
         }
     }
 
-    /// Appends `families` (sorted by name) to `out` in this format. A family
-    /// that contradicts an earlier one of the same name in type or help is
-    /// left out, and so is a series an earlier family already holds.
+    /// The Content-Type client_golang answers with: the format's, then the
+    /// escaping scheme applied to names.
+    pub fn content_type_escaped(self, escaping: Escaping) -> &'static str {
+        macro_rules! with_escaping {
+            ($base:expr) => {
+                match escaping {
+                    Escaping::AllowUtf8 => concat!($base, "; escaping=allow-utf-8"),
+                    Escaping::Underscores => concat!($base, "; escaping=underscores"),
+                    Escaping::Dots => concat!($base, "; escaping=dots"),
+                    Escaping::Values => concat!($base, "; escaping=values"),
+                }
+            };
+        }
+        match self {
+            Format::Text => with_escaping!("text/plain; version=0.0.4; charset=utf-8"),
+            Format::OpenMetrics1 => {
+                with_escaping!("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            }
+            Format::OpenMetrics0 => {
+                with_escaping!("application/openmetrics-text; version=0.0.1; charset=utf-8")
+            }
+            Format::Protobuf => with_escaping!(
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            ),
+        }
+    }
+
+    /// Appends `families` (sorted by name) to `out` in this format, names
+    /// outside the legacy character set written as client_golang writes
+    /// them by default (`escaping=underscores`).
     pub fn encode(self, families: &[&Family], out: &mut Vec<u8>) {
+        self.encode_escaped(families, Escaping::Underscores, out);
+    }
+
+    /// Appends `families` (sorted by name) to `out` in this format, names
+    /// escaped as `escaping` says. A family that contradicts an earlier one
+    /// of the same name in type or help is left out, and so is a series an
+    /// earlier family already holds.
+    pub fn encode_escaped(self, families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {
         let kept = consistent(families);
         let families: Vec<&Family> = kept.iter().map(|family| family.as_ref()).collect();
         match self {
-            Format::Text => text::encode(&families, out),
-            Format::OpenMetrics1 | Format::OpenMetrics0 => openmetrics::encode(&families, out),
+            Format::Text => text::encode(&families, escaping, out),
+            Format::OpenMetrics1 | Format::OpenMetrics0 => {
+                openmetrics::encode(&families, escaping, out)
+            }
+            Format::Protobuf => protobuf::encode(&families, escaping, out),
         }
     }
 }
@@ -90,7 +138,8 @@ fn keep_distinct_series<'a>(same_name: &[&'a Family], kept: &mut Vec<Cow<'a, Fam
         let mut series = sample.clone();
         series.part = SamplePart::Value;
         key.clear();
-        series::write_series(&mut key, family, &series, float::write_go_float);
+        let names = series::Names::of(family, Escaping::AllowUtf8);
+        series::write_series(&mut key, &names, family, &series, float::write_go_float);
         key.clone()
     };
     for (index, &family) in same_name.iter().enumerate() {
@@ -362,5 +411,80 @@ runs 3.0
             String::from_utf8(out).unwrap(),
             "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\nnode_load1{a=\"c\"} 9\n"
         );
+    }
+
+    fn unusual_names() -> Vec<Family> {
+        let mut set = MetricSet::new();
+        set.family("a.b", "Dotted.", MetricType::Gauge, &["l.m", "ok"])
+            .push(&["v", "w"], 1.0);
+        set.gauge("c-d", "Dashed.", 2.0);
+        let h = set.family("h.x", "H.", MetricType::Histogram, &[] as &[&str]);
+        h.push_part::<&str>(&[], SamplePart::Bucket(1.0), 1.0);
+        h.push_part::<&str>(&[], SamplePart::Sum, 0.5);
+        h.push_part::<&str>(&[], SamplePart::Count, 1.0);
+        set.into_sorted()
+    }
+
+    fn text_with(escaping: Escaping) -> String {
+        let families = unusual_names();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut out = Vec::new();
+        Format::Text.encode_escaped(&refs, escaping, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn allow_utf8_quotes_names_inside_the_braces() {
+        let want = r##"# HELP "a.b" Dotted.
+# TYPE "a.b" gauge
+{"a.b","l.m"="v",ok="w"} 1
+# HELP "c-d" Dashed.
+# TYPE "c-d" gauge
+{"c-d"} 2
+# HELP "h.x" H.
+# TYPE "h.x" histogram
+{"h.x_bucket",le="1"} 1
+{"h.x_sum"} 0.5
+{"h.x_count"} 1
+"##;
+        assert_eq!(text_with(Escaping::AllowUtf8), want);
+    }
+
+    #[test]
+    fn escaping_schemes_rewrite_metric_and_label_names() {
+        let underscores = text_with(Escaping::Underscores);
+        assert!(
+            underscores.contains("\na_b{l_m=\"v\",ok=\"w\"} 1\n"),
+            "{underscores}"
+        );
+        assert!(underscores.contains("# TYPE c_d gauge\nc_d 2\n"));
+        assert!(underscores.contains("h_x_bucket{le=\"1\"} 1\n"));
+        let values = text_with(Escaping::Values);
+        assert!(
+            values.contains("U__a_2e_b{U__l_2e_m=\"v\",ok=\"w\"} 1"),
+            "{values}"
+        );
+        let dots = text_with(Escaping::Dots);
+        assert!(dots.contains("a_dot_b{l_dot_m=\"v\",ok=\"w\"} 1"), "{dots}");
+        // Legacy names are never touched, whatever the scheme.
+        let families = sample_families();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut plain = Vec::new();
+        Format::Text.encode(&refs, &mut plain);
+        for escaping in [Escaping::AllowUtf8, Escaping::Dots, Escaping::Values] {
+            let mut out = Vec::new();
+            Format::Text.encode_escaped(&refs, escaping, &mut out);
+            assert_eq!(out, plain);
+        }
+    }
+
+    #[test]
+    fn openmetrics_quotes_too() {
+        let families = unusual_names();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut out = Vec::new();
+        Format::OpenMetrics1.encode_escaped(&refs, Escaping::AllowUtf8, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("# HELP \"a.b\" Dotted.\n# TYPE \"a.b\" gauge\n{\"a.b\",\"l.m\"=\"v\",ok=\"w\"} 1.0\n"), "{text}");
     }
 }

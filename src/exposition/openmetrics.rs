@@ -5,29 +5,31 @@
 //! ends with `# EOF`.
 
 use super::float::write_openmetrics_float;
-use super::series::{write_escaped, write_series, Escape};
+use super::names::Escaping;
+use super::series::{write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType, SamplePart};
 
-/// The Content-Type of OpenMetrics 1.0.0.
+/// The Content-Type of OpenMetrics 1.0.0, without its `escaping` parameter.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Appends families, already sorted by name, in OpenMetrics 1.0, including
-/// the closing `# EOF` line.
-pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
+/// Appends families, already sorted by name, in OpenMetrics 1.0, their
+/// names escaped as `escaping` says, including the closing `# EOF` line.
+pub fn encode(families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {
     let mut previous: Option<&str> = None;
     for family in families {
+        let names = Names::of(family, escaping);
         let total_stripped = match family.metric_type() {
-            MetricType::Counter => family.name().strip_suffix("_total"),
+            MetricType::Counter => names.metric.strip_suffix("_total"),
             _ => None,
         };
-        let declared = total_stripped.unwrap_or(family.name());
+        let declared = total_stripped.unwrap_or(&names.metric);
         if previous != Some(family.name()) {
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(declared.as_bytes());
+            write_name(out, declared);
             out.push(b' ');
             write_escaped(out, family.help(), Escape::LabelValue);
             out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(declared.as_bytes());
+            write_name(out, declared);
             out.extend_from_slice(match family.metric_type() {
                 MetricType::Counter if total_stripped.is_some() => b" counter\n",
                 MetricType::Gauge => b" gauge\n",
@@ -38,7 +40,7 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
             previous = Some(family.name());
         }
         for sample in family.samples() {
-            write_series(out, family, sample, write_openmetrics_float);
+            write_series(out, &names, family, sample, write_openmetrics_float);
             out.push(b' ');
             match sample.part {
                 // Bucket and sample counts are integers in client_golang's

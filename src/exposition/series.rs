@@ -1,9 +1,43 @@
-//! The parts of a sample line both formats share: escaping, and the series
-//! (name, suffix and label set) that starts each line.
+//! The parts of a sample line both text formats share: escaping, and the
+//! series (name, suffix and label set) that starts each line.
 
 use std::borrow::Cow;
 
+use super::names::{is_legacy_name, Escaping};
 use crate::metrics::{Family, LabelValues, Sample, SamplePart};
+
+/// The names a family is written under: its own, or as the negotiated
+/// escaping rewrites those outside the legacy character set.
+pub(super) struct Names<'a> {
+    /// The metric name.
+    pub metric: Cow<'a, str>,
+    /// The label names, in the family's (sorted) order.
+    pub labels: Cow<'a, [Cow<'static, str>]>,
+}
+
+impl<'a> Names<'a> {
+    /// The names of `family` under `escaping`. Most families have legacy
+    /// names only, and borrow them.
+    pub fn of(family: &'a Family, escaping: Escaping) -> Names<'a> {
+        let label_names = family.label_names();
+        let labels = if escaping == Escaping::AllowUtf8
+            || label_names.iter().all(|name| is_legacy_name(name))
+        {
+            Cow::Borrowed(label_names)
+        } else {
+            Cow::Owned(
+                label_names
+                    .iter()
+                    .map(|name| Cow::Owned(escaping.apply(name).into_owned()))
+                    .collect(),
+            )
+        };
+        Names {
+            metric: escaping.apply(family.name()),
+            labels,
+        }
+    }
+}
 
 /// What to escape in a string written into the exposition.
 #[derive(Clone, Copy)]
@@ -36,6 +70,18 @@ pub(super) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
     }
 }
 
+/// Writes a name token: a legacy name as it is, any other between double
+/// quotes with backslash, newline and quote escaped.
+pub(super) fn write_name(out: &mut Vec<u8>, name: &str) {
+    if is_legacy_name(name) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(b'"');
+        write_escaped(out, name, Escape::LabelValue);
+        out.push(b'"');
+    }
+}
+
 /// Writes a sample's label set: the family's labels, then `extra` (the
 /// `quantile` or `le` of a summary or histogram line, already formatted),
 /// which client_golang always writes last.
@@ -53,7 +99,7 @@ fn write_labels(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(name.as_bytes());
+        write_name(out, name);
         out.extend_from_slice(b"=\"");
         write_escaped(out, value, Escape::LabelValue);
         out.push(b'"');
@@ -73,9 +119,11 @@ fn write_labels(
 /// Writes the start of a sample line: the family name with the suffix of
 /// the sample's part (`_bucket`, `_sum`, `_count`) and the labels, with the
 /// `quantile` or `le` bound of a summary or histogram line formatted by
-/// `write_bound`.
+/// `write_bound`. A name outside the legacy set goes quoted inside the
+/// braces, first, as prometheus/common writes it.
 pub(super) fn write_series(
     out: &mut Vec<u8>,
+    names: &Names<'_>,
     family: &Family,
     sample: &Sample,
     write_bound: fn(&mut Vec<u8>, f64),
@@ -87,17 +135,42 @@ pub(super) fn write_series(
         SamplePart::Sum => ("_sum", None),
         SamplePart::Count => ("_count", None),
     };
-    out.extend_from_slice(family.name().as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
     let mut bound = Vec::new();
     let extra = extra.map(|(name, value)| {
         write_bound(&mut bound, value);
         (name, bound.as_slice())
     });
-    write_labels(
-        out,
-        family.label_names(),
-        family.label_values(sample),
-        extra,
-    );
+    if is_legacy_name(&names.metric) {
+        out.extend_from_slice(names.metric.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        write_labels(out, &names.labels, family.label_values(sample), extra);
+        return;
+    }
+    out.extend_from_slice(b"{\"");
+    write_escaped(out, &names.metric, Escape::LabelValue);
+    write_escaped(out, suffix, Escape::LabelValue);
+    out.push(b'"');
+    let labelled = !names.labels.is_empty() || extra.is_some();
+    if labelled {
+        // The label set's own brace is replaced by the comma after the name.
+        let start = out.len();
+        write_labels(out, &names.labels, family.label_values(sample), extra);
+        out[start] = b',';
+    } else {
+        out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_outside_the_set_are_quoted() {
+        let mut out = Vec::new();
+        write_name(&mut out, "node_x");
+        out.push(b' ');
+        write_name(&mut out, "a.\"b\"\\\n");
+        assert_eq!(String::from_utf8(out).unwrap(), r#"node_x "a.\"b\"\\\n""#);
+    }
 }

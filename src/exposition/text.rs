@@ -1,24 +1,27 @@
 //! Prometheus text exposition format 0.0.4, as client_golang writes it.
 
 use super::float::write_go_float;
-use super::series::{write_escaped, write_series, Escape};
+use super::names::Escaping;
+use super::series::{write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType};
 
-/// The Content-Type of text format 0.0.4.
+/// The Content-Type of text format 0.0.4, without its `escaping` parameter.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Appends families, already sorted by name, in text format 0.0.4. Families
-/// sharing a name (from different collectors) are written under one header.
-pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
+/// Appends families, already sorted by name, in text format 0.0.4, their
+/// names escaped as `escaping` says. Families sharing a name (from
+/// different collectors) are written under one header.
+pub fn encode(families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {
     let mut previous: Option<&str> = None;
     for family in families {
+        let names = Names::of(family, escaping);
         if previous != Some(family.name()) {
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(family.name().as_bytes());
+            write_name(out, &names.metric);
             out.push(b' ');
             write_escaped(out, family.help(), Escape::Help);
             out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(family.name().as_bytes());
+            write_name(out, &names.metric);
             out.extend_from_slice(match family.metric_type() {
                 MetricType::Counter => b" counter\n",
                 MetricType::Gauge => b" gauge\n",
@@ -29,7 +32,7 @@ pub fn encode(families: &[&Family], out: &mut Vec<u8>) {
             previous = Some(family.name());
         }
         for sample in family.samples() {
-            write_series(out, family, sample, write_go_float);
+            write_series(out, &names, family, sample, write_go_float);
             out.push(b' ');
             write_go_float(out, sample.value);
             out.push(b'\n');

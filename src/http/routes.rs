@@ -1,6 +1,7 @@
 //! The routes: the metrics handler with node_exporter's semantics
-//! (`collect[]`/`exclude[]`, the scrape deadline, the concurrency limit,
-//! format negotiation and gzip), the landing page and the probes.
+//! (`collect[]`/`exclude[]`, client_golang's `name[]` filter, the scrape
+//! deadline, the concurrency limit, format negotiation and gzip), the
+//! landing page and the probes.
 
 use std::sync::{Arc, Once};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::gzip::GzipPool;
-use super::negotiate::{accepts_gzip, negotiate_format};
+use super::negotiate::{accepts_gzip, negotiate};
 use super::readiness::Readiness;
 use crate::process::code_pages;
 use crate::process::in_flight::InFlight;
@@ -36,6 +37,8 @@ pub struct AppState {
     gzip: GzipPool,
     in_flight: InFlight,
     readiness: Readiness,
+    /// Whether OpenMetrics is offered in negotiation.
+    openmetrics: bool,
 }
 
 impl AppState {
@@ -53,7 +56,15 @@ impl AppState {
             landing_page,
             gzip: GzipPool::new(),
             in_flight: InFlight::new(),
+            openmetrics: false,
         }
+    }
+
+    /// Offers OpenMetrics to clients that prefer it (node_exporter does
+    /// not).
+    pub fn with_openmetrics(mut self, enabled: bool) -> AppState {
+        self.openmetrics = enabled;
+        self
     }
 }
 
@@ -144,17 +155,30 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `collect[]` and `exclude[]` values from a raw query string.
-fn collector_params(query: Option<&str>) -> (Vec<String>, Vec<String>) {
-    let (mut collect, mut exclude) = (Vec::new(), Vec::new());
+/// The query parameters the metrics handler reads.
+#[derive(Debug, Default, PartialEq)]
+struct MetricsQuery {
+    /// `collect[]`: the collectors to run.
+    collect: Vec<String>,
+    /// `exclude[]`: the enabled collectors not to run.
+    exclude: Vec<String>,
+    /// `name[]`: the metric families to answer with, by exact name, as
+    /// client_golang filters what it gathered; none means all.
+    names: Vec<String>,
+}
+
+/// `collect[]`, `exclude[]` and `name[]` values from a raw query string.
+fn metrics_query(query: Option<&str>) -> MetricsQuery {
+    let mut params = MetricsQuery::default();
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "collect[]" => collect.push(value.into_owned()),
-            "exclude[]" => exclude.push(value.into_owned()),
+            "collect[]" => params.collect.push(value.into_owned()),
+            "exclude[]" => params.exclude.push(value.into_owned()),
+            "name[]" => params.names.push(value.into_owned()),
             _ => {}
         }
     }
-    (collect, exclude)
+    params
 }
 
 /// When this scrape must be answered by: Prometheus's
@@ -194,8 +218,8 @@ async fn metrics(
     };
 
     let _request = state.in_flight.enter();
-    let (collect, exclude) = collector_params(query.as_deref());
-    let selection = match state.scraper.select(&collect, &exclude) {
+    let query = metrics_query(query.as_deref());
+    let selection = match state.scraper.select(&query.collect, &query.exclude) {
         Ok(selection) => selection,
         Err(e) => {
             tracing::debug!(err = %e.0, "refused collector selection");
@@ -208,21 +232,32 @@ async fn metrics(
     };
 
     let deadline = scrape_deadline(&headers, state.scraper.default_timeout());
-    let format = negotiate_format(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let negotiated = negotiate(
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+        state.openmetrics,
+    );
     let gzip = accepts_gzip(
         headers
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok()),
     );
     let scrape = state.scraper.scrape(&selection, deadline).await;
-    let body = scrape.encode(format);
+    let mut families = scrape.families();
+    if !query.names.is_empty() {
+        families.retain(|family| query.names.iter().any(|name| name == family.name()));
+    }
+    let mut body = Vec::with_capacity(64 * 1024);
+    negotiated
+        .format
+        .encode_escaped(&families, negotiated.escaping, &mut body);
+    drop(families);
     // Its families, freed before the request ends (see `InFlight`).
     drop(scrape);
 
     let mut response_headers = HeaderMap::new();
     response_headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+        HeaderValue::from_static(negotiated.content_type()),
     );
     response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     let body = if gzip {
@@ -257,14 +292,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn collector_params_repeat_and_decode() {
-        let (c, e) = collector_params(Some("collect[]=cpu&collect%5B%5D=meminfo&x=1"));
-        assert_eq!(c, vec!["cpu", "meminfo"]);
-        assert!(e.is_empty());
-        let (c, e) = collector_params(Some("exclude[]=netdev"));
-        assert!(c.is_empty());
-        assert_eq!(e, vec!["netdev"]);
-        assert_eq!(collector_params(None), (vec![], vec![]));
+    fn query_params_repeat_and_decode() {
+        let q = metrics_query(Some("collect[]=cpu&collect%5B%5D=meminfo&x=1&name=y"));
+        assert_eq!(q.collect, vec!["cpu", "meminfo"]);
+        assert!(q.exclude.is_empty() && q.names.is_empty());
+        let q = metrics_query(Some("exclude[]=netdev"));
+        assert!(q.collect.is_empty());
+        assert_eq!(q.exclude, vec!["netdev"]);
+        let q = metrics_query(Some("name[]=node_load1&name%5B%5D=a%2Eb&name[]="));
+        assert_eq!(q.names, vec!["node_load1", "a.b", ""]);
+        assert_eq!(metrics_query(None), MetricsQuery::default());
     }
 
     #[test]

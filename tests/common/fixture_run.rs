@@ -60,9 +60,17 @@ pub fn golden_args() -> Vec<String> {
 
 /// Starts the golden run on a free loopback port.
 pub fn start() -> Agent {
+    start_with(&[])
+}
+
+/// Starts the golden run with `extra` flags (such as the format offered)
+/// on a free loopback port.
+pub fn start_with(extra: &[&str]) -> Agent {
     pin_textfile_mtimes();
+    let mut args = golden_args();
+    args.extend(extra.iter().map(|flag| flag.to_string()));
     // A fixed zone, so that time-zone metrics do not follow the test machine.
-    Agent::start_with_env(&golden_args(), &[("TZ", "UTC")])
+    Agent::start_with_env(&args, &[("TZ", "UTC")])
 }
 
 fn pin_textfile_mtimes() {

@@ -46,7 +46,7 @@ scrape_checked() {
         fail "$what: the textfile collector did not finish within the deadline"
 }
 
-start_agent big --collector.textfile.directory="$dir"
+start_agent big --collector.textfile.directory="$dir" --web.enable-openmetrics
 for _ in $(seq 20); do scrape_checked warm-up; done
 rss_before=$(status_field VmRSS)
 
