@@ -1,6 +1,7 @@
 //! A full scrape of the fixture host tree with every collector enabled:
-//! collecting it, and encoding it in each exposition format with and
-//! without the server's gzip (kept deflate state, fastest level).
+//! collecting it, and encoding it in each exposition format (text,
+//! OpenMetrics, protobuf) with and without the server's gzip (kept deflate
+//! state, fastest level).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ fn scrape(c: &mut Criterion) {
     for (name, format) in [
         ("text", Format::Text),
         ("openmetrics", Format::OpenMetrics1),
+        ("protobuf", Format::Protobuf),
     ] {
         c.bench_function(&format!("scrape/encode/{name}"), |b| {
             b.iter(|| black_box(&scrape).encode(format))

@@ -298,7 +298,7 @@ node_vmstat_pgfault 42.0
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "# HELP node_h help\n# TYPE node_h histogram\n\
-             node_h_bucket{le=\"1\"} 1\nnode_h_count 1\n\
+             node_h_bucket{le=\"1\"} 1\nnode_h_bucket{le=\"+Inf\"} 1\nnode_h_count 1\n\
              # HELP node_x help\n# TYPE node_x gauge\n\
              node_x{c=\"a\"} 1\nnode_x{c=\"b\"} 2\nnode_x{c=\"c\"} 30\n"
         );
@@ -413,6 +413,44 @@ runs 3.0
         );
     }
 
+    #[test]
+    fn a_histogram_series_without_inf_gets_it_from_its_count_in_text_only() {
+        let mut set = MetricSet::new();
+        let h = set.family("h", "H.", MetricType::Histogram, &["a"]);
+        h.push_part(&["x"], SamplePart::Bucket(1.0), 1.0);
+        h.push_part(&["x"], SamplePart::Sum, 2.0);
+        h.push_part(&["x"], SamplePart::Count, 3.0);
+        h.push_part(&["y"], SamplePart::Bucket(1.0), 1.0);
+        h.push_part(&["y"], SamplePart::Bucket(f64::INFINITY), 4.0);
+        h.push_part(&["y"], SamplePart::Sum, 2.0);
+        h.push_part(&["y"], SamplePart::Count, 4.0);
+        let families = set.into_sorted();
+        let refs: Vec<&Family> = families.iter().collect();
+        let mut text = Vec::new();
+        Format::Text.encode(&refs, &mut text);
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "# HELP h H.\n# TYPE h histogram\n\
+             h_bucket{a=\"x\",le=\"1\"} 1\nh_bucket{a=\"x\",le=\"+Inf\"} 3\n\
+             h_sum{a=\"x\"} 2\nh_count{a=\"x\"} 3\n\
+             h_bucket{a=\"y\",le=\"1\"} 1\nh_bucket{a=\"y\",le=\"+Inf\"} 4\n\
+             h_sum{a=\"y\"} 2\nh_count{a=\"y\"} 4\n"
+        );
+        let mut om = Vec::new();
+        Format::OpenMetrics1.encode(&refs, &mut om);
+        assert_eq!(
+            String::from_utf8(om)
+                .unwrap()
+                .matches("le=\"+Inf\"")
+                .count(),
+            2
+        );
+        let mut proto = Vec::new();
+        Format::Protobuf.encode(&refs, &mut proto);
+        let inf = f64::INFINITY.to_le_bytes();
+        assert_eq!(proto.windows(8).filter(|w| *w == inf).count(), 1);
+    }
+
     fn unusual_names() -> Vec<Family> {
         let mut set = MetricSet::new();
         set.family("a.b", "Dotted.", MetricType::Gauge, &["l.m", "ok"])
@@ -444,6 +482,7 @@ runs 3.0
 # HELP "h.x" H.
 # TYPE "h.x" histogram
 {"h.x_bucket",le="1"} 1
+{"h.x_bucket",le="+Inf"} 1
 {"h.x_sum"} 0.5
 {"h.x_count"} 1
 "##;

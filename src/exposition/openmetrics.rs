@@ -6,7 +6,7 @@
 
 use super::float::write_openmetrics_float;
 use super::names::Escaping;
-use super::series::{write_escaped, write_name, write_series, Escape, Names};
+use super::series::{implied_inf_bucket, write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType, SamplePart};
 
 /// The Content-Type of OpenMetrics 1.0.0, without its `escaping` parameter.
@@ -39,20 +39,24 @@ pub fn encode(families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {
             });
             previous = Some(family.name());
         }
-        for sample in family.samples() {
-            write_series(out, &names, family, sample, write_openmetrics_float);
-            out.push(b' ');
-            match sample.part {
-                // Bucket and sample counts are integers in client_golang's
-                // model, and OpenMetrics writes them as such.
-                SamplePart::Bucket(_) | SamplePart::Count => {
-                    out.extend_from_slice(
-                        itoa::Buffer::new().format(sample.value as u64).as_bytes(),
-                    );
+        let samples = family.samples();
+        for (at, sample) in samples.iter().enumerate() {
+            let implied = implied_inf_bucket(family, samples, at);
+            for sample in implied.iter().chain([sample]) {
+                write_series(out, &names, family, sample, write_openmetrics_float);
+                out.push(b' ');
+                match sample.part {
+                    // Bucket and sample counts are integers in client_golang's
+                    // model, and OpenMetrics writes them as such.
+                    SamplePart::Bucket(_) | SamplePart::Count => {
+                        out.extend_from_slice(
+                            itoa::Buffer::new().format(sample.value as u64).as_bytes(),
+                        );
+                    }
+                    _ => write_openmetrics_float(out, sample.value),
                 }
-                _ => write_openmetrics_float(out, sample.value),
+                out.push(b'\n');
             }
-            out.push(b'\n');
         }
     }
     out.extend_from_slice(b"# EOF\n");

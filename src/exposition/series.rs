@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::names::{is_legacy_name, Escaping};
-use crate::metrics::{Family, LabelValues, Sample, SamplePart};
+use crate::metrics::{Family, LabelValues, MetricType, Sample, SamplePart};
 
 /// The names a family is written under: its own, or as the negotiated
 /// escaping rewrites those outside the legacy character set.
@@ -68,6 +68,39 @@ pub(super) fn write_escaped(out: &mut Vec<u8>, s: &str, escape: Escape) {
         });
         rest = &rest[at + 1..];
     }
+}
+
+/// The `+Inf` bucket line client_golang's text writers add to a histogram
+/// series that has none (its `+Inf` is the count), to be written before
+/// `samples[at]` when that is the first line after the series' buckets.
+pub(super) fn implied_inf_bucket(family: &Family, samples: &[Sample], at: usize) -> Option<Sample> {
+    let sample = &samples[at];
+    if family.metric_type() != MetricType::Histogram
+        || matches!(sample.part, SamplePart::Bucket(_) | SamplePart::Value)
+    {
+        return None;
+    }
+    let same_series = |other: &Sample| family.label_values(other).eq(family.label_values(sample));
+    let earlier = samples[..at].iter().rev().take_while(|s| same_series(s));
+    let mut earlier_parts = earlier.map(|s| s.part).peekable();
+    if matches!(
+        earlier_parts.peek(),
+        Some(SamplePart::Sum | SamplePart::Count)
+    ) {
+        return None;
+    }
+    if earlier_parts.any(|part| part == SamplePart::Bucket(f64::INFINITY)) {
+        return None;
+    }
+    let count = samples[at..]
+        .iter()
+        .take_while(|s| same_series(s))
+        .find(|s| s.part == SamplePart::Count)
+        .map_or(0.0, |s| s.value);
+    let mut inf = sample.clone();
+    inf.part = SamplePart::Bucket(f64::INFINITY);
+    inf.value = count;
+    Some(inf)
 }
 
 /// Writes a name token: a legacy name as it is, any other between double

@@ -2,7 +2,7 @@
 
 use super::float::write_go_float;
 use super::names::Escaping;
-use super::series::{write_escaped, write_name, write_series, Escape, Names};
+use super::series::{implied_inf_bucket, write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType};
 
 /// The Content-Type of text format 0.0.4, without its `escaping` parameter.
@@ -31,11 +31,15 @@ pub fn encode(families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {
             });
             previous = Some(family.name());
         }
-        for sample in family.samples() {
-            write_series(out, &names, family, sample, write_go_float);
-            out.push(b' ');
-            write_go_float(out, sample.value);
-            out.push(b'\n');
+        let samples = family.samples();
+        for (at, sample) in samples.iter().enumerate() {
+            let implied = implied_inf_bucket(family, samples, at);
+            for sample in implied.iter().chain([sample]) {
+                write_series(out, &names, family, sample, write_go_float);
+                out.push(b' ');
+                write_go_float(out, sample.value);
+                out.push(b'\n');
+            }
         }
     }
 }

@@ -315,17 +315,11 @@ fn push_series(family: &mut Family, labels: &LabelSet, value: SeriesValue) {
             family.push_part(&values, SamplePart::Count, summary.count as f64);
         }
         SeriesValue::Histogram(histogram) => {
-            let has_inf = histogram.buckets.iter().any(|(le, _)| *le == f64::INFINITY);
+            // A +Inf bucket the file leaves out stays out, as client_golang
+            // keeps it: the text formats write it from the count, protobuf
+            // does not.
             for (le, count) in histogram.buckets {
                 family.push_part(&values, SamplePart::Bucket(le), count as f64);
-            }
-            // The +Inf bucket is implied by the count when not written.
-            if !has_inf {
-                family.push_part(
-                    &values,
-                    SamplePart::Bucket(f64::INFINITY),
-                    histogram.count as f64,
-                );
             }
             family.push_part(&values, SamplePart::Sum, histogram.sum);
             family.push_part(&values, SamplePart::Count, histogram.count as f64);
