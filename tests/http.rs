@@ -134,6 +134,19 @@ fn prometheus_accept_header_gets_text_as_from_node_exporter() {
         exposition::series(&v3.text()).len(),
         exposition::series(&response.text()).len()
     );
+    // Every scheme is named back; legacy names, all the collectors give,
+    // are written the same under each.
+    for scheme in ["underscores", "dots", "values", "allow-utf-8"] {
+        let accept = format!("text/plain;version=0.0.4;escaping={scheme}");
+        let answer = agent.request("GET", "/metrics?collect[]=loadavg", &[("Accept", &accept)]);
+        assert_eq!(
+            answer.header("content-type").map(str::to_string),
+            Some(format!(
+                "text/plain; version=0.0.4; charset=utf-8; escaping={scheme}"
+            ))
+        );
+        assert!(answer.text().contains("\nnode_load1 "), "{scheme}");
+    }
 }
 
 #[test]

@@ -33,20 +33,9 @@ pub enum Format {
 }
 
 impl Format {
-    /// The Content-Type header value for a response in this format, without
-    /// the `escaping` parameter.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Text => text::CONTENT_TYPE,
-            Format::OpenMetrics1 => openmetrics::CONTENT_TYPE,
-            Format::OpenMetrics0 => "application/openmetrics-text; version=0.0.1; charset=utf-8",
-            Format::Protobuf => protobuf::CONTENT_TYPE,
-        }
-    }
-
     /// The Content-Type client_golang answers with: the format's, then the
     /// escaping scheme applied to names.
-    pub fn content_type_escaped(self, escaping: Escaping) -> &'static str {
+    pub fn content_type(self, escaping: Escaping) -> &'static str {
         macro_rules! with_escaping {
             ($base:expr) => {
                 match escaping {

@@ -9,9 +9,6 @@ use super::names::Escaping;
 use super::series::{implied_inf_bucket, write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType, SamplePart};
 
-/// The Content-Type of OpenMetrics 1.0.0, without its `escaping` parameter.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
 /// Appends families, already sorted by name, in OpenMetrics 1.0, their
 /// names escaped as `escaping` says, including the closing `# EOF` line.
 pub fn encode(families: &[&Family], escaping: Escaping, out: &mut Vec<u8>) {

@@ -14,11 +14,6 @@ use super::names::Escaping;
 use super::series::Names;
 use crate::metrics::{Family, MetricType, Sample, SamplePart};
 
-/// The Content-Type of the delimited protobuf format, without its
-/// `escaping` parameter.
-pub const CONTENT_TYPE: &str =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
-
 /// Wire type of varints.
 const VARINT: u8 = 0;
 /// Wire type of doubles.

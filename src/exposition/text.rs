@@ -5,9 +5,6 @@ use super::names::Escaping;
 use super::series::{implied_inf_bucket, write_escaped, write_name, write_series, Escape, Names};
 use crate::metrics::{Family, MetricType};
 
-/// The Content-Type of text format 0.0.4, without its `escaping` parameter.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
 /// Appends families, already sorted by name, in text format 0.0.4, their
 /// names escaped as `escaping` says. Families sharing a name (from
 /// different collectors) are written under one header.

@@ -49,7 +49,7 @@ pub struct Negotiated {
 impl Negotiated {
     /// The Content-Type of the response.
     pub fn content_type(self) -> &'static str {
-        self.format.content_type_escaped(self.escaping)
+        self.format.content_type(self.escaping)
     }
 }
 
