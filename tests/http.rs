@@ -449,7 +449,7 @@ fn readiness_refuses_roots_that_are_not_procfs_and_sysfs_and_logs_each_change_on
             ONLY_LOADAVG[0],
             ONLY_LOADAVG[1],
         ];
-        let agent = Agent::start_listening(&args, &[]);
+        let mut agent = Agent::start_listening(&args, &[]);
         for _ in 0..3 {
             let response = agent.get("/-/ready");
             assert_eq!(response.status, 503, "{args:?}");
@@ -459,6 +459,9 @@ fn readiness_refuses_roots_that_are_not_procfs_and_sysfs_and_logs_each_change_on
             assert_eq!(body.lines().count(), 1, "{body}");
         }
         assert_eq!(agent.get("/-/healthy").status, 200, "alive, if not ready");
+        // Log lines are written off the serving threads: stopping the agent
+        // flushes them all before they are counted.
+        agent.stop();
         let not_ready = agent
             .log_lines()
             .iter()
