@@ -13,12 +13,14 @@
 
 mod kept_files;
 pub mod mount_watch;
+pub mod netlink;
 mod read;
 mod sysfs;
 
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -152,6 +154,22 @@ impl Host {
             joined(&self.procfs, &["1/net", file])
         } else {
             joined(&self.procfs, &["net", file])
+        }
+    }
+
+    /// Whether the agent runs in the network namespace of the host's init:
+    /// `<procfs>/self/ns/net` and `<procfs>/1/ns/net` name the same
+    /// namespace. Netlink answers for the agent's own namespace, so only
+    /// then does it describe the host's network. False when either link
+    /// cannot be inspected (no such file under a fixture tree, hidepid, no
+    /// right to inspect PID 1).
+    pub fn in_init_network_namespace(&self) -> bool {
+        let namespace = |pid: &str| {
+            fs::metadata(joined(&self.procfs, &[pid, "ns/net"])).map(|m| (m.dev(), m.ino()))
+        };
+        match (namespace("self"), namespace("1")) {
+            (Ok(own), Ok(init)) => own == init,
+            _ => false,
         }
     }
 
@@ -371,6 +389,33 @@ mod tests {
             host.resolve_root_path("/etc/os-release").unwrap(),
             Path::new("/etc/os-release")
         );
+    }
+
+    #[test]
+    fn network_namespace_of_the_agent_and_of_init() {
+        // This test runs in its own process's namespace, which PID 1 of
+        // this procfs may or may not share; the answer must agree with
+        // the kernel's own names of the two namespaces.
+        let host = Host::new("/proc", "/sys", "/", "/run/udev/data");
+        let same = match (
+            fs::read_link("/proc/self/ns/net"),
+            fs::read_link("/proc/1/ns/net"),
+        ) {
+            (Ok(own), Ok(init)) => own == init,
+            _ => false,
+        };
+        assert_eq!(host.in_init_network_namespace(), same);
+        // A tree without the links (a fixture tree) is never the host's.
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), "/s", "/r", "/u");
+        assert!(!host.in_init_network_namespace());
+        // Two links to the same namespace file are the same namespace.
+        std::fs::create_dir_all(dir.path().join("self/ns")).unwrap();
+        std::fs::create_dir_all(dir.path().join("1/ns")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/ns/net", dir.path().join("self/ns/net")).unwrap();
+        assert!(!host.in_init_network_namespace());
+        std::os::unix::fs::symlink("/proc/self/ns/net", dir.path().join("1/ns/net")).unwrap();
+        assert!(host.in_init_network_namespace());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod cpuinfo;
 pub mod meminfo;
 pub mod mountinfo;
 pub mod net_dev;
+pub mod netlink;
 pub mod proc_stat;
 pub mod psi;
 pub mod rpc_stats;
