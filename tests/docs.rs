@@ -26,10 +26,11 @@ use hostwatch::collectors::CollectorSpec;
 const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test docs";
 
 /// Collectors whose families the fixture tree cannot show: they talk to a
-/// live service (systemd, logind over D-Bus) or a network driver (ethtool).
-/// Their families come from a scrape their own test script takes, saved as
-/// `tests/golden/live/<name>.prom` and checked by that script.
-const LIVE_FAMILIES: &[&str] = &["ethtool", "logind", "systemd"];
+/// live service (systemd, logind over D-Bus), a network driver (ethtool) or
+/// the kernel over netlink (qdisc). Their families come from a scrape their
+/// own test script takes, saved as `tests/golden/live/<name>.prom` and
+/// checked by that script.
+const LIVE_FAMILIES: &[&str] = &["ethtool", "logind", "qdisc", "systemd"];
 
 /// Replaces the region `name` of the file at `relative` with `content`, or
 /// checks that it holds it.

@@ -65,6 +65,7 @@ pub mod pcidevice;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
+pub mod qdisc;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;

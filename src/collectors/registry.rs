@@ -12,9 +12,9 @@ use super::{
     fibrechannel, filefd, filesystem, hwmon, infiniband, interrupts, ipvs, kernel_hung, ksmd,
     lnstat, loadavg, logind, mdadm, meminfo, meminfo_numa, mountstats, netclass, netdev, netstat,
     network_route, nfs, nfsd, nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure,
-    processes, rapl, schedstat, selinux, slabinfo, sockstat, softirqs, softnet, stat, swap, sysctl,
-    systemd, tapestats, tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname, vmstat,
-    watchdog, xfrm, xfs, zfs, zoneinfo,
+    processes, qdisc, rapl, schedstat, selinux, slabinfo, sockstat, softirqs, softnet, stat, swap,
+    sysctl, systemd, tapestats, tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname,
+    vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
 };
 
 /// Every collector, in name order.
@@ -68,6 +68,7 @@ pub const ALL: &[CollectorSpec] = &[
     powersupplyclass::SPEC,
     pressure::SPEC,
     processes::SPEC,
+    qdisc::SPEC,
     rapl::SPEC,
     schedstat::SPEC,
     selinux::SPEC,
@@ -98,7 +99,7 @@ pub const ALL: &[CollectorSpec] = &[
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
-pub const NOT_IMPLEMENTED: &[&str] = &["ntp", "perf", "qdisc", "runit", "supervisord", "wifi"];
+pub const NOT_IMPLEMENTED: &[&str] = &["ntp", "perf", "runit", "supervisord", "wifi"];
 
 /// How a flag of an unimplemented collector takes its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,11 +130,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.perf.hardware-profilers", Value),
         ("collector.perf.software-profilers", Value),
         ("collector.perf.cache-profilers", Value),
-        ("collector.qdisc.fixtures", Value),
-        ("collector.qdisc.device-include", Value),
-        ("collector.qdisc.device-exclude", Value),
-        ("collector.qdisk.device-include", Value),
-        ("collector.qdisk.device-exclude", Value),
         ("collector.runit.servicedir", Value),
         ("collector.supervisord.url", Value),
         ("collector.wifi.fixtures", Value),

@@ -20,6 +20,8 @@ pub const GOLDEN_FLAGS: &[&str] = &[
     "--collector.ethtool.device-include=^veth3f2a1b7$",
     // Names from the fixture's <rootfs>/usr/share/misc/pci.ids.
     "--collector.pcidevice.names",
+    // The same for qdiscs, which rtnetlink lists for this test's namespace.
+    "--collector.qdisc.device-include=^veth3f2a1b7$",
     "--collector.stat.softirq",
     "--collector.sysctl.include=vm.swappiness",
     "--collector.sysctl.include=net.ipv4.tcp_rmem:min,default,max",
