@@ -476,9 +476,9 @@ mod tests {
 
     #[test]
     fn enabling_an_unimplemented_collector_warns() {
-        let o = parse_ok(&["--collector.wifi"]);
+        let o = parse_ok(&["--collector.drm"]);
         assert_eq!(o.warnings.len(), 1);
-        assert!(o.warnings[0].contains("wifi"));
+        assert!(o.warnings[0].contains("drm"));
     }
 
     #[test]

@@ -27,10 +27,11 @@ const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test docs";
 
 /// Collectors whose families the fixture tree cannot show: they talk to a
 /// live service (systemd, logind over D-Bus), a network driver (ethtool) or
-/// the kernel over netlink (qdisc). Their families come from a scrape their
-/// own test script takes, saved as `tests/golden/live/<name>.prom` and
-/// checked by that script.
-const LIVE_FAMILIES: &[&str] = &["ethtool", "logind", "qdisc", "systemd"];
+/// the kernel over netlink (qdisc, wifi). Their families come from a scrape
+/// their own test script takes, saved as `tests/golden/live/<name>.prom`
+/// and checked by that script (for wifi, which no test machine has, by its
+/// unit tests on nl80211 messages).
+const LIVE_FAMILIES: &[&str] = &["ethtool", "logind", "qdisc", "systemd", "wifi"];
 
 /// Replaces the region `name` of the file at `relative` with `content`, or
 /// checks that it holds it.

@@ -14,7 +14,7 @@ use super::{
     network_route, nfs, nfsd, nvme, nvmesubsystem, os, pcidevice, powersupplyclass, pressure,
     processes, qdisc, rapl, schedstat, selinux, slabinfo, sockstat, softirqs, softnet, stat, swap,
     sysctl, systemd, tapestats, tcpstat, textfile, thermal_zone, time, timex, udp_queues, uname,
-    vmstat, watchdog, xfrm, xfs, zfs, zoneinfo,
+    vmstat, watchdog, wifi, xfrm, xfs, zfs, zoneinfo,
 };
 
 /// Every collector, in name order.
@@ -90,6 +90,7 @@ pub const ALL: &[CollectorSpec] = &[
     uname::SPEC,
     vmstat::SPEC,
     watchdog::SPEC,
+    wifi::SPEC,
     xfrm::SPEC,
     xfs::SPEC,
     zfs::SPEC,
@@ -99,7 +100,7 @@ pub const ALL: &[CollectorSpec] = &[
 /// node_exporter's Linux collectors that hostwatch does not implement.
 /// `--no-collector.<name>` for these is accepted silently;
 /// `--collector.<name>` is accepted with a warning that it does nothing.
-pub const NOT_IMPLEMENTED: &[&str] = &["ntp", "perf", "runit", "supervisord", "wifi"];
+pub const NOT_IMPLEMENTED: &[&str] = &["ntp", "perf", "runit", "supervisord"];
 
 /// How a flag of an unimplemented collector takes its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +133,6 @@ pub const IGNORED_FLAGS: &[(&str, IgnoredFlagKind)] = {
         ("collector.perf.cache-profilers", Value),
         ("collector.runit.servicedir", Value),
         ("collector.supervisord.url", Value),
-        ("collector.wifi.fixtures", Value),
     ]
 };
 
