@@ -67,6 +67,13 @@ pub struct Flags {
     #[arg(id = "collector.qdisk.device-exclude", long = "collector.qdisk.device-exclude", value_name = "REGEX",
           value_parser = crate::parse::regex, hide = true)]
     pub old_device_exclude: Option<Regex>,
+
+    /// Also expose non-root qdiscs, adding 'parent' and 'handle' labels to all qdisc metrics. Note that packets traversing a child qdisc are also counted by its parents, so generic counters must not be aggregated across a device without grouping by these labels.
+    #[arg(
+        id = "collector.qdisc.include-child",
+        long = "collector.qdisc.include-child"
+    )]
+    pub include_child: bool,
 }
 
 impl Flags {
@@ -101,12 +108,15 @@ fn build(ctx: &BuildContext<'_>) -> Result<Box<dyn Collector>, String> {
     }
     Ok(Box::new(QdiscCollector {
         filter: flags.device_filter()?,
+        include_child: flags.include_child,
     }))
 }
 
-/// Reports the root qdisc of every device the filter keeps.
+/// Reports the root qdisc of every device the filter keeps, and with
+/// `--collector.qdisc.include-child` every other qdisc too.
 struct QdiscCollector {
     filter: DeviceFilter,
+    include_child: bool,
 }
 
 /// `RTM_NEWLINK`, `RTM_GETLINK`, `RTM_NEWQDISC`, `RTM_GETQDISC`.
@@ -136,6 +146,8 @@ const TCA_STATS_PKT64: u16 = 8;
 pub struct Qdisc {
     /// `tcm_ifindex`: the device's index.
     pub ifindex: i32,
+    /// `tcm_handle`: the qdisc's own handle (`major:0`).
+    pub handle: u32,
     /// `tcm_parent`: [`TC_H_ROOT`] for a device's root qdisc.
     pub parent: u32,
     /// `TCA_KIND`: `fq_codel`, `noqueue`, `tbf`, ...
@@ -176,6 +188,7 @@ impl Qdisc {
         };
         let mut qdisc = Qdisc {
             ifindex: u32_at(4) as i32,
+            handle: u32_at(8),
             parent: u32_at(12),
             ..Qdisc::default()
         };
@@ -365,14 +378,15 @@ const FAMILIES: &[QdiscFamily] = &[
 ];
 
 impl QdiscCollector {
-    /// The root qdiscs of the devices the filter keeps, with their names.
+    /// The qdiscs of the devices the filter keeps (root ones only, unless
+    /// children are included), with their devices' names.
     fn reported<'a>(
         &self,
         all: &'a [Qdisc],
         names: &'a HashMap<i32, String>,
     ) -> Vec<(&'a str, &'a Qdisc)> {
         all.iter()
-            .filter(|qdisc| qdisc.parent == TC_H_ROOT)
+            .filter(|qdisc| self.include_child || qdisc.parent == TC_H_ROOT)
             .filter_map(|qdisc| names.get(&qdisc.ifindex).map(|name| (name.as_str(), qdisc)))
             .filter(|(name, _)| !self.filter.ignored(name))
             .collect()
@@ -388,13 +402,42 @@ impl Collector for QdiscCollector {
         if reported.is_empty() {
             return Ok(());
         }
+        if !self.include_child {
+            for &(name, help, metric_type, value) in FAMILIES {
+                let family = out.family(name, help, metric_type, &["device", "kind"]);
+                for &(device, qdisc) in &reported {
+                    family.push(&[device, &qdisc.kind], value(qdisc));
+                }
+            }
+            return Ok(());
+        }
+        let positions: Vec<(String, String)> = reported
+            .iter()
+            .map(|(_, qdisc)| (parent_label(qdisc.parent), handle_label(qdisc.handle)))
+            .collect();
+        let labels = &["device", "kind", "parent", "handle"];
         for &(name, help, metric_type, value) in FAMILIES {
-            let family = out.family(name, help, metric_type, &["device", "kind"]);
-            for &(device, qdisc) in &reported {
-                family.push(&[device, &qdisc.kind], value(qdisc));
+            let family = out.family(name, help, metric_type, labels);
+            for (&(device, qdisc), (parent, handle)) in reported.iter().zip(&positions) {
+                family.push(&[device, &qdisc.kind, parent, handle], value(qdisc));
             }
         }
         Ok(())
+    }
+}
+
+/// A tc handle as tc writes it, `major:minor` in hexadecimal.
+fn handle_label(handle: u32) -> String {
+    format!("{:x}:{:x}", handle >> 16, handle & 0xffff)
+}
+
+/// A qdisc's parent for the `parent` label: `root` for a device's root
+/// qdisc, as tc says, else the parent's handle.
+fn parent_label(parent: u32) -> String {
+    if parent == TC_H_ROOT {
+        "root".to_string()
+    } else {
+        handle_label(parent)
     }
 }
 
@@ -446,6 +489,9 @@ mod tests {
             all[2],
             Qdisc {
                 ifindex: 3,
+                // The handle the kernel gives a qdisc added without one,
+                // which tc shows as 8001:.
+                handle: 0x8001_0000,
                 parent: TC_H_ROOT,
                 kind: "tbf".to_string(),
                 bytes: 340,
@@ -503,6 +549,7 @@ mod tests {
             Qdisc::parse(&payload).unwrap(),
             Qdisc {
                 ifindex: 7,
+                handle: 0,
                 parent: TC_H_ROOT,
                 kind: "fq_codel".to_string(),
                 bytes: 5_000_000_000,
@@ -587,6 +634,7 @@ mod tests {
         let names = captured_names();
         let every = QdiscCollector {
             filter: DeviceFilter::default(),
+            include_child: false,
         };
         let devices: Vec<(&str, &str)> = every
             .reported(&all, &names)
@@ -602,8 +650,53 @@ mod tests {
                 .unwrap();
         let filtered = QdiscCollector {
             filter: flags.device_filter().unwrap(),
+            include_child: false,
         };
         assert_eq!(filtered.reported(&all, &names).len(), 2);
+        let children = QdiscCollector {
+            filter: DeviceFilter::default(),
+            include_child: true,
+        };
+        let kinds: Vec<&str> = children
+            .reported(&all, &names)
+            .iter()
+            .map(|(_, q)| q.kind.as_str())
+            .collect();
+        assert_eq!(kinds, vec!["noqueue", "noqueue", "tbf", "pfifo"]);
+    }
+
+    #[test]
+    fn child_labels_name_the_parent_and_the_handle_as_tc_does() {
+        assert_eq!(parent_label(TC_H_ROOT), "root");
+        assert_eq!(parent_label(0x8001_0001), "8001:1");
+        assert_eq!(handle_label(0x0001_0000), "1:0");
+        assert_eq!(handle_label(0xffff_fff1), "ffff:fff1");
+        let mut payload = qdisc_message(0x0001_0001, &[(TCA_KIND, b"pfifo\0".to_vec())]);
+        payload[8..12].copy_from_slice(&0x0010_0000u32.to_ne_bytes());
+        let qdisc = Qdisc::parse(&payload).unwrap();
+        assert_eq!((qdisc.handle, qdisc.parent), (0x0010_0000, 0x0001_0001));
+    }
+
+    #[test]
+    fn include_child_adds_parent_and_handle_labels() {
+        let built = collector(&[
+            "--collector.qdisc.device-include=^lo$",
+            "--collector.qdisc.include-child",
+        ])
+        .unwrap();
+        let (families, result) = built.run();
+        result.unwrap();
+        assert!(!families.is_empty());
+        for family in &families {
+            let mut names: Vec<&str> = family.label_names().iter().map(|n| n.as_ref()).collect();
+            names.sort_unstable();
+            assert_eq!(
+                names,
+                ["device", "handle", "kind", "parent"],
+                "{}",
+                family.name()
+            );
+        }
     }
 
     #[test]
