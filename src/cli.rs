@@ -6,7 +6,8 @@
 //! generated from the registry, so every collector gets one, and each
 //! collector adds its own flags (see [`crate::collectors::CollectorSpec`]).
 //!
-//! May import: everything but the HTTP layer; only the binary imports this.
+//! May import: everything but the HTTP layer (save the flags of its
+//! Kubernetes access control); only the binary imports this.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -67,6 +68,9 @@ pub struct Cli {
     /// Use systemd socket activation listeners instead of port listeners (Linux only).
     #[arg(long = "web.systemd-socket")]
     pub systemd_socket: bool,
+
+    #[command(flatten)]
+    pub kubernetes_auth: crate::http::kubernetes_auth::Flags,
 
     /// Exclude metrics about the exporter itself (process_*).
     #[arg(long = "web.disable-exporter-metrics")]

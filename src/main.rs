@@ -10,6 +10,7 @@ use hostwatch::collectors::{BuildContext, ErrorKind};
 use hostwatch::host::Host;
 use hostwatch::http::connections::Connections;
 use hostwatch::http::guard::Guard;
+use hostwatch::http::kubernetes_auth::{self_signed, KubernetesAuth};
 use hostwatch::http::listen::{self, ListenAddress};
 use hostwatch::http::routes::{self, AppState};
 use hostwatch::http::serve;
@@ -163,7 +164,23 @@ async fn run(
             .collect::<Result<Vec<_>, _>>()?
     };
 
-    let web_config = Arc::new(WatchedConfig::load(cli.web_config_file.as_deref())?);
+    let kubernetes_auth =
+        KubernetesAuth::from_flags(&cli.kubernetes_auth, &cli.telemetry_path)?.map(Arc::new);
+    let generated_tls = match &kubernetes_auth {
+        Some(_) => Some(self_signed::generate(&self_signed::local_names())?),
+        None => None,
+    };
+    let web_config = Arc::new(WatchedConfig::load_with_fallback_tls(
+        cli.web_config_file.as_deref(),
+        generated_tls.as_ref().map(|g| g.settings.clone()),
+    )?);
+    if kubernetes_auth.is_some() && !web_config.current().config.basic_auth_users.is_empty() {
+        return Err(
+            "--web.auth.kubernetes and basic_auth_users in --web.config.file both use \
+                    the Authorization header: configure one of them"
+                .to_string(),
+        );
+    }
     let connections = Connections::for_fd_limit(descriptor_limit);
 
     let ctx = BuildContext::new(
@@ -235,9 +252,21 @@ async fn run(
             None => tracing::info!(http2 = false, address = %address, "TLS is disabled."),
         }
     }
+    let mut app = routes::router(state);
+    if let Some(auth) = kubernetes_auth {
+        let generated = generated_tls
+            .as_ref()
+            .filter(|_| applied.config.tls.is_none());
+        tracing::info!(
+            api_server = %auth.api_server_url(),
+            generated_certificate_sha256 = generated.map_or("", |g| g.fingerprint.as_str()),
+            "Kubernetes access control: bearer tokens reviewed by the API server"
+        );
+        app = KubernetesAuth::protect(app, auth);
+    }
     let guard_config = Arc::clone(&web_config);
     let app = Guard::protect(
-        routes::router(state),
+        app,
         Arc::new(move || Arc::clone(&guard_config.current().guard)),
     );
     let (stop_sender, stop) = watch::channel(false);

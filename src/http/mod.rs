@@ -1,6 +1,7 @@
 //! The HTTP layer: listeners, the routes and their handlers, the guard in
 //! front of them (TLS, basic authentication, response headers, rate limit)
-//! configured by `--web.config.file` in exporter-toolkit's format, and what a
+//! configured by `--web.config.file` in exporter-toolkit's format, access
+//! control by the Kubernetes API (`--web.auth.kubernetes`), and what a
 //! response is made of (the negotiated format, gzip).
 //!
 //! May import: [`crate::scrape`] and everything below it; never the command
@@ -13,6 +14,7 @@ pub mod connections;
 mod file_stamp;
 pub mod guard;
 pub mod gzip;
+pub mod kubernetes_auth;
 pub mod listen;
 pub mod negotiate;
 pub mod rate_limit;

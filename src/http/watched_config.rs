@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::file_stamp::FileStamp;
 use super::guard::Guard;
-use super::tls::{self, Source};
+use super::tls::{self, Source, TlsSettings};
 use super::web_config::WebConfig;
 use crate::unpoisoned::lock;
 
@@ -25,6 +25,9 @@ use crate::unpoisoned::lock;
 pub struct WatchedConfig {
     /// `--web.config.file`; `None` when not given (nothing to watch).
     file: Option<PathBuf>,
+    /// TLS served when the configuration has none (the certificate
+    /// `--web.auth.kubernetes` generates).
+    fallback_tls: Option<TlsSettings>,
     state: Mutex<State>,
 }
 
@@ -46,8 +49,12 @@ pub struct Applied {
 }
 
 impl Applied {
-    fn new(config: WebConfig, replacing: Option<&Applied>) -> Result<Applied, String> {
-        let tls = match &config.tls {
+    fn new(
+        config: WebConfig,
+        replacing: Option<&Applied>,
+        fallback_tls: Option<&TlsSettings>,
+    ) -> Result<Applied, String> {
+        let tls = match config.tls.as_ref().or(fallback_tls) {
             Some(settings) => Some(TlsAcceptor::from(tls::server_config(
                 settings,
                 config.http2,
@@ -67,20 +74,31 @@ impl WatchedConfig {
     /// Loads `file` (or the empty configuration without one); an error
     /// names what is wrong, for start-up to stop on.
     pub fn load(file: Option<&Path>) -> Result<WatchedConfig, String> {
+        WatchedConfig::load_with_fallback_tls(file, None)
+    }
+
+    /// As [`WatchedConfig::load`], serving `fallback_tls` whenever the
+    /// configuration itself has no TLS.
+    pub fn load_with_fallback_tls(
+        file: Option<&Path>,
+        fallback_tls: Option<TlsSettings>,
+    ) -> Result<WatchedConfig, String> {
         let before = file.and_then(FileStamp::of);
         let config = match file {
             Some(path) => WebConfig::load(path)?,
             None => WebConfig::default(),
         };
-        let applied = Applied::new(config, None).map_err(|e| match file {
-            Some(path) => format!("invalid web config {}: {e}", path.display()),
-            None => e,
-        })?;
+        let applied =
+            Applied::new(config, None, fallback_tls.as_ref()).map_err(|e| match file {
+                Some(path) => format!("invalid web config {}: {e}", path.display()),
+                None => e,
+            })?;
         let stamps = file.map_or_else(Vec::new, |path| {
             stamps_after_load(path, &applied.config, before)
         });
         Ok(WatchedConfig {
             file: file.map(Path::to_path_buf),
+            fallback_tls,
             state: Mutex::new(State {
                 stamps,
                 applied: Arc::new(applied),
@@ -94,7 +112,7 @@ impl WatchedConfig {
         if let Some(file) = &self.file {
             let now = stamps(file, &state.applied.config);
             if now != state.stamps {
-                match reload(file, &state.applied) {
+                match reload(file, &state.applied, self.fallback_tls.as_ref()) {
                     Ok(applied) => {
                         tracing::info!(file = %file.display(), "reloaded the web configuration");
                         state.stamps = stamps_after_load(file, &applied.config, now[0]);
@@ -114,7 +132,11 @@ impl WatchedConfig {
     }
 }
 
-fn reload(file: &Path, current: &Applied) -> Result<Applied, String> {
+fn reload(
+    file: &Path,
+    current: &Applied,
+    fallback_tls: Option<&TlsSettings>,
+) -> Result<Applied, String> {
     let config = WebConfig::load(file)?;
     if config.tls.is_some() != current.config.tls.is_some() {
         return Err(format!(
@@ -122,7 +144,7 @@ fn reload(file: &Path, current: &Applied) -> Result<Applied, String> {
             file.display()
         ));
     }
-    Applied::new(config, Some(current))
+    Applied::new(config, Some(current), fallback_tls)
         .map_err(|e| format!("invalid web config {}: {e}", file.display()))
 }
 
