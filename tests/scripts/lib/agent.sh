@@ -40,8 +40,9 @@ start_agent() {
     done
     [ -n "$port" ] || fail "agent $name logged no listen address within 10 s: $(cat "$log")"
     agent_ports[$name]=$port
-    curl --silent --fail --max-time 5 --retry 20 --retry-delay 0 --retry-max-time 15 --retry-connrefused \
-        "http://127.0.0.1:$port/-/ready" >/dev/null || fail "agent $name not ready"
+    # AGENT_SCHEME=https for an agent serving TLS (its certificate unchecked).
+    curl --silent --fail --insecure --max-time 5 --retry 20 --retry-delay 0 --retry-max-time 15 --retry-connrefused \
+        "${AGENT_SCHEME:-http}://127.0.0.1:$port/-/ready" >/dev/null || fail "agent $name not ready"
 }
 
 # scrape NAME: the agent's /metrics in the text format, on stdout.
