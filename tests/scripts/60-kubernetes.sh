@@ -3,9 +3,10 @@
 # for each checks the wiring a node agent needs (lib/manifests.py), validates
 # it strictly against the Kubernetes schemas of the oldest and newest versions
 # supported, the ServiceMonitor against the prometheus-operator CRD schema,
-# and runs checkov. Then starts the agent with the DaemonSet's own flags and
-# scrapes it with the plain Prometheus job from deploy/prometheus/, checking
-# the labels its relabelling gives.
+# and runs checkov. Then starts the agent with the DaemonSet's own flags
+# (Kubernetes access control against a stand-in API server) and scrapes it
+# with the plain Prometheus job from deploy/prometheus/ and its token,
+# checking the labels its relabelling gives.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=tests/scripts/lib/deps.sh
@@ -15,7 +16,7 @@ source tests/scripts/lib/deps.sh
 # kubernetes-validate bundles schemas for.
 K8S_VERSIONS=(1.30.0 1.37.0)
 
-ensure_apt prometheus curl
+ensure_apt prometheus curl openssl
 ensure_python_tools
 ensure_kubectl
 ensure_npm_tools
@@ -104,18 +105,35 @@ CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} timeout 1200 cargo build --release --loc
 # machine's paths (/host/proc -> /proc, ...); the port one of loopback.
 mapfile -t agent_args < <(manifests host-args "$base/checkov/rendered.yaml")
 [ "${#agent_args[@]}" -gt 0 ] || { echo "no arguments in the rendered DaemonSet" >&2; exit 1; }
+printf '%s\n' "${agent_args[@]}" | grep -qx -- --web.auth.kubernetes ||
+    { echo "the base DaemonSet does not enable --web.auth.kubernetes" >&2; exit 1; }
+# The pod would find the API server in its environment and its token
+# mounted; here a stand-in API server (lib/kube_api.sh) and its kubeconfig
+# take their place, and a token it allows plays Prometheus's.
+# shellcheck source=tests/scripts/lib/agent.sh
+source tests/scripts/lib/agent.sh
+# shellcheck source=tests/scripts/lib/kube_api.sh
+source tests/scripts/lib/kube_api.sh
+start_kube_api
+pids+=("$kube_api_pid")
 # Created first: the agent creates its log only once it runs.
 : >"$work/agent.log"
-target/release/hostwatch "${agent_args[@]}" --web.listen-address=127.0.0.1:0 2> "$work/agent.log" &
+target/release/hostwatch "${agent_args[@]}" --web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig" \
+    --web.listen-address=127.0.0.1:0 2> "$work/agent.log" &
 pids+=($!)
 port=$(wait_for_port "$work/agent.log" 's/.*msg="Starting hostwatch".* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p')
+code=$(curl -sS --insecure --max-time 10 --output /dev/null --write-out '%{http_code}' \
+    --retry 20 --retry-delay 0 --retry-connrefused "https://127.0.0.1:$port/metrics")
+[ "$code" = 401 ] || { echo "/metrics without a token: $code, not 401" >&2; exit 1; }
 # Read the whole body before matching: `grep -q` stopping early would break
 # curl's pipe.
-metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics")
+metrics=$(curl -fsS --insecure --max-time 10 -H "Authorization: Bearer $(cat "$kube_api_scraper_token")" \
+    "https://127.0.0.1:$port/metrics")
 grep -q '^node_load1 ' <<<"$metrics"
 
-echo "-- the plain Prometheus job relabels as the ServiceMonitor does"
-manifests static-job deploy/prometheus/scrape-job.yaml "$work/prometheus.yml" "127.0.0.1:$port"
+echo "-- the plain Prometheus job relabels as the ServiceMonitor does, over https with the token"
+manifests static-job deploy/prometheus/scrape-job.yaml "$work/prometheus.yml" "127.0.0.1:$port" \
+    "$kube_api_scraper_token"
 promtool check config "$work/prometheus.yml" >/dev/null
 prometheus_port=$(free_port)
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \

@@ -9,7 +9,8 @@
 #     and rule expression runs through its HTTP API (tests/scripts/lib/prove_dashboards.py).
 #     The agent runs with exactly the arguments of the DaemonSet that
 #     `kubectl kustomize deploy/kubernetes` renders, its host paths mapped
-#     to this machine's: every panel must have data from it, except panels of
+#     to this machine's, its Kubernetes access control served by a stand-in
+#     API server and Prometheus scraping with a token it allows: every panel must have data from it, except panels of
 #     hardware this machine lacks (the proof's ABSENT list says which and
 #     why) and those of the dashboards' optional row, which a second agent
 #     with the collectors they name also on must fill.
@@ -28,10 +29,13 @@ exporter_pid=""
 source tests/scripts/lib/deps.sh
 # shellcheck source=tests/scripts/lib/agent.sh
 source tests/scripts/lib/agent.sh
+# shellcheck source=tests/scripts/lib/kube_api.sh
+source tests/scripts/lib/kube_api.sh
 
 cleanup() {
     terminate "$prom_pid"
     kill_all_agents
+    terminate "$kube_api_pid"
     terminate "$exporter_pid"
     rm -rf "$work" "$checks/generated"
 }
@@ -43,11 +47,12 @@ trap 'exit 130' INT TERM
 python=python3
 "$python" -c 'import yaml' 2>/dev/null || python=/usr/bin/python3
 "$python" -c 'import yaml' 2>/dev/null || fail "no python3 with PyYAML: run scripts/install-test-deps"
-for tool in promtool prometheus prometheus-node-exporter npm node curl; do
+for tool in promtool prometheus prometheus-node-exporter npm node curl openssl; do
     command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-test-deps"
 done
 require_binary
 ensure_kubectl
+ensure_python_tools
 
 echo "-- rules"
 timeout 60 promtool check rules "$rules"/*.yaml
@@ -78,6 +83,13 @@ mapfile -t daemonset_args < <("$python" tests/scripts/lib/manifests.py host-args
 [ "${#daemonset_args[@]}" -gt 0 ] || fail "no arguments in the rendered DaemonSet"
 echo "the DaemonSet's arguments, as run here:"
 printf '  %s\n' "${daemonset_args[@]}"
+# The DaemonSet turns on --web.auth.kubernetes: the agents review tokens
+# with a stand-in API server (its kubeconfig in place of the pod's
+# environment) and Prometheus scrapes over https with a token it allows, as
+# the shipped ServiceMonitor and scrape job do.
+start_kube_api
+daemonset_args+=(--web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig")
+export AGENT_SCHEME=https
 start_agent hostwatch "${daemonset_args[@]}"
 # The collectors of the dashboards' optional row (off in the DaemonSet), on
 # top of the same arguments. systemd is asked for even without a system bus:
@@ -113,9 +125,15 @@ rule_files:
   - $PWD/$rules/hostwatch-recording.yaml
 scrape_configs:
   - job_name: hostwatch
+    scheme: https
+    tls_config: {insecure_skip_verify: true}
+    authorization: {credentials_file: $kube_api_scraper_token}
     static_configs:
       - targets: ["127.0.0.1:${agent_ports[hostwatch]}"]
   - job_name: hostwatch-optional
+    scheme: https
+    tls_config: {insecure_skip_verify: true}
+    authorization: {credentials_file: $kube_api_scraper_token}
     static_configs:
       - targets: ["127.0.0.1:${agent_ports[hostwatch-optional]}"]
 CONFIG

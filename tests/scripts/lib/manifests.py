@@ -7,7 +7,7 @@ this machine.
 
     manifests.py split RENDERED OUTDIR
     manifests.py check RENDERED
-    manifests.py static-job SCRAPE_JOB OUT TARGET
+    manifests.py static-job SCRAPE_JOB OUT TARGET [CREDENTIALS_FILE]
     manifests.py host-args RENDERED
 """
 
@@ -55,7 +55,7 @@ def check(rendered):
     expect(labels.get("pod-security.kubernetes.io/enforce") == "privileged",
            "namespace enforces the privileged Pod Security level")
     for doc in docs:
-        if doc["kind"] != "Namespace":
+        if doc["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
             expect(doc["metadata"].get("namespace") == namespace["metadata"]["name"],
                    f"{doc['kind']} is in the hostwatch namespace")
 
@@ -97,6 +97,9 @@ def check(rendered):
     expect(metrics.get("containerPort") == 9100 and metrics.get("hostPort") == 9100,
            "containerPort and hostPort 9100 named metrics")
     secured = any(a.startswith("--web.config.file=") for a in c.get("args", []))
+    kubernetes_auth = "--web.auth.kubernetes" in c.get("args", [])
+    expect(not (secured and kubernetes_auth),
+           "not both --web.config.file (basic auth) and --web.auth.kubernetes")
     for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
         if secured:
             # Every path needs credentials then; the probe checks the port.
@@ -104,7 +107,11 @@ def check(rendered):
             expect(tcp.get("port") == "metrics", f"{probe} on the metrics port (tcpSocket)")
         else:
             get = c.get(probe, {}).get("httpGet", {})
-            expect(get.get("path") == path and get.get("port") == "metrics", f"{probe} on {path}")
+            scheme = "HTTPS" if kubernetes_auth else "HTTP"
+            expect(get.get("path") == path and get.get("port") == "metrics"
+                   and get.get("scheme", "HTTP") == scheme, f"{probe} on {path} over {scheme}")
+    if kubernetes_auth:
+        check_kubernetes_auth(docs, pod, c, account, expect)
 
     volumes = {v["name"]: v.get("hostPath", {}).get("path") for v in pod.get("volumes", [])}
     mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
@@ -136,6 +143,12 @@ def check(rendered):
     monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
     for monitor in monitors:
         spec = monitor["spec"]
+        if kubernetes_auth:
+            for endpoint in spec["endpoints"]:
+                expect(endpoint.get("scheme") == "https"
+                       and endpoint.get("tlsConfig", {}).get("insecureSkipVerify") is True
+                       and endpoint.get("bearerTokenFile") == SERVICE_ACCOUNT_DIR + "/token",
+                       "the ServiceMonitor scrapes over https with Prometheus's token")
         expect(selects(spec["selector"]["matchLabels"], service["metadata"]["labels"]),
                "the ServiceMonitor selects the Service")
         for endpoint in spec["endpoints"]:
@@ -161,7 +174,41 @@ def check(rendered):
         raise SystemExit(1)
 
 
-def static_job(scrape_job, out, target):
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def check_kubernetes_auth(docs, pod, container, account, expect):
+    """With --web.auth.kubernetes: the agent's token mounted in its
+    container alone, its ServiceAccount allowed to create the two reviews,
+    and a ClusterRole granting get on /metrics bound to someone."""
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    sources = volumes.get(mounts.get(SERVICE_ACCOUNT_DIR), {}).get("projected", {}).get("sources", [])
+    expect(any(s.get("serviceAccountToken", {}).get("path") == "token" for s in sources)
+           and any(s.get("configMap", {}).get("name") == "kube-root-ca.crt" for s in sources),
+           f"the service account's token and CA projected at {SERVICE_ACCOUNT_DIR}")
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
+    bindings = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+
+    def bound(role, subject=None):
+        return [b for b in bindings if b["roleRef"]["name"] == role
+                and (subject is None or subject in b.get("subjects", []))]
+
+    agent = {"kind": "ServiceAccount", "name": account["metadata"]["name"],
+             "namespace": account["metadata"]["namespace"]}
+    reviewers = [name for name, role in roles.items()
+                 if {("authentication.k8s.io", "tokenreviews"), ("authorization.k8s.io", "subjectaccessreviews")}
+                 <= {(g, r) for rule in role.get("rules", []) if "create" in rule.get("verbs", [])
+                     for g in rule.get("apiGroups", []) for r in rule.get("resources", [])}]
+    expect(any(bound(name, agent) for name in reviewers),
+           "the agent's ServiceAccount may create tokenreviews and subjectaccessreviews")
+    readers = [name for name, role in roles.items()
+               if any("/metrics" in rule.get("nonResourceURLs", []) and "get" in rule.get("verbs", [])
+                      for rule in role.get("rules", []))]
+    expect(any(bound(name) for name in readers), "a ClusterRole granting get on /metrics is bound")
+
+
+def static_job(scrape_job, out, target, credentials_file=None):
     """The scrape job with Kubernetes discovery replaced by one static target
     carrying the meta labels endpointslice discovery gives a hostwatch pod."""
     with open(scrape_job) as f:
@@ -188,6 +235,9 @@ def static_job(scrape_job, out, target):
             "__meta_kubernetes_endpointslice_port_name": "metrics",
         },
     }]
+    if credentials_file is not None:
+        # The token Prometheus's pod would have mounted.
+        job["authorization"]["credentials_file"] = credentials_file
     job["scrape_interval"] = "1s"
     job["scrape_timeout"] = "1s"
     with open(out, "w") as f:
