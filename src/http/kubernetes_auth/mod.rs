@@ -286,6 +286,122 @@ fn unavailable(reason: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tokio::net::TcpListener;
+    use tower::ServiceExt;
+
+    /// The protected router, reviewing with an API server at `port` on
+    /// loopback, giving up after `timeout`.
+    fn app(port: u16, timeout: Duration) -> Router {
+        let ca = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let config = ApiServerConfig {
+            host: "127.0.0.1".into(),
+            port,
+            path_prefix: String::new(),
+            ca_pem: ca.cert.pem().into_bytes(),
+            token: api_server::Token::Inline("agent".into()),
+        };
+        let auth = KubernetesAuth::new(
+            ApiServer::new(config).unwrap(),
+            Vec::new(),
+            "/metrics",
+            timeout,
+        );
+        let router = Router::new()
+            .route("/metrics", get(|| async { "metrics" }))
+            .route("/-/healthy", get(|| async { "Healthy" }));
+        KubernetesAuth::protect(router, Arc::new(auth))
+    }
+
+    async fn send(app: &Router, path: &str, token: Option<&str>) -> Response {
+        let mut request = Request::builder().uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        app.clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// A port nothing listens on.
+    async fn closed_port() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn probes_open_others_need_a_token() {
+        let app = app(closed_port().await, Duration::from_secs(1));
+        assert_eq!(
+            send(&app, "/-/healthy", None).await.status(),
+            StatusCode::OK
+        );
+        let refused = send(&app, "/metrics", None).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(
+            send(&app, "/elsewhere", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_server_fails_closed() {
+        let app = app(closed_port().await, Duration::from_secs(1));
+        let response = send(&app, "/metrics", Some("t")).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[tokio::test]
+    async fn a_hung_api_server_fails_closed_in_time() {
+        // Accepts connections and never answers.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let app = app(port, Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let response = send(&app, "/metrics", Some("t")).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            send(&app, "/-/healthy", None).await.status(),
+            StatusCode::OK
+        );
+        held.abort();
+    }
+
+    #[tokio::test]
+    async fn reviews_are_rate_limited() {
+        let app = app(closed_port().await, Duration::from_secs(1));
+        let mut throttled = 0;
+        for i in 0..60 {
+            let response = send(&app, "/metrics", Some(&format!("forged-{i}"))).await;
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap();
+            if body.starts_with(b"Service Unavailable: too many token reviews") {
+                throttled += 1;
+            }
+        }
+        assert!(
+            throttled >= 4,
+            "{throttled} of {} throttled",
+            REVIEW_RATE.burst + 5
+        );
+    }
 
     #[test]
     fn bearer_tokens() {
