@@ -254,14 +254,16 @@ async fn run(
     }
     let mut app = routes::router(state);
     if let Some(auth) = kubernetes_auth {
-        let generated = generated_tls
-            .as_ref()
-            .filter(|_| applied.config.tls.is_none());
         tracing::info!(
             api_server = %auth.api_server_url(),
-            generated_certificate_sha256 = generated.map_or("", |g| g.fingerprint.as_str()),
             "Kubernetes access control: bearer tokens reviewed by the API server"
         );
+        if let Some(generated) = generated_tls.filter(|_| applied.config.tls.is_none()) {
+            tracing::info!(
+                generated_certificate_sha256 = %generated.fingerprint,
+                "serving TLS with a certificate generated at start-up"
+            );
+        }
         app = KubernetesAuth::protect(app, auth);
     }
     let guard_config = Arc::clone(&web_config);

@@ -140,6 +140,47 @@ echo "ok: refused after ${elapsed}s"
 expect 200 "$(status /-/healthy)" "/-/healthy while the API server hangs"
 expect 200 "$(status -H "$(bearer prometheus-token)" /metrics)" "a cached token while the API server hangs"
 
+echo "-- with --web.config.file: its TLS and client certificates first, then the token"
+set_kube_api_state "{\"agent_tokens\": [\"agent-token-2\"], $users, \"hang\": false}"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=prometheus \
+    -keyout "$work/client.key" -out "$work/client.csr" 2>/dev/null
+openssl x509 -req -in "$work/client.csr" -CA "$kube_api_dir/ca.crt" -CAkey "$kube_api_dir/ca.key" \
+    -CAcreateserial -days 1 -extfile <(printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n') \
+    -out "$work/client.crt" 2>/dev/null
+cat >"$work/web-config.yml" <<WEB
+tls_server_config:
+  cert_file: $kube_api_dir/api.crt
+  key_file: $kube_api_dir/api.key
+  client_ca_file: $kube_api_dir/ca.crt
+  client_auth_type: RequireAndVerifyClientCert
+WEB
+# Started by hand: start_agent's readiness check has no client certificate.
+"$binary" --web.auth.kubernetes --web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig" \
+    --web.config.file="$work/web-config.yml" --web.listen-address=127.0.0.1:0 2>"$work/webconfig.log" &
+agent_pids[webconfig]=$!
+wait_until "${agent_pids[webconfig]}" "$work/webconfig.log" grep -q ' listen=127' "$work/webconfig.log"
+url_main=$url
+url="https://127.0.0.1:$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/webconfig.log" | head -1)"
+grep -q 'generated_certificate_sha256=' "$work/webconfig.log" &&
+    fail "a certificate was generated although the web configuration has TLS: $(grep generated "$work/webconfig.log")"
+client=(--cacert "$kube_api_dir/ca.crt" --cert "$work/client.crt" --key "$work/client.key")
+expect 000 "$(status --cacert "$kube_api_dir/ca.crt" -H "$(bearer prometheus-token)" /metrics)" "no client certificate (handshake refused)"
+expect 401 "$(status "${client[@]}" /metrics)" "a client certificate, no token"
+expect 403 "$(status "${client[@]}" -H "$(bearer intruder-token)" /metrics)" "a client certificate, a forbidden token"
+expect 200 "$(status "${client[@]}" -H "$(bearer prometheus-token)" /metrics)" "a client certificate and an allowed token, the configured certificate verified"
+kill_agent webconfig
+cat >"$work/web-config-basic.yml" <<WEB
+basic_auth_users:
+  prometheus: '\$2y\$10\$$(printf 'a%.0s' $(seq 53))'
+WEB
+if "$binary" --web.auth.kubernetes --web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig" \
+    --web.config.file="$work/web-config-basic.yml" --web.listen-address=127.0.0.1:0 2>"$work/basic.log"; then
+    fail "started with basic auth and Kubernetes access control"
+fi
+grep -q 'basic_auth_users in --web.config.file both use' "$work/basic.log" || fail "not refused for the combination: $(cat "$work/basic.log")"
+echo "ok: basic_auth_users with --web.auth.kubernetes refused"
+url=$url_main
+
 echo "-- every body the stand-in saw or sent matches the Kubernetes schema"
 "$VENV/bin/python" - "$kube_api_dir/reviews.jsonl" <<'PY'
 import json, sys
