@@ -92,8 +92,8 @@ echo "-- cache: ten more scrapes, no more reviews"
 for _ in $(seq 10); do
     [ "$(status -H "$(bearer prometheus-token)" /metrics)" = 200 ] || fail "a cached scrape was refused"
 done
-# Decisions are cached per token and path: one review for /, one for /metrics.
-expect 2 "$(reviews TokenReview prometheus-token)" "TokenReviews of the allowed token after 12 scrapes of /metrics and one of /"
+expect 1 "$(reviews TokenReview prometheus-token)" "TokenReviews of the allowed token after 12 scrapes of /metrics and one of /"
+expect 3 "$(reviews SubjectAccessReview)" "SubjectAccessReviews: intruder /metrics, prometheus-k8s / and /metrics"
 for _ in $(seq 5); do status -H "$(bearer forged-token)" /metrics >/dev/null; done
 expect 1 "$(reviews TokenReview forged-token)" "TokenReviews of the forged token after 6 attempts"
 

@@ -4,7 +4,7 @@
 //! SubjectAccessReview on the non-resource URL. No or bad token: 401;
 //! authenticated but not allowed: 403; reviews that fail or time out: 503.
 //! The probes (`/-/healthy`, `/-/ready`) stay open, since the kubelet sends
-//! no token. Decisions are cached ([`cache`]) and reviews rate-limited, so
+//! no token. Both answers are cached ([`cache`]) and reviews rate-limited, so
 //! neither scrapes nor a flood of forged tokens load the API server.
 //!
 //! May import: the rest of the HTTP layer below it.
@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use self::api_server::{ApiServer, ApiServerConfig};
-use self::cache::{Decision, DecisionCache};
-use self::review::{Authentication, Authorization};
+use self::cache::TtlCache;
+use self::review::{Authentication, Authorization, UserInfo};
 use super::rate_limit::{RateLimit, RateLimiter};
 use crate::logging::Throttle;
 
@@ -71,9 +71,22 @@ pub struct KubernetesAuth {
     audiences: Vec<String>,
     /// The telemetry path: never open, even if it is a probe's path.
     telemetry_path: String,
-    cache: DecisionCache,
+    /// Who each token belongs to; `None` for a rejected token.
+    tokens: TtlCache<Option<UserInfo>>,
+    /// Whether a user may use a verb on a path.
+    access: TtlCache<bool>,
     reviews: RateLimiter,
     timeout: Duration,
+}
+
+/// The outcome of the reviews for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Allowed,
+    /// The token is not valid: 401.
+    Unauthenticated,
+    /// The token's user may not use the verb on the path: 403.
+    Forbidden,
 }
 
 /// Why a request could not be decided.
@@ -132,7 +145,8 @@ impl KubernetesAuth {
             api,
             audiences,
             telemetry_path: telemetry_path.to_string(),
-            cache: DecisionCache::default(),
+            tokens: TtlCache::default(),
+            access: TtlCache::default(),
             reviews: RateLimiter::new(REVIEW_RATE),
             timeout,
         }
@@ -148,17 +162,10 @@ impl KubernetesAuth {
         router.layer(axum::middleware::from_fn_with_state(auth, check))
     }
 
-    /// The decision for `token` asking to `verb` `path`: the cached one,
-    /// else the reviews' (then cached).
+    /// The decision for `token` asking to `verb` `path`, within the review
+    /// timeout.
     async fn decide(&self, token: &str, verb: &str, path: &str) -> Result<Decision, Undecided> {
-        let key = DecisionCache::key(token, verb, path);
-        if let Some(decision) = self.cache.get(&key, Instant::now()) {
-            return Ok(decision);
-        }
-        if !self.reviews.allow() {
-            return Err(Undecided::Throttled);
-        }
-        let decision = tokio::time::timeout(self.timeout, self.review(token, verb, path))
+        tokio::time::timeout(self.timeout, self.decide_untimed(token, verb, path))
             .await
             .map_err(|_| {
                 Undecided::Failed(format!(
@@ -167,12 +174,70 @@ impl KubernetesAuth {
                     self.timeout
                 ))
             })?
-            .map_err(Undecided::Failed)?;
-        self.cache.put(key, decision.clone(), Instant::now());
-        Ok(decision)
     }
 
-    async fn review(&self, token: &str, verb: &str, path: &str) -> Result<Decision, String> {
+    /// Who the token belongs to, then whether that user may `verb` `path`:
+    /// each from its cache, else from a review (then cached).
+    async fn decide_untimed(
+        &self,
+        token: &str,
+        verb: &str,
+        path: &str,
+    ) -> Result<Decision, Undecided> {
+        let token_key = cache::token_key(token);
+        let user = match self.tokens.get(&token_key, Instant::now()) {
+            Some(user) => user,
+            None => {
+                self.take_review()?;
+                let user = self.authenticate(token).await.map_err(Undecided::Failed)?;
+                let ttl = if user.is_some() {
+                    cache::ALLOWED_TTL
+                } else {
+                    cache::DENIED_TTL
+                };
+                self.tokens
+                    .put(token_key, user.clone(), ttl, Instant::now());
+                user
+            }
+        };
+        let Some(user) = user else {
+            return Ok(Decision::Unauthenticated);
+        };
+        let access_key = cache::access_key(&user, verb, path);
+        let allowed = match self.access.get(&access_key, Instant::now()) {
+            Some(allowed) => allowed,
+            None => {
+                self.take_review()?;
+                let allowed = self
+                    .authorize(&user, verb, path)
+                    .await
+                    .map_err(Undecided::Failed)?;
+                let ttl = if allowed {
+                    cache::ALLOWED_TTL
+                } else {
+                    cache::DENIED_TTL
+                };
+                self.access.put(access_key, allowed, ttl, Instant::now());
+                allowed
+            }
+        };
+        Ok(if allowed {
+            Decision::Allowed
+        } else {
+            Decision::Forbidden
+        })
+    }
+
+    fn take_review(&self) -> Result<(), Undecided> {
+        if self.reviews.allow() {
+            Ok(())
+        } else {
+            Err(Undecided::Throttled)
+        }
+    }
+
+    /// The token's user by TokenReview; `None` when the token is rejected.
+    async fn authenticate(&self, token: &str) -> Result<Option<UserInfo>, String> {
         let answer = self
             .api
             .create(
@@ -180,25 +245,29 @@ impl KubernetesAuth {
                 review::token_review_request(token, &self.audiences),
             )
             .await?;
-        let user = match review::parse_token_review(&answer, &self.audiences)? {
-            Authentication::Authenticated(user) => user,
+        match review::parse_token_review(&answer, &self.audiences)? {
+            Authentication::Authenticated(user) => Ok(Some(user)),
             Authentication::Rejected(reason) => {
                 tracing::debug!(reason, "token rejected");
-                return Ok(Decision::Unauthenticated);
+                Ok(None)
             }
-        };
+        }
+    }
+
+    /// Whether `user` may `verb` `path`, by SubjectAccessReview.
+    async fn authorize(&self, user: &UserInfo, verb: &str, path: &str) -> Result<bool, String> {
         let answer = self
             .api
             .create(
                 review::SUBJECT_ACCESS_REVIEW_PATH,
-                review::subject_access_review_request(&user, path, verb),
+                review::subject_access_review_request(user, path, verb),
             )
             .await?;
         match review::parse_subject_access_review(&answer)? {
-            Authorization::Allowed => Ok(Decision::Allowed),
+            Authorization::Allowed => Ok(true),
             Authorization::Denied(reason) => {
                 tracing::debug!(user = user.username, path, verb, reason, "access denied");
-                Ok(Decision::Forbidden)
+                Ok(false)
             }
         }
     }
