@@ -282,7 +282,7 @@ fn migration_guide_lists_the_collectors_hostwatch_lacks() {
     );
 }
 
-/// One alerting rule of the shipped rule file.
+/// One alerting rule of the shipped rule files.
 struct Alert {
     name: String,
     severity: String,
@@ -291,9 +291,21 @@ struct Alert {
     runbook_url: String,
 }
 
+/// The alerting rules of every rule file under `deploy/prometheus/rules/`,
+/// files in name order (as `scripts/render-prometheusrule` joins them).
 fn shipped_alerts() -> Vec<Alert> {
-    let relative = "deploy/prometheus/rules/hostwatch-alerts.yaml";
-    let text = fs::read_to_string(crate_root().join(relative)).expect("the alert rules");
+    let dir = crate_root().join("deploy/prometheus/rules");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .expect("the rules directory")
+        .map(|entry| entry.expect("a rules directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files.iter().flat_map(|path| alerts_of(path)).collect()
+}
+
+fn alerts_of(path: &std::path::Path) -> Vec<Alert> {
+    let text = fs::read_to_string(path).expect("the alert rules");
     let rules: serde_yaml::Value = serde_yaml::from_str(&text).expect("the alert rules parse");
     let field = |value: &serde_yaml::Value, path: &[&str]| {
         path.iter()

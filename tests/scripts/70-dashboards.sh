@@ -123,6 +123,7 @@ global:
 rule_files:
   - $PWD/$rules/hostwatch-alerts.yaml
   - $PWD/$rules/hostwatch-recording.yaml
+  - $PWD/$rules/hostwatch-workloads.yaml
 scrape_configs:
   - job_name: hostwatch
     scheme: https

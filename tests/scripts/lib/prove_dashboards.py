@@ -50,6 +50,7 @@ import urllib.request
 COLLECTOR_METRICS = {
     "arp": r"node_arp_",
     "bonding": r"node_bonding_",
+    "cgroupstats": r"node_cgroup_",
     "conntrack": r"node_nf_conntrack_",
     "cpufreq": r"node_cpu_scaling_",
     "filesystem": r"node_filesystem_",
