@@ -1,7 +1,7 @@
 // Types the dashboard checks hold each dashboard and panel to, built from
 // @grafana/schema: the dashboard model, and for each panel type the options
 // and field config of its plugin (so a misspelt option fails too).
-import type { Dashboard, FieldConfig, FieldConfigSource, Panel, RowPanel } from '@grafana/schema';
+import type { AnnotationQuery, Dashboard, DataQuery, FieldConfig, FieldConfigSource, Panel, RowPanel } from '@grafana/schema';
 import type * as BarGauge from '@grafana/schema/dist/esm/raw/composable/bargauge/panelcfg/x/BarGaugePanelCfg_types.gen';
 import type * as Stat from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';
 import type * as Table from '@grafana/schema/dist/esm/raw/composable/table/panelcfg/x/TablePanelCfg_types.gen';
@@ -30,7 +30,21 @@ type PluginPanel<Kind extends string, Options, Custom> = Json<
   }
 >;
 
-export type CheckedDashboard = Json<Dashboard>;
+/** An annotation of Grafana's Prometheus data source: its query in
+ * `target`, and the options its editor keeps beside the schema's fields,
+ * which @grafana/schema leaves to each data source to define. */
+type PrometheusAnnotation = AnnotationQuery<DataQuery & { expr: string; interval?: string }> & {
+  titleFormat?: string;
+  textFormat?: string;
+  tagKeys?: string;
+  useValueForTime?: boolean;
+};
+
+export type CheckedDashboard = Json<
+  Omit<Dashboard, 'annotations'> & {
+    annotations?: { list?: Array<AnnotationQuery | PrometheusAnnotation> };
+  }
+>;
 export type RowPanelOf = Json<RowPanel>;
 export type TimeSeriesPanel = PluginPanel<'timeseries', TimeSeries.Options, TimeSeries.FieldConfig>;
 export type StatPanel = PluginPanel<'stat', Stat.Options, Record<string, never>>;

@@ -12,8 +12,9 @@
 #     to this machine's, its Kubernetes access control served by a stand-in
 #     API server and Prometheus scraping with a token it allows: every panel must have data from it, except panels of
 #     hardware this machine lacks (the proof's ABSENT list says which and
-#     why) and those of the dashboards' optional row, which a second agent
-#     with the collectors they name also on must fill.
+#     why) and those of the dashboards' optional rows (Workloads, Optional
+#     collectors), which a second agent with the collectors they name also
+#     on must fill.
 # Servers listen on 127.0.0.1 only; every step is bounded in time and both
 # servers are stopped however the script ends.
 set -euo pipefail
@@ -91,10 +92,12 @@ start_kube_api
 daemonset_args+=(--web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig")
 export AGENT_SCHEME=https
 start_agent hostwatch "${daemonset_args[@]}"
-# The collectors of the dashboards' optional row (off in the DaemonSet), on
+# The collectors of the dashboards' optional rows (off in the DaemonSet), on
 # top of the same arguments. systemd is asked for even without a system bus:
 # it then reports failure, and the proof's ABSENT list explains its panels.
-optional_flags=(--collector.interrupts --collector.systemd)
+# cgroupstats reads this machine's cgroup v2 hierarchy; the panels about
+# Kubernetes (kubepods, kubelet) are explained by ABSENT here too.
+optional_flags=(--collector.interrupts --collector.systemd --collector.cgroupstats)
 start_agent hostwatch-optional "${daemonset_args[@]}" "${optional_flags[@]}"
 
 # node_exporter's metric names on this machine, with the same collectors:
@@ -102,6 +105,8 @@ start_agent hostwatch-optional "${daemonset_args[@]}" "${optional_flags[@]}"
 # node_exporter has it, so a misspelt name is never excused.
 collector_flags=()
 for arg in "${daemonset_args[@]}" "${optional_flags[@]}"; do
+    # cgroupstats is hostwatch's own: node_exporter would refuse its flag.
+    [ "$arg" = --collector.cgroupstats ] && continue
     if [[ "$arg" =~ ^--(no-)?collector\.[a-z_]+$ ]]; then collector_flags+=("$arg"); fi
 done
 exporter_port=$(free_port)

@@ -7,22 +7,26 @@ that scrapes hostwatch, and fails on any error or unexplained empty result.
            [--procfs /proc] [--sysfs /sys] [--rootfs /] DASHBOARD.json...
 
 JOB/INSTANCE is the agent as the shipped DaemonSet runs it; the optional
-job and instance, the same agent with the collectors the dashboards' row
-OPTIONAL_ROW asks for also on.
+job and instance, the same agent with the collectors the dashboards' rows
+OPTIONAL_ROWS ask for also on.
 
 What must hold:
 - dashboard panel queries, variable queries and recording rules return
   data from the shipped agent;
-- the panels of the optional row return data from the optional agent; each
+- the panels of the optional rows return data from the optional agent; each
   description names the --collector.NAME flags it needs, and none of them
   may report on the shipped agent (the panel would belong in another row);
 - alert expressions run without error (they are empty while nothing is
   wrong), and every series selector in them returns data, or belongs to a
   collector the shipped agent leaves off (node-mixin's systemd alerts);
 - Prometheus evaluated every loaded rule without error;
+- dashboard annotation queries run without error on the optional agent
+  (they are empty while no event happens), every selector explained as for
+  panels;
 - every dashboard selector filters by cluster and job (and the node
-  dashboard's by instance), every rate-like window is $__rate_interval, and
-  every panel has a description, a unit and thresholds.
+  dashboard's by instance; kube-state-metrics series, joined on a label, by
+  cluster only), every rate-like window is $__rate_interval, and every
+  panel has a description, a unit and thresholds.
 
 An empty result is accepted only when each empty selector in it is
 explained by the allow-list below: a collector this build does not have yet
@@ -110,14 +114,44 @@ def _no_system_bus(roots):
     return all(_missing(roots.root / p) for p in ("run/systemd/private", "run/dbus/system_bus_socket"))
 
 
+def _cgroup2_root(roots):
+    """The cgroup v2 hierarchy's root, as the cgroupstats collector finds it
+    (`fs/cgroup`, or `fs/cgroup/unified` on a hybrid host), or None."""
+    for root in (roots.sys / "fs/cgroup", roots.sys / "fs/cgroup/unified"):
+        if (root / "cgroup.controllers").is_file():
+            return root
+    return None
+
+
+def _no_kubernetes(roots):
+    """No kubepods cgroup, no kubelet and no container runtime service."""
+    root = _cgroup2_root(roots)
+    if root is None:
+        return True
+    services = ("kubelet", "containerd", "crio", "docker", "cri-docker")
+    return (not any((root / name).exists() for name in ("kubepods", "kubepods.slice"))
+            and not any((root / f"system.slice/{name}.service").exists() for name in services))
+
+
+def _cgroup_controller_off(controller):
+    """The controller is not enabled for the root's children, so no
+    reported cgroup has its files."""
+    def probe(roots):
+        root = _cgroup2_root(roots)
+        return root is None or controller not in (root / "cgroup.subtree_control").read_text().split()
+    return probe
+
+
 def _no_hardware_corrupted_line(roots):
     return "HardwareCorrupted:" not in (roots.proc / "meminfo").read_text(errors="replace")
 
 
 # Hardware or kernel features this machine may lack: (name, metrics, why,
-# probe). An entry explains an empty selector (and so the panels showing it)
-# only if its probe confirms the absence on this machine; the summary lists
-# each panel an entry excused.
+# probe). The pattern matches the metric name or, for entries about label
+# values (the cgroups of a Kubernetes node), the whole selector. An entry
+# explains an empty selector (and so the panels showing it) only if its
+# probe confirms the absence on this machine; the summary lists each panel
+# an entry excused.
 ABSENT = [
     ("md RAID", r"node_md_", "no md arrays in /proc/mdstat", _no_md_arrays),
     ("bonding", r"node_bonding_", "no bonding masters in /sys/class/net", _no_bonds),
@@ -139,11 +173,21 @@ ABSENT = [
      lambda r: _missing(r.proc / "pressure/irq")),
     ("memory failure", r"node_memory_HardwareCorrupted_bytes$", "kernel without "
      "CONFIG_MEMORY_FAILURE (no HardwareCorrupted in /proc/meminfo)", _no_hardware_corrupted_line),
+    # The workloads row is about a Kubernetes node's pods, kubelet and
+    # runtime, and kube-state-metrics runs only in a cluster.
+    ("Kubernetes", r'node_cgroup_\w+\{.*(kubepods|kubelet|containerd|crio|docker|uid!="")',
+     "not a Kubernetes node: no kubepods, kubelet or container runtime cgroup", _no_kubernetes),
+    ("kube-state-metrics", r"kube_", "not a Kubernetes node (no kubepods cgroup), so no "
+     "kube-state-metrics to scrape", _no_kubernetes),
+    ("cgroup memory controller", r"node_cgroup_memory_", "memory controller not enabled below "
+     "the cgroup v2 root", _cgroup_controller_off("memory")),
+    ("cgroup cpu controller", r"node_cgroup_cpu_(periods|throttled|period|quota)", "cpu controller "
+     "not enabled below the cgroup v2 root", _cgroup_controller_off("cpu")),
 ]
 
-# The row (by title prefix) that holds the panels of collectors the shipped
-# DaemonSet leaves off; scripts/render-dashboards writes it.
-OPTIONAL_ROW = "Optional collectors"
+# The rows (by title prefix) that hold the panels of collectors the shipped
+# DaemonSet leaves off; scripts/render-dashboards writes them.
+OPTIONAL_ROWS = ("Workloads", "Optional collectors")
 
 # Grafana's variables and built-ins as the proof substitutes them; a `$`
 # left after substitution fails the query.
@@ -219,7 +263,10 @@ def metric_name(selector):
 def rate_windows(expr):
     """Range windows of rate-like functions, which dashboards must take
     from $__rate_interval."""
-    return re.findall(r"\b(?:rate|irate|increase|deriv)\(\s*[^\[\]()]*\[([^\]]+)\]", expr)
+    # String literals are blanked first: a `[.]` in a label's regular
+    # expression is no range window.
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    return re.findall(r"\b(?:rate|irate|increase|deriv)\(\s*[^\[\]()]*\[([^\]]+)\]", code)
 
 
 # ------------------------------------------------------------------ Prometheus
@@ -263,7 +310,8 @@ class Proof:
         self.job, self.instance = job, instance
         self.optional_job, self.optional_instance = optional_job, optional_instance
         self.counts = {"dashboard panel queries": 0, "optional-row panel queries": 0,
-                       "dashboard variable queries": 0, "recording rules": 0, "alert rules": 0}
+                       "dashboard variable queries": 0, "dashboard annotation queries": 0,
+                       "recording rules": 0, "alert rules": 0}
         self.with_data, self.allowed, self.failures, self.lint = 0, [], [], []
         self.selector_cache = {}
         self.recorded = {}
@@ -280,7 +328,7 @@ class Proof:
         self.reporting = reporting(self.job, self.instance)
         self.optional_reporting = reporting(self.optional_job, self.optional_instance)
 
-    def explain(self, name, off_allowed=False):
+    def explain(self, name, selector, off_allowed=False):
         """Why metric `name` may be missing here, or None. `off_allowed`
         accepts a collector the shipped agent leaves off."""
         for collector, pattern in COLLECTOR_METRICS.items():
@@ -290,7 +338,7 @@ class Proof:
             if off_allowed and re.match(pattern, name) and collector not in self.reporting:
                 return f"collector {collector} off in the shipped DaemonSet"
         for entry, pattern, why, probe in ABSENT:
-            if re.match(pattern, name) and probe(self.roots):
+            if (re.match(pattern, name) or re.match(pattern, selector)) and probe(self.roots):
                 return f"{entry}: {why}"
         return None
 
@@ -308,7 +356,7 @@ class Proof:
                 inner = self.empty_selectors(self.recorded[name], depth + 1, off_allowed)
                 out.extend(inner or [(sel, None)])
             else:
-                out.append((sel, self.explain(name, off_allowed)))
+                out.append((sel, self.explain(name, sel, off_allowed)))
         return out
 
     # -- checks
@@ -352,22 +400,35 @@ class Proof:
         agent runs."""
         flags = re.findall(r"--collector\.(\w+)", panel.get("description", ""))
         if not flags:
-            self.lint.append(f"{where}: in the optional row, but its description names no --collector.NAME")
+            self.lint.append(f"{where}: in an optional row, but its description names no --collector.NAME")
         for collector in flags:
             if collector in self.reporting:
                 self.lint.append(f"{where}: the shipped agent runs {collector}: move the panel out of "
-                                 "the optional row")
+                                 "the optional rows")
             elif collector not in self.optional_reporting:
                 self.lint.append(f"{where}: the optional agent does not run {collector}: "
                                  "add its flag in 70-dashboards.sh")
 
+    def lint_selectors(self, where, expr, require):
+        for sel in selectors(expr):
+            # kube-state-metrics series carry its own job and instance, not
+            # the node's: they are joined on a label (uid) to series that
+            # carry the node's filters, and narrowed by cluster only.
+            labels = ["cluster"] if metric_name(sel).startswith("kube_") else require
+            for label in labels:
+                if not re.search(rf"\b{label}\s*=~?\s*\"\$", sel):
+                    self.lint.append(f"{where}: {sel} does not filter by ${label}")
+
     def lint_dashboard(self, file, dashboard):
         require = ["cluster", "job"] + (["instance"] if file == "node.json" else [])
+        for annotation in prometheus_annotations(dashboard):
+            self.lint_selectors(f"{file} / annotation {annotation['name']}",
+                                annotation["target"]["expr"], require)
         for row, panel in panels_with_rows(dashboard):
             where = f"{file} / {panel.get('title')}"
             if panel["type"] == "row":
                 continue
-            if row.startswith(OPTIONAL_ROW):
+            if row.startswith(OPTIONAL_ROWS):
                 self.lint_optional(where, panel)
             if not panel.get("description"):
                 self.lint.append(f"{where}: no description")
@@ -381,10 +442,7 @@ class Proof:
                 for window in rate_windows(expr):
                     if window != "$__rate_interval":
                         self.lint.append(f"{where}: rate window [{window}] is not $__rate_interval")
-                for sel in selectors(expr):
-                    for label in require:
-                        if not re.search(rf"\b{label}\s*=~?\s*\"\$", sel):
-                            self.lint.append(f"{where}: {sel} does not filter by ${label}")
+                self.lint_selectors(where, expr, require)
 
     def run_dashboard(self, path):
         dashboard = json.loads(path.read_text())
@@ -405,8 +463,17 @@ class Proof:
             series = self.prom.query(selector) if label != "cluster" else []
             if series and not any(s["metric"].get(label) for s in series):
                 self.failures.append(f"{where}: no series of {selector} has a {label} label")
+        # Annotations mark events (an OOM kill) and are empty while none
+        # happens; they run on the optional agent, which runs every
+        # collector the shipped one does and those the annotations name.
+        for annotation in prometheus_annotations(dashboard):
+            where = f"{path.name} / annotation {annotation['name']}"
+            self.counts["dashboard annotation queries"] += 1
+            self.check(where + " (optional agent)",
+                       self.substitute(where, annotation["target"]["expr"], self.optional_subs),
+                       must_have_data=False)
         for row, panel in panels_with_rows(dashboard):
-            optional = row.startswith(OPTIONAL_ROW)
+            optional = row.startswith(OPTIONAL_ROWS)
             for t in panel.get("targets", []):
                 where = f"{path.name} / {panel.get('title')} / {t.get('refId')}"
                 if optional:
@@ -460,6 +527,12 @@ class Proof:
         ok = total - len(self.failures)
         print(f"{ok} passed, {len(self.failures) + len(self.lint)} failed")
         return not self.failures and not self.lint
+
+
+def prometheus_annotations(dashboard):
+    """The dashboard's annotations that are Prometheus queries."""
+    return [a for a in dashboard.get("annotations", {}).get("list", [])
+            if a.get("datasource", {}).get("type") == "prometheus" and a.get("target", {}).get("expr")]
 
 
 def panels_with_rows(dashboard):
