@@ -131,6 +131,22 @@ metrics=$(curl -fsS --insecure --max-time 10 -H "Authorization: Bearer $(cat "$k
     "https://127.0.0.1:$port/metrics")
 grep -q '^node_load1 ' <<<"$metrics"
 
+echo "-- the workloads overlay's agent runs the cgroupstats collector"
+# Its arguments are the base's and --collector.cgroupstats: the collector
+# must report (succeeding where the host has a cgroup v2 hierarchy).
+mapfile -t workloads_args < <(manifests host-args "$work/deploy_kubernetes_overlays_workloads/checkov/rendered.yaml")
+[[ " ${workloads_args[*]} " == *" --collector.cgroupstats "* ]] ||
+    { echo "the workloads overlay does not pass --collector.cgroupstats" >&2; exit 1; }
+: >"$work/workloads-agent.log"
+target/release/hostwatch "${workloads_args[@]}" --web.auth.kubernetes.kubeconfig="$kube_api_kubeconfig" \
+    --web.listen-address=127.0.0.1:0 2> "$work/workloads-agent.log" &
+pids+=($!)
+workloads_port=$(wait_for_port "$work/workloads-agent.log" 's/.*msg="Starting hostwatch".* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p')
+metrics=$(curl -fsS --insecure --max-time 10 --retry 20 --retry-delay 0 --retry-connrefused \
+    -H "Authorization: Bearer $(cat "$kube_api_scraper_token")" "https://127.0.0.1:$workloads_port/metrics")
+grep -q '^node_scrape_collector_success{collector="cgroupstats"} ' <<<"$metrics" ||
+    { echo "cgroupstats does not report with the workloads overlay's arguments" >&2; exit 1; }
+
 echo "-- the plain Prometheus job relabels as the ServiceMonitor does, over https with the token"
 manifests static-job deploy/prometheus/scrape-job.yaml "$work/prometheus.yml" "127.0.0.1:$port" \
     "$kube_api_scraper_token"
