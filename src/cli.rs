@@ -480,9 +480,9 @@ mod tests {
 
     #[test]
     fn enabling_an_unimplemented_collector_warns() {
-        let o = parse_ok(&["--collector.drm"]);
+        let o = parse_ok(&["--collector.perf"]);
         assert_eq!(o.warnings.len(), 1);
-        assert!(o.warnings[0].contains("drm"));
+        assert!(o.warnings[0].contains("perf"));
     }
 
     #[test]
