@@ -82,6 +82,8 @@ const STA_INFO_RX_BYTES: u16 = 2;
 const STA_INFO_TX_BYTES: u16 = 3;
 const STA_INFO_SIGNAL: u16 = 7;
 const STA_INFO_TX_BITRATE: u16 = 8;
+const STA_INFO_RX_PACKETS: u16 = 9;
+const STA_INFO_TX_PACKETS: u16 = 10;
 const STA_INFO_TX_RETRIES: u16 = 11;
 const STA_INFO_TX_FAILED: u16 = 12;
 const STA_INFO_RX_BITRATE: u16 = 14;
@@ -224,6 +226,10 @@ pub struct Station {
     pub received_bytes: u64,
     /// Bytes transmitted.
     pub transmitted_bytes: u64,
+    /// Packets received.
+    pub received_packets: u32,
+    /// Packets transmitted.
+    pub transmitted_packets: u32,
     /// Signal strength, dBm.
     pub signal_dbm: i8,
     /// Transmit retries.
@@ -261,6 +267,8 @@ impl Station {
                 STA_INFO_TX_BYTES => self.transmitted_bytes = nested.u32()?.into(),
                 STA_INFO_RX_BYTES64 => rx64 = Some(nested.u64()?),
                 STA_INFO_TX_BYTES64 => tx64 = Some(nested.u64()?),
+                STA_INFO_RX_PACKETS => self.received_packets = nested.u32()?,
+                STA_INFO_TX_PACKETS => self.transmitted_packets = nested.u32()?,
                 STA_INFO_SIGNAL => self.signal_dbm = nested.u8()? as i8,
                 STA_INFO_TX_RETRIES => self.transmit_retries = nested.u32()?,
                 STA_INFO_TX_FAILED => self.transmit_failed = nested.u32()?,
@@ -458,6 +466,18 @@ const STATION_FAMILIES: &[StationFamily] = &[
         MetricType::Counter,
         |s| s.beacon_loss.into(),
     ),
+    (
+        "node_wifi_station_transmitted_packets_total",
+        "The total number of packets transmitted by a station.",
+        MetricType::Counter,
+        |s| s.transmitted_packets.into(),
+    ),
+    (
+        "node_wifi_station_received_packets_total",
+        "The total number of packets received by a station.",
+        MetricType::Counter,
+        |s| s.received_packets.into(),
+    ),
 ];
 
 /// Pushes the families of `survey`.
@@ -603,14 +623,17 @@ mod tests {
     }
 
     /// NL80211_CMD_NEW_STATION: IFINDEX, MAC, GENERATION, STA_INFO nested
-    /// with 32- and 64-bit byte counters, signal -52 dBm, bitrates (tx with
-    /// BITRATE32 and the legacy 16-bit field, rx with the 16-bit only).
+    /// with 32- and 64-bit byte counters, packet counters, signal -52 dBm,
+    /// bitrates (tx with BITRATE32 and the legacy 16-bit field, rx with the
+    /// 16-bit only).
     fn station() -> Vec<u8> {
         let info = vec![
             attribute(STA_INFO_INACTIVE_TIME, &1500u32.to_ne_bytes()),
             attribute(STA_INFO_RX_BYTES, &1000u32.to_ne_bytes()),
             attribute(STA_INFO_TX_BYTES, &2000u32.to_ne_bytes()),
             attribute(STA_INFO_RX_BYTES64, &(5u64 << 32).to_ne_bytes()),
+            attribute(STA_INFO_RX_PACKETS, &15_695u32.to_ne_bytes()),
+            attribute(STA_INFO_TX_PACKETS, &4_210u32.to_ne_bytes()),
             attribute(STA_INFO_SIGNAL, &[(-52i8) as u8]),
             nested(
                 STA_INFO_TX_BITRATE,
@@ -682,6 +705,8 @@ mod tests {
                 transmit_bits_per_second: 866_700_000.0,
                 received_bytes: 5 << 32,
                 transmitted_bytes: 2000,
+                received_packets: 15_695,
+                transmitted_packets: 4_210,
                 signal_dbm: -52,
                 transmit_retries: 7,
                 transmit_failed: 2,
@@ -723,7 +748,7 @@ mod tests {
         let mut out = MetricSet::new();
         push_survey(&survey, &mut out);
         let families = out.into_finished();
-        assert_eq!(families.len(), 12);
+        assert_eq!(families.len(), 14);
         let frequency = &families[0];
         assert_eq!(frequency.name(), "node_wifi_interface_frequency_hertz");
         assert_eq!(frequency.samples()[0].value, 2.412e9);
