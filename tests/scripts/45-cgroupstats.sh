@@ -111,7 +111,8 @@ cpu_user=$(value_of "node_cgroup_cpu_seconds_total{cgroup=\"$name/busy\",contain
 cpu_system=$(value_of "node_cgroup_cpu_seconds_total{cgroup=\"$name/busy\",container_id=\"\",mode=\"system\",qos_class=\"\",uid=\"\"}")
 at_least "$cpu_user" 0.3 "user CPU seconds of three busy loops for 2 s"
 at_least "$cpu_system" 0 "system CPU seconds"
-kernel_user=$(awk '$1 == "user_usec" { print $2 / 1e6 }' "$child/cpu.stat")
+# printf, not print: awk would round to six significant digits.
+kernel_user=$(awk '$1 == "user_usec" { printf "%.6f", $2 / 1e6 }' "$child/cpu.stat")
 awk -v a="$cpu_user" -v b="$kernel_user" 'BEGIN { d = a - b; exit !(d < 1e-6 && d > -1e-6) }' ||
     fail "user CPU seconds $cpu_user, the kernel's cpu.stat says $kernel_user"
 waiting=$(value_of "node_cgroup_pressure_cpu_waiting_seconds_total$(labels "$name/busy")")
