@@ -24,7 +24,7 @@ use crate::collectors::{BuildContext, CollectError, Collector, CollectorSpec};
 use crate::host::netlink::Protocol;
 use crate::host::Host;
 use crate::kernel::netlink::{attributes, dump, Attribute, DumpError, Message};
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -329,50 +329,40 @@ fn qdiscs() -> Result<Vec<Qdisc>, DumpError> {
     Ok(all)
 }
 
-/// node_exporter's families: name, help, type, and the value of a qdisc.
-type QdiscFamily = (&'static str, &'static str, MetricType, fn(&Qdisc) -> f64);
+/// node_exporter's families, each with the value of a qdisc.
+/// Where a family's value comes from.
+type QdiscValue = fn(&Qdisc) -> f64;
 
-const FAMILIES: &[QdiscFamily] = &[
-    (
-        "node_qdisc_bytes_total",
-        "Number of bytes sent.",
-        MetricType::Counter,
-        |q| q.bytes as f64,
-    ),
-    (
-        "node_qdisc_packets_total",
-        "Number of packets sent.",
-        MetricType::Counter,
-        |q| q.packets as f64,
-    ),
-    (
+const FAMILIES: &[Desc<QdiscValue>] = &[
+    Desc::counter("node_qdisc_bytes_total", "Number of bytes sent.", |q| {
+        q.bytes as f64
+    }),
+    Desc::counter("node_qdisc_packets_total", "Number of packets sent.", |q| {
+        q.packets as f64
+    }),
+    Desc::counter(
         "node_qdisc_drops_total",
         "Number of packets dropped.",
-        MetricType::Counter,
         |q| q.drops.into(),
     ),
-    (
+    Desc::counter(
         "node_qdisc_requeues_total",
         "Number of packets dequeued, not transmitted, and requeued.",
-        MetricType::Counter,
         |q| q.requeues.into(),
     ),
-    (
+    Desc::counter(
         "node_qdisc_overlimits_total",
         "Number of overlimit packets.",
-        MetricType::Counter,
         |q| q.overlimits.into(),
     ),
-    (
+    Desc::gauge(
         "node_qdisc_current_queue_length",
         "Number of packets currently in queue to be sent.",
-        MetricType::Gauge,
         |q| q.qlen.into(),
     ),
-    (
+    Desc::gauge(
         "node_qdisc_backlog",
         "Number of bytes currently in queue to be sent.",
-        MetricType::Gauge,
         |q| q.backlog.into(),
     ),
 ];
@@ -403,10 +393,11 @@ impl Collector for QdiscCollector {
             return Ok(());
         }
         if !self.include_child {
-            for &(name, help, metric_type, value) in FAMILIES {
-                let family = out.family(name, help, metric_type, &["device", "kind"]);
+            for desc in FAMILIES {
+                let family =
+                    out.family(desc.name, desc.help, desc.metric_type, &["device", "kind"]);
                 for &(device, qdisc) in &reported {
-                    family.push(&[device, &qdisc.kind], value(qdisc));
+                    family.push(&[device, &qdisc.kind], (desc.source)(qdisc));
                 }
             }
             return Ok(());
@@ -416,10 +407,10 @@ impl Collector for QdiscCollector {
             .map(|(_, qdisc)| (parent_label(qdisc.parent), handle_label(qdisc.handle)))
             .collect();
         let labels = &["device", "kind", "parent", "handle"];
-        for &(name, help, metric_type, value) in FAMILIES {
-            let family = out.family(name, help, metric_type, labels);
+        for desc in FAMILIES {
+            let family = out.family(desc.name, desc.help, desc.metric_type, labels);
             for (&(device, qdisc), (parent, handle)) in reported.iter().zip(&positions) {
-                family.push(&[device, &qdisc.kind, parent, handle], value(qdisc));
+                family.push(&[device, &qdisc.kind, parent, handle], (desc.source)(qdisc));
             }
         }
         Ok(())
@@ -446,6 +437,7 @@ mod tests {
     use super::*;
     use crate::collectors::common::testing::{build as build_collector, fixture_host};
     use crate::kernel::netlink::{captured_datagrams, messages};
+    use crate::metrics::MetricType;
 
     const QDISC: &str = include_str!("../../tests/netlink/rtm_qdisc.hex");
     const LINK: &str = include_str!("../../tests/netlink/rtm_link.hex");
@@ -729,7 +721,8 @@ mod tests {
             .iter()
             .map(|f| (f.name(), f.metric_type()))
             .collect();
-        let mut expected: Vec<(&str, MetricType)> = FAMILIES.iter().map(|f| (f.0, f.2)).collect();
+        let mut expected: Vec<(&str, MetricType)> =
+            FAMILIES.iter().map(|f| (f.name, f.metric_type)).collect();
         expected.sort_by_key(|f| f.0);
         assert_eq!(shapes, expected);
         for family in &families {

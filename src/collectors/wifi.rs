@@ -24,7 +24,7 @@ use crate::kernel::netlink::{
     dump, generic_message, generic_payload, push_attribute, resolve_family, Attribute, DumpError,
     Message,
 };
-use crate::metrics::{MetricSet, MetricType};
+use crate::metrics::{Desc, MetricSet, MetricType};
 
 /// Registry entry.
 pub const SPEC: CollectorSpec = CollectorSpec {
@@ -402,80 +402,69 @@ fn survey(family: u16) -> Result<Survey, CollectError> {
     Ok(survey)
 }
 
-/// node_exporter's per-station families: name, help, type, value.
-type StationFamily = (&'static str, &'static str, MetricType, fn(&Station) -> f64);
+/// node_exporter's per-station families, each with the value of a station.
+/// Where a family's value comes from.
+type StationValue = fn(&Station) -> f64;
 
-const STATION_FAMILIES: &[StationFamily] = &[
-    (
+const STATION_FAMILIES: &[Desc<StationValue>] = &[
+    Desc::counter(
         "node_wifi_station_connected_seconds_total",
         "The total number of seconds a station has been connected to an access point.",
-        MetricType::Counter,
         |s| s.connected_seconds,
     ),
-    (
+    Desc::gauge(
         "node_wifi_station_inactive_seconds",
         "The number of seconds since any wireless activity has occurred on a station.",
-        MetricType::Gauge,
         |s| s.inactive_seconds,
     ),
-    (
+    Desc::gauge(
         "node_wifi_station_receive_bits_per_second",
         "The current WiFi receive bitrate of a station, in bits per second.",
-        MetricType::Gauge,
         |s| s.receive_bits_per_second,
     ),
-    (
+    Desc::gauge(
         "node_wifi_station_transmit_bits_per_second",
         "The current WiFi transmit bitrate of a station, in bits per second.",
-        MetricType::Gauge,
         |s| s.transmit_bits_per_second,
     ),
-    (
+    Desc::counter(
         "node_wifi_station_receive_bytes_total",
         "The total number of bytes received by a WiFi station.",
-        MetricType::Counter,
         |s| s.received_bytes as f64,
     ),
-    (
+    Desc::counter(
         "node_wifi_station_transmit_bytes_total",
         "The total number of bytes transmitted by a WiFi station.",
-        MetricType::Counter,
         |s| s.transmitted_bytes as f64,
     ),
-    (
+    Desc::gauge(
         "node_wifi_station_signal_dbm",
         "The current WiFi signal strength, in decibel-milliwatts (dBm).",
-        MetricType::Gauge,
         |s| s.signal_dbm.into(),
     ),
-    (
+    Desc::counter(
         "node_wifi_station_transmit_retries_total",
         "The total number of times a station has had to retry while sending a packet.",
-        MetricType::Counter,
         |s| s.transmit_retries.into(),
     ),
-    (
+    Desc::counter(
         "node_wifi_station_transmit_failed_total",
         "The total number of times a station has failed to send a packet.",
-        MetricType::Counter,
         |s| s.transmit_failed.into(),
     ),
-    (
+    Desc::counter(
         "node_wifi_station_beacon_loss_total",
         "The total number of times a station has detected a beacon loss.",
-        MetricType::Counter,
         |s| s.beacon_loss.into(),
     ),
-    (
+    Desc::counter(
         "node_wifi_station_transmitted_packets_total",
         "The total number of packets transmitted by a station.",
-        MetricType::Counter,
         |s| s.transmitted_packets.into(),
     ),
-    (
+    Desc::counter(
         "node_wifi_station_received_packets_total",
         "The total number of packets received by a station.",
-        MetricType::Counter,
         |s| s.received_packets.into(),
     ),
 ];
@@ -512,11 +501,16 @@ fn push_survey(survey: &Survey, out: &mut MetricSet) {
     if survey.stations.is_empty() {
         return;
     }
-    for &(name, help, metric_type, value) in STATION_FAMILIES {
-        let family = out.family(name, help, metric_type, &["device", "mac_address"]);
+    for desc in STATION_FAMILIES {
+        let family = out.family(
+            desc.name,
+            desc.help,
+            desc.metric_type,
+            &["device", "mac_address"],
+        );
         for (position, station) in &survey.stations {
             let device = &survey.interfaces[*position].name;
-            family.push(&[device, &station.mac_address], value(station));
+            family.push(&[device, &station.mac_address], (desc.source)(station));
         }
     }
 }
