@@ -181,14 +181,7 @@ mod tests {
     use crate::collectors::ErrorKind;
     use crate::metrics::Family;
 
-    const CPU_5_13: &str = "some avg10=19.10 avg60=10.03 avg300=15.70 total=145294539\n\
-                            full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-    const CPU_4_20: &str = "some avg10=0.52 avg60=0.21 avg300=0.05 total=2473621\n";
-    const IO: &str = "some avg10=6.86 avg60=2.59 avg300=1.04 total=15852918\n\
-                      full avg10=5.62 avg60=2.13 avg300=0.71 total=12174265\n";
-    const MEMORY: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\
-                          full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-    const IRQ: &str = "full avg10=0.12 avg60=0.05 avg300=0.01 total=2715391\n";
+    use crate::kernel::psi::samples::{CPU_4_20, CPU_5_13, IO, IRQ, MEMORY};
 
     #[test]
     fn seconds_match_node_exporters_rounding() {

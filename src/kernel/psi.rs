@@ -85,18 +85,29 @@ impl PsiLine {
     }
 }
 
+/// Pressure files as kernels write them, for the tests of their readers.
+#[cfg(test)]
+pub mod samples {
+    /// `/proc/pressure/cpu` of Linux 5.13 and later (a `full` line).
+    pub const CPU_5_13: &str = "some avg10=19.10 avg60=10.03 avg300=15.70 total=145294539\n\
+                                full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+    /// `/proc/pressure/cpu` of Linux 4.20 to 5.12 (no `full` line).
+    pub const CPU_4_20: &str = "some avg10=0.52 avg60=0.21 avg300=0.05 total=2473621\n";
+    /// `/proc/pressure/io`.
+    pub const IO: &str = "some avg10=6.86 avg60=2.59 avg300=1.04 total=15852918\n\
+                          full avg10=5.62 avg60=2.13 avg300=0.71 total=12174265\n";
+    /// `/proc/pressure/memory` of an idle host.
+    pub const MEMORY: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\
+                              full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+    /// `/proc/pressure/irq` (Linux 6.1 and later): `full` only.
+    pub const IRQ: &str = "full avg10=0.12 avg60=0.05 avg300=0.01 total=2715391\n";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CPU_5_13: &str = "some avg10=19.10 avg60=10.03 avg300=15.70 total=145294539\n\
-                            full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-    const CPU_4_20: &str = "some avg10=0.52 avg60=0.21 avg300=0.05 total=2473621\n";
-    const IO: &str = "some avg10=6.86 avg60=2.59 avg300=1.04 total=15852918\n\
-                      full avg10=5.62 avg60=2.13 avg300=0.71 total=12174265\n";
-    const MEMORY: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\
-                          full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-    const IRQ: &str = "full avg10=0.12 avg60=0.05 avg300=0.01 total=2715391\n";
+    use super::samples::{CPU_4_20, CPU_5_13, IO, IRQ, MEMORY};
 
     #[test]
     fn parses_this_machines_files() {
