@@ -736,7 +736,7 @@ fn a_version_1_client_certificate_is_refused_with_a_warning_naming_the_fix() {
     let v1 = fs::read(setup.path("client.crt")).unwrap();
     let der = CertificateDer::from_pem_slice(&v1).unwrap();
     assert_eq!(
-        hostwatch::http::client_cert_version::x509_version(&der),
+        hostwatch::http::der::x509_version(&der),
         Some(1),
         "openssl made a version 1 certificate"
     );

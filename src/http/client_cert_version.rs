@@ -23,6 +23,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
+use super::der::x509_version;
 use crate::unpoisoned::lock;
 
 /// How many distinct version 1 certificates are remembered as warned about;
@@ -34,53 +35,6 @@ const REMEMBERED: usize = 256;
 const REISSUE: &str = "re-issue it as an X.509 version 3 certificate: add -extfile with \
      basicConstraints=CA:FALSE, keyUsage=digitalSignature,keyEncipherment and \
      extendedKeyUsage=clientAuth to the openssl x509 -req command";
-
-/// The X.509 version of a DER certificate (1, 2 or 3), read from the start
-/// of its `tbsCertificate`: an explicit `[0]` version there, else version 1.
-/// `None` when the bytes are not a certificate's DER.
-pub fn x509_version(der: &[u8]) -> Option<u8> {
-    let (certificate, _) = element(der, SEQUENCE)?;
-    let (tbs, _) = element(certificate, SEQUENCE)?;
-    match *tbs.first()? {
-        INTEGER => Some(1),
-        VERSION => {
-            let (explicit, _) = element(tbs, VERSION)?;
-            let (version, rest) = element(explicit, INTEGER)?;
-            match (version, rest) {
-                (&[v @ 0..=2], []) => Some(v + 1),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-/// `[0] EXPLICIT`, constructed: the version field of `tbsCertificate`.
-const VERSION: u8 = 0xa0;
-
-/// The content of the DER element at the start of `input`, which must have
-/// tag `tag`, and what follows it.
-fn element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&first, rest) = input.split_first()?;
-    if first != tag {
-        return None;
-    }
-    let (&length_byte, rest) = rest.split_first()?;
-    let (length, rest) = if length_byte < 0x80 {
-        (usize::from(length_byte), rest)
-    } else {
-        let count = usize::from(length_byte & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(count);
-        let length = bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
-        (length, rest)
-    };
-    (rest.len() >= length).then(|| rest.split_at(length))
-}
 
 /// Wraps a client certificate verifier: whatever it decides stands, and a
 /// version 1 certificate it refuses is warned about once.
@@ -181,6 +135,7 @@ impl ClientCertVerifier for WarnVersion1 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::der::SEQUENCE;
 
     /// The start of a DER certificate: its outer SEQUENCE and its
     /// `tbsCertificate`, beginning with `tbs_start`, padded to `tbs_len`.

@@ -3,8 +3,8 @@
 //! gives them, and the client-certificate verifier that admits a client
 //! only if one of them is allowed.
 //!
-//! The names are read by a small DER walker of its own, which checks every
-//! length against the bytes that are there: with `RequestClientCert` the
+//! The names are read by the DER walker of [`super::der`], which checks
+//! every length against the bytes that are there: with `RequestClientCert` the
 //! certificate reaches it without having been verified against any CA, so
 //! it is whatever the client chose to send.
 //!
@@ -19,15 +19,15 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-/// DER identifier octets of the universal types a certificate is made of.
+use super::der::{tbs_certificate, Reader, INTEGER, SEQUENCE, VERSION};
+
+/// DER identifier octets of the universal types an extension is made of.
 const BOOLEAN: u8 = 0x01;
-const INTEGER: u8 = 0x02;
 const OCTET_STRING: u8 = 0x04;
 const OBJECT_IDENTIFIER: u8 = 0x06;
-const SEQUENCE: u8 = 0x30;
 
-/// The optional fields of tbsCertificate, by their context tags.
-const VERSION: u8 = 0xA0;
+/// The optional fields of tbsCertificate after the version, by their
+/// context tags.
 const ISSUER_UNIQUE_ID: u8 = 0x81;
 const SUBJECT_UNIQUE_ID: u8 = 0x82;
 const EXTENSIONS: u8 = 0xA3;
@@ -41,10 +41,6 @@ const RFC822_NAME: u8 = 0x81;
 const DNS_NAME: u8 = 0x82;
 const URI: u8 = 0x86;
 const IP_ADDRESS: u8 = 0x87;
-
-/// The most length octets accepted: 4 reach 4 GiB, far beyond any
-/// certificate a TLS record can carry.
-const MAX_LENGTH_OCTETS: usize = 4;
 
 /// The Subject Alternative Names of a DER X.509 certificate, written as Go's
 /// crypto/x509 gives them to exporter-toolkit: DNS names, then email
@@ -193,15 +189,6 @@ fn san_extension(cert_der: &[u8]) -> Result<Option<&[u8]>, String> {
     }
 }
 
-/// The contents of tbsCertificate. The signature around it is the inner
-/// verifier's business, so it is not looked at.
-fn tbs_certificate(cert_der: &[u8]) -> Result<&[u8], String> {
-    let mut outer = Reader::new(cert_der);
-    let certificate = outer.expect(SEQUENCE, "Certificate")?;
-    outer.finish("the certificate")?;
-    Reader::new(certificate).expect(SEQUENCE, "tbsCertificate")
-}
-
 /// The contents of the extensions' SEQUENCE, if tbsCertificate has one.
 fn extensions(tbs: &[u8]) -> Result<Option<&[u8]>, String> {
     let mut fields = Reader::new(tbs);
@@ -318,118 +305,6 @@ fn ip_address(contents: &[u8]) -> Result<String, String> {
         "iPAddress of {} bytes (4 or 16 expected)",
         contents.len()
     ))
-}
-
-/// One DER element: its identifier octet and its contents.
-#[derive(Debug)]
-struct Element<'a> {
-    tag: u8,
-    contents: &'a [u8],
-}
-
-/// Reads DER elements off the front of a byte string, every length checked
-/// against what is left.
-#[derive(Debug)]
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { rest: bytes }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    /// The next element, whatever its tag; `what` names it in an error.
-    fn any(&mut self, what: &str) -> Result<Element<'a>, String> {
-        let (&tag, after_tag) = self
-            .rest
-            .split_first()
-            .ok_or_else(|| format!("{what}: missing"))?;
-        // Tag numbers above 30 take more octets; X.509 has none.
-        if tag & 0x1F == 0x1F {
-            return Err(format!("{what}: multi-octet tag {tag:#04x}"));
-        }
-        let (length, after_length) = split_length(after_tag).map_err(|e| format!("{what}: {e}"))?;
-        if length > after_length.len() {
-            return Err(format!(
-                "{what}: {length} bytes long but {} left",
-                after_length.len()
-            ));
-        }
-        let (contents, rest) = after_length.split_at(length);
-        self.rest = rest;
-        Ok(Element { tag, contents })
-    }
-
-    /// The contents of the next element, which must have `tag`.
-    fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
-        let element = self.any(what)?;
-        if element.tag != tag {
-            return Err(format!(
-                "{what}: tag {:#04x} where {tag:#04x} belongs",
-                element.tag
-            ));
-        }
-        Ok(element.contents)
-    }
-
-    /// The contents of the next element if it has `tag` (an optional field
-    /// that is present); nothing is consumed otherwise.
-    fn optional(&mut self, tag: u8, what: &str) -> Result<Option<&'a [u8]>, String> {
-        if self.rest.first() == Some(&tag) {
-            self.expect(tag, what).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Fails if bytes are left after the last field of `what`.
-    fn finish(&self, what: &str) -> Result<(), String> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{what}: {} bytes after its end", self.rest.len()))
-        }
-    }
-}
-
-/// The length at the front of `bytes` and what follows it. Only DER's
-/// forms are accepted: no indefinite length (BER's, never in a
-/// certificate) and no long form that a shorter one could write, so that
-/// one certificate has one reading.
-fn split_length(bytes: &[u8]) -> Result<(usize, &[u8]), String> {
-    let (&first, rest) = bytes
-        .split_first()
-        .ok_or_else(|| "length missing".to_string())?;
-    if first < 0x80 {
-        return Ok((usize::from(first), rest));
-    }
-    let octets = usize::from(first & 0x7F);
-    if octets == 0 {
-        return Err("indefinite length".to_string());
-    }
-    if octets > MAX_LENGTH_OCTETS {
-        return Err(format!("length of {octets} octets"));
-    }
-    if octets > rest.len() {
-        return Err(format!("length of {octets} octets but {} left", rest.len()));
-    }
-    let (encoded, after) = rest.split_at(octets);
-    if encoded.first() == Some(&0) {
-        return Err("length with a leading zero octet".to_string());
-    }
-    let length = encoded
-        .iter()
-        .fold(0u32, |length, &octet| (length << 8) | u32::from(octet));
-    if length < 0x80 {
-        return Err(format!("length {length} in the long form"));
-    }
-    let length = usize::try_from(length).map_err(|_| format!("length {length} too large"))?;
-    Ok((length, after))
 }
 
 #[cfg(test)]

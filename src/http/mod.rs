@@ -11,6 +11,7 @@ pub mod basic_auth;
 pub mod client_cert_version;
 pub mod client_sans;
 pub mod connections;
+pub mod der;
 mod file_stamp;
 pub mod guard;
 pub mod gzip;
