@@ -1,6 +1,8 @@
-//! The parser of the Accept header: no input may make it panic.
+//! The parser of the Accept header: no input may make it panic, with
+//! OpenMetrics offered or not.
 #![no_main]
 
-hostwatch_fuzz::parser_target!(
-    |text| hostwatch::http::negotiate::negotiate_format(Some(text))
-);
+hostwatch_fuzz::parser_target!(|text| {
+    let _ = hostwatch::http::negotiate::negotiate(Some(text), false);
+    hostwatch::http::negotiate::negotiate(Some(text), true)
+});
