@@ -14,6 +14,8 @@ source tests/scripts/lib/deps.sh
 work=$(mktemp -d)
 # shellcheck source=tests/scripts/lib/agent.sh
 source tests/scripts/lib/agent.sh
+# shellcheck source=tests/scripts/lib/netns.sh
+source tests/scripts/lib/netns.sh
 
 require_binary
 if [ "$(id -u)" != 0 ]; then
@@ -26,62 +28,13 @@ ns=hwethtool$$
 # Interface names stay within IFNAMSIZ (15 characters).
 left=hwe$$a
 right=hwe$$b
-agent_pid=""
-port=""
-
-cleanup() {
-    terminate "$agent_pid"
-    ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_ns() {
-    timeout 30 ip netns exec "$ns" "$@"
-}
-
-ip netns add "$ns" || fail "cannot create a network namespace"
-in_ns ip link set lo up
+make_namespace "$ns"
 in_ns ip link add "$left" type veth peer name "$right"
 in_ns ip link set "$left" up
 in_ns ip link set "$right" up
 
-# Starts the agent inside the namespace on a free loopback port with the
-# given flags, and waits (bounded) until it answers.
-start_in_ns() {
-    # Emptied first, so a previous run's listen line is not read.
-    : >"$work/agent.log"
-    ip netns exec "$ns" "$binary" --web.listen-address=127.0.0.1:0 \
-        --collector.disable-defaults "$@" 2>"$work/agent.log" &
-    agent_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/agent.log" | head -n 1)
-        [ -n "$port" ] && break
-        kill -0 "$agent_pid" 2>/dev/null || fail "agent exited at start-up: $(cat "$work/agent.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no listen address logged within 10 s: $(cat "$work/agent.log")"
-}
-
-scrape() {
-    in_ns curl --silent --show-error --fail --max-time 10 --retry 20 --retry-delay 0 \
-        --retry-connrefused "http://127.0.0.1:$port/metrics" >"$work/metrics.txt" ||
-        fail "scrape failed: $(cat "$work/agent.log")"
-}
-
-# The value of the sample whose name and labels are exactly $1.
-value_of() {
-    awk -v s="$1" '$1 == s { print $2 }' "$work/metrics.txt"
-}
-
-expect_line() {
-    grep -qxF "$1" "$work/metrics.txt" || fail "missing line: $1"
-}
-
 start_in_ns --collector.ethtool
-scrape
+scrape_in_ns
 terminate "$agent_pid"
 agent_pid=""
 
@@ -129,7 +82,7 @@ fi
 # The filters: devices by name, statistics by sanitised name.
 start_in_ns --collector.ethtool "--collector.ethtool.device-exclude=^$right\$" \
     '--collector.ethtool.metrics-include=^peer_'
-scrape
+scrape_in_ns
 expect_line 'node_scrape_collector_success{collector="ethtool"} 1'
 grep -q "device=\"$right\"" "$work/metrics.txt" && fail "$right reported despite device-exclude"
 expect_line "node_ethtool_peer_ifindex{device=\"$left\"} $right_index"

@@ -14,6 +14,8 @@ source tests/scripts/lib/deps.sh
 work=$(mktemp -d)
 # shellcheck source=tests/scripts/lib/agent.sh
 source tests/scripts/lib/agent.sh
+# shellcheck source=tests/scripts/lib/netns.sh
+source tests/scripts/lib/netns.sh
 
 require_binary
 if [ "$(id -u)" != 0 ]; then
@@ -26,23 +28,7 @@ ns=hwqdisc$$
 # Interface names stay within IFNAMSIZ (15 characters).
 left=hwq$$a
 right=hwq$$b
-agent_pid=""
-port=""
-
-cleanup() {
-    terminate "$agent_pid"
-    ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_ns() {
-    timeout 30 ip netns exec "$ns" "$@"
-}
-
-ip netns add "$ns" || fail "cannot create a network namespace"
-in_ns ip link set lo up
+make_namespace "$ns"
 # No IPv6 on the new devices: their neighbour discovery would keep sending
 # through the qdisc while the counts are compared.
 in_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
@@ -60,38 +46,6 @@ for _ in range(100):
     s.sendto(b"x" * 100, ("192.0.2.2", 9))
 '
 
-# Starts the agent inside the namespace on a free loopback port with the
-# given flags, and waits (bounded) until it answers.
-start_in_ns() {
-    : >"$work/agent.log"
-    ip netns exec "$ns" "$binary" --web.listen-address=127.0.0.1:0 \
-        --collector.disable-defaults "$@" 2>"$work/agent.log" &
-    agent_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.* listen=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/agent.log" | head -n 1)
-        [ -n "$port" ] && break
-        kill -0 "$agent_pid" 2>/dev/null || fail "agent exited at start-up: $(cat "$work/agent.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no listen address logged within 10 s: $(cat "$work/agent.log")"
-}
-
-scrape_ns() {
-    in_ns curl --silent --show-error --fail --max-time 10 --retry 20 --retry-delay 0 \
-        --retry-connrefused "http://127.0.0.1:$port/metrics" >"$work/metrics.txt" ||
-        fail "scrape failed: $(cat "$work/agent.log")"
-}
-
-# The value of the sample whose name and labels are exactly $1.
-value_of() {
-    awk -v s="$1" '$1 == s { print $2 }' "$work/metrics.txt"
-}
-
-expect_line() {
-    grep -qxF "$1" "$work/metrics.txt" || fail "missing line: $1"
-}
-
 # The counts of the tbf as tc shows them.
 tc_sent() {
     in_ns tc -s qdisc show dev "$left" | sed -n 's/^ *Sent \([0-9]*\) bytes \([0-9]*\) pkt.*/\1 \2/p' | head -n 1
@@ -99,7 +53,7 @@ tc_sent() {
 
 start_in_ns --collector.qdisc
 read -r bytes_before packets_before < <(tc_sent)
-scrape_ns
+scrape_in_ns
 read -r bytes_after packets_after < <(tc_sent)
 terminate "$agent_pid"
 agent_pid=""
@@ -127,7 +81,7 @@ grep -q '^node_qdisc_packets_total{device="lo",kind="noqueue"} ' "$work/metrics.
 
 # The filters, and node_exporter's deprecated spelling of them.
 start_in_ns --collector.qdisc "--collector.qdisc.device-exclude=^(lo|$right)\$"
-scrape_ns
+scrape_in_ns
 terminate "$agent_pid"
 agent_pid=""
 grep -q "device=\"$right\"" "$work/metrics.txt" && fail "$right reported despite device-exclude"
@@ -135,7 +89,7 @@ grep -q 'device="lo"' "$work/metrics.txt" && fail "lo reported despite device-ex
 grep -q "^node_qdisc_packets_total$tbf [0-9]" "$work/metrics.txt" || fail "$left's tbf missing after device-exclude"
 
 start_in_ns --collector.qdisc "--collector.qdisk.device-include=^$right\$"
-scrape_ns
+scrape_in_ns
 grep -q "device=\"$left\"" "$work/metrics.txt" && fail "$left reported outside qdisk.device-include"
 expect_line "node_qdisc_packets_total{device=\"$right\",kind=\"noqueue\"} 0"
 grep -q 'DEPRECATED' "$work/agent.log" || fail "no deprecation warning for --collector.qdisk.device-include"
